@@ -1,0 +1,95 @@
+//! Password hashing with argon2id, run off the async threads (it is deliberately slow).
+
+use crate::error::{Error, Result};
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+
+pub const MIN_LENGTH: usize = 8;
+pub const MAX_LENGTH: usize = 1024;
+
+/// Checks a new password's length; the error names the field.
+pub fn validate(field: &str, password: &str) -> Result<()> {
+    let chars = password.chars().count();
+    if chars < MIN_LENGTH {
+        return Err(Error::field(
+            field,
+            format!("must be at least {MIN_LENGTH} characters"),
+        ));
+    }
+    if chars > MAX_LENGTH {
+        return Err(Error::field(
+            field,
+            format!("must be at most {MAX_LENGTH} characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn new_salt() -> SaltString {
+    let bytes: [u8; 16] = rand::random();
+    // 16 random bytes always encode to a valid salt.
+    SaltString::encode_b64(&bytes).expect("16-byte salt encodes")
+}
+
+pub async fn hash(password: &str) -> Result<String> {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || {
+        let salt = new_salt();
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| Error::Internal(format!("hashing password: {e}")))
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))?
+}
+
+/// Verifies `password` against a stored hash. With no hash (unknown user) it still spends the
+/// same time on a dummy hash, so response times do not reveal which usernames exist.
+pub async fn verify(password: &str, stored: Option<&str>) -> bool {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let stored = match stored {
+        Some(s) => s.to_string(),
+        None => DUMMY
+            .get_or_init(|| {
+                let salt = new_salt();
+                Argon2::default()
+                    .hash_password(b"dummy-password", &salt)
+                    .map(|h| h.to_string())
+                    .unwrap_or_default()
+            })
+            .clone(),
+    };
+    let known = !stored.is_empty();
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&stored)
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+        && known
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_verify_and_differ() {
+        let a = hash("correct horse").await.unwrap();
+        let b = hash("correct horse").await.unwrap();
+        assert_ne!(a, b, "salted");
+        assert!(a.starts_with("$argon2id$"));
+        assert!(verify("correct horse", Some(&a)).await);
+        assert!(!verify("wrong horse", Some(&a)).await);
+        assert!(!verify("dummy-password", None).await);
+        assert!(validate("password", "short").is_err());
+        assert!(validate("password", "long enough").is_ok());
+    }
+}

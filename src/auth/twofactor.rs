@@ -1,0 +1,153 @@
+//! Two-factor enrolment of the caller's own account: create a secret, show it (URI, QR),
+//! confirm it with a code, disable it with a code; and an admin reset for a lost phone.
+
+use super::{Caller, store, totp};
+use crate::error::{Error, Result};
+use crate::state::AppState;
+use crate::system::audit::{self, Change};
+use chrono::Utc;
+use serde::Serialize;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TwoFactorStatus {
+    pub enabled: bool,
+    pub pending: bool,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TwoFactorSecret {
+    /// Base32 secret for manual entry.
+    pub secret: String,
+    pub otpauth_uri: String,
+}
+
+fn now_unix() -> u64 {
+    Utc::now().timestamp().max(0) as u64
+}
+
+async fn load(state: &AppState, caller: &Caller) -> Result<store::TwoFactor> {
+    store::two_factor(&state.db, caller.user_id)
+        .await?
+        .ok_or_else(|| Error::not_found("user"))
+}
+
+async fn save(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    enabled: bool,
+    secret: Option<&str>,
+    pending: Option<&str>,
+) -> Result<()> {
+    let mut tx = state.db.begin().await?;
+    store::set_two_factor(
+        &mut tx,
+        caller.user_id,
+        enabled,
+        secret,
+        pending,
+        Utc::now(),
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &caller.actor(),
+        Change {
+            organization_id: caller.organization_id,
+            organization_path: &caller.organization_path,
+            action,
+            entity_type: "user",
+            entity_id: caller.user_id.to_string(),
+            before: None,
+            after: Some(serde_json::json!({"twofactor_enabled": enabled})),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn two_factor_status(state: &AppState, caller: &Caller) -> Result<TwoFactorStatus> {
+    let tf = load(state, caller).await?;
+    Ok(TwoFactorStatus {
+        enabled: tf.totp_enabled,
+        pending: tf.totp_pending_secret.is_some(),
+    })
+}
+
+/// Creates (or replaces) a pending secret; it takes effect only once confirmed.
+pub async fn start_two_factor(state: &AppState, caller: &Caller) -> Result<TwoFactorSecret> {
+    let tf = load(state, caller).await?;
+    if tf.totp_enabled {
+        return Err(Error::Conflict(
+            "Two-factor authentication is already enabled; disable it first".into(),
+        ));
+    }
+    let secret = totp::new_secret();
+    let otpauth_uri = totp::uri(&secret, &state.config.auth.totp_issuer, &tf.username)?;
+    save(
+        state,
+        caller,
+        "twofactor.create",
+        false,
+        None,
+        Some(&secret),
+    )
+    .await?;
+    Ok(TwoFactorSecret {
+        secret,
+        otpauth_uri,
+    })
+}
+
+/// The otpauth URI of the pending (or, if none, the active) secret.
+pub async fn two_factor_uri(state: &AppState, caller: &Caller) -> Result<String> {
+    let tf = load(state, caller).await?;
+    let secret = tf
+        .totp_pending_secret
+        .or(tf.totp_secret)
+        .ok_or_else(|| Error::NotFound("No two-factor secret; create one first".into()))?;
+    totp::uri(&secret, &state.config.auth.totp_issuer, &tf.username)
+}
+
+pub async fn confirm_two_factor(state: &AppState, caller: &Caller, code: &str) -> Result<()> {
+    let tf = load(state, caller).await?;
+    let pending = tf
+        .totp_pending_secret
+        .ok_or_else(|| Error::Conflict("No pending two-factor secret; create one first".into()))?;
+    if !totp::verify(&pending, code, now_unix()) {
+        return Err(Error::field("code", "invalid or expired two-factor code"));
+    }
+    save(
+        state,
+        caller,
+        "twofactor.enable",
+        true,
+        Some(&pending),
+        None,
+    )
+    .await
+}
+
+pub async fn disable_two_factor(state: &AppState, caller: &Caller, code: &str) -> Result<()> {
+    let tf = load(state, caller).await?;
+    let secret = match (tf.totp_enabled, tf.totp_secret) {
+        (true, Some(secret)) => secret,
+        _ => {
+            return Err(Error::Conflict(
+                "Two-factor authentication is not enabled".into(),
+            ));
+        }
+    };
+    if !totp::verify(&secret, code, now_unix()) {
+        return Err(Error::field("code", "invalid or expired two-factor code"));
+    }
+    save(state, caller, "twofactor.disable", false, None, None).await
+}
+
+/// Turns off another user's two-factor authentication (lost phone); the caller must be allowed to
+/// write that user, which the users room checks before calling.
+pub async fn reset_two_factor(tx: &mut crate::db::Tx, user_id: i64) -> Result<()> {
+    store::set_two_factor(tx, user_id, false, None, None, Utc::now()).await?;
+    Ok(())
+}

@@ -1,0 +1,373 @@
+//! Typed configuration: a TOML file, then `DIALTONE_*` environment overrides, then defaults that run.
+//!
+//! Unknown keys and bad values are startup errors that name the key (`http.listen: invalid socket
+//! address syntax`), so a typo never silently falls back to a default.
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+    #[error("{key}: {message}")]
+    Value { key: String, message: String },
+}
+
+/// The whole daemon configuration (`systemd/dialtone.toml` documents every field).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the embedded database and other state live. Defaults to `$STATE_DIRECTORY`
+    /// (set by systemd's `StateDirectory=`) or `./dialtone-data`.
+    pub state_directory: PathBuf,
+    pub database: DatabaseConfig,
+    pub http: HttpConfig,
+    pub rate_limit: RateLimitConfig,
+    pub auth: AuthConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://path/to/file.db` or `postgres://user@host/db`. Empty means the embedded SQLite
+    /// file `dialtone.db` in the state directory.
+    pub url: String,
+    /// Upper bound of pooled connections.
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address of the REST API listener.
+    pub listen: SocketAddr,
+    /// Largest request body accepted; larger ones answer 413.
+    pub max_body_bytes: usize,
+    /// A request running longer than this answers 408.
+    pub request_timeout_s: u64,
+    /// On SIGTERM, how long in-flight requests may take to finish.
+    pub shutdown_grace_s: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    /// Requests allowed per window, per bearer token (or per client IP without one).
+    pub requests: u32,
+    /// Length of the window in seconds.
+    pub window_s: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Lifetime of an access token from `POST /v1/auth/user`.
+    pub token_ttl_s: u64,
+    /// Lifetime of a refresh token.
+    pub refresh_ttl_s: u64,
+    /// Default lifetime of a `POST /v1/tempauth` token (a caller may ask for less).
+    pub temp_token_ttl_s: u64,
+    /// Failed logins allowed per username within the failure window before 429.
+    pub max_failures_per_username: u32,
+    /// Failed logins allowed per client IP within the failure window before 429.
+    pub max_failures_per_ip: u32,
+    /// Window (and cooling-off period) for failed logins, in seconds.
+    pub failure_window_s: u64,
+    /// Issuer shown by authenticator apps for two-factor secrets.
+    pub totp_issuer: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `tracing` filter, e.g. `info` or `dialtone=debug,tower_http=info`.
+    pub filter: String,
+    /// `text` for humans, `json` for log shippers.
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let state_directory = std::env::var_os("STATE_DIRECTORY")
+            .and_then(|dirs| {
+                // systemd passes a colon-separated list when several directories are configured.
+                dirs.to_str()
+                    .and_then(|s| s.split(':').next())
+                    .map(PathBuf::from)
+            })
+            .unwrap_or_else(|| PathBuf::from("./dialtone-data"));
+        Self {
+            state_directory,
+            database: DatabaseConfig::default(),
+            http: HttpConfig::default(),
+            rate_limit: RateLimitConfig::default(),
+            auth: AuthConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            max_connections: 16,
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 1024 * 1024,
+            request_timeout_s: 30,
+            shutdown_grace_s: 30,
+        }
+    }
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            requests: 1200,
+            window_s: 60,
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            token_ttl_s: 3600,
+            refresh_ttl_s: 30 * 24 * 3600,
+            temp_token_ttl_s: 300,
+            max_failures_per_username: 5,
+            max_failures_per_ip: 20,
+            failure_window_s: 900,
+            totp_issuer: "dialtone".into(),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            filter: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+impl Config {
+    /// Loads the file (if any), applies the process environment, and validates.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let vars: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_with_env(path, &vars)
+    }
+
+    /// Like [`Config::load`] with an explicit environment, so tests need not mutate the process.
+    pub fn load_with_env(
+        path: Option<&Path>,
+        vars: &[(String, String)],
+    ) -> Result<Self, ConfigError> {
+        let mut config = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                Self::from_toml(&text).map_err(|message| ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    message,
+                })?
+            }
+            None => Self::default(),
+        };
+        config.apply_env(vars)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses TOML text; the error names the offending key path.
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        let deserializer = toml::Deserializer::parse(text).map_err(|e| e.to_string())?;
+        serde_path_to_error::deserialize(deserializer).map_err(|e| {
+            let key = e.path().to_string();
+            let inner = e.into_inner();
+            let message = inner.message().to_string();
+            if key == "." || key.is_empty() {
+                message
+            } else {
+                format!("{key}: {message}")
+            }
+        })
+    }
+
+    fn apply_env(&mut self, vars: &[(String, String)]) -> Result<(), ConfigError> {
+        for (var, value) in vars {
+            let bad = |message: String| ConfigError::Env {
+                var: var.clone(),
+                message,
+            };
+            match var.as_str() {
+                "DIALTONE_DATABASE_URL" => self.database.url = value.clone(),
+                "DIALTONE_STATE_DIRECTORY" => self.state_directory = PathBuf::from(value),
+                "DIALTONE_HTTP_LISTEN" => {
+                    self.http.listen = value.parse().map_err(|e| bad(format!("{e}: {value:?}")))?
+                }
+                "DIALTONE_LOG_FILTER" => self.log.filter = value.clone(),
+                "DIALTONE_LOG_FORMAT" => {
+                    self.log.format = match value.as_str() {
+                        "text" => LogFormat::Text,
+                        "json" => LogFormat::Json,
+                        other => return Err(bad(format!("expected text or json, got {other:?}"))),
+                    }
+                }
+                "DIALTONE_RATE_LIMIT_REQUESTS" => {
+                    self.rate_limit.requests =
+                        value.parse().map_err(|e| bad(format!("{e}: {value:?}")))?
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let positive = |key: &str, value: u64| {
+            if value == 0 {
+                Err(ConfigError::Value {
+                    key: key.into(),
+                    message: "must be greater than 0".into(),
+                })
+            } else {
+                Ok(())
+            }
+        };
+        positive(
+            "database.max_connections",
+            self.database.max_connections.into(),
+        )?;
+        positive("http.max_body_bytes", self.http.max_body_bytes as u64)?;
+        positive("http.request_timeout_s", self.http.request_timeout_s)?;
+        positive("rate_limit.requests", self.rate_limit.requests.into())?;
+        positive("rate_limit.window_s", self.rate_limit.window_s)?;
+        positive("auth.token_ttl_s", self.auth.token_ttl_s)?;
+        positive("auth.refresh_ttl_s", self.auth.refresh_ttl_s)?;
+        positive("auth.temp_token_ttl_s", self.auth.temp_token_ttl_s)?;
+        positive("auth.failure_window_s", self.auth.failure_window_s)?;
+        let url = &self.database.url;
+        if !(url.is_empty()
+            || url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Value {
+                key: "database.url".into(),
+                message: format!("expected sqlite://… or postgres://…, got {url:?}"),
+            });
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.filter).is_err() {
+            return Err(ConfigError::Value {
+                key: "log.filter".into(),
+                message: format!("not a valid tracing filter: {:?}", self.log.filter),
+            });
+        }
+        Ok(())
+    }
+
+    /// The database URL in force: the configured one, or the embedded SQLite file.
+    pub fn database_url(&self) -> String {
+        if self.database.url.is_empty() {
+            format!(
+                "sqlite://{}",
+                self.state_directory.join("dialtone.db").display()
+            )
+        } else {
+            self.database.url.clone()
+        }
+    }
+
+    /// The effective configuration as TOML (for `check-config`).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_defaults_that_run() {
+        let config = Config::from_toml("").unwrap();
+        assert_eq!(config.http.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.rate_limit.window_s, 60);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = Config::from_toml("[http]\nlisten = \"127.0.0.1:1\"\nlisen = 3\n").unwrap_err();
+        assert!(err.contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn bad_value_names_its_key() {
+        let err = Config::from_toml("[http]\nlisten = \"nope\"\n").unwrap_err();
+        assert!(err.starts_with("http.listen"), "{err}");
+        let err = Config::from_toml("[rate_limit]\nrequests = \"many\"\n").unwrap_err();
+        assert!(err.starts_with("rate_limit.requests"), "{err}");
+    }
+
+    #[test]
+    fn environment_overrides_the_file_and_names_bad_variables() {
+        let vars = vec![
+            ("DIALTONE_HTTP_LISTEN".to_string(), "[::1]:9000".to_string()),
+            (
+                "DIALTONE_DATABASE_URL".to_string(),
+                "postgres://x@h/db".to_string(),
+            ),
+        ];
+        let config = Config::load_with_env(None, &vars).unwrap();
+        assert_eq!(config.http.listen.to_string(), "[::1]:9000");
+        assert_eq!(config.database_url(), "postgres://x@h/db");
+
+        let vars = vec![("DIALTONE_HTTP_LISTEN".to_string(), "eighty".to_string())];
+        let err = Config::load_with_env(None, &vars).unwrap_err().to_string();
+        assert!(err.contains("DIALTONE_HTTP_LISTEN"), "{err}");
+    }
+
+    #[test]
+    fn zero_values_are_refused_by_name() {
+        let mut config = Config::default();
+        config.rate_limit.window_s = 0;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.starts_with("rate_limit.window_s"), "{err}");
+    }
+
+    #[test]
+    fn effective_config_round_trips() {
+        let config = Config::default();
+        let again = Config::from_toml(&config.to_toml()).unwrap();
+        assert_eq!(again.http.listen, config.http.listen);
+    }
+}

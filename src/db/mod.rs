@@ -1,0 +1,88 @@
+//! The database handle: a native SQLite or PostgreSQL pool behind one small type.
+//!
+//! Store code writes one SQL text with `$1..$N` placeholders and runs it through [`on_db!`] or
+//! [`on_tx!`], which expand the same body once per backend, so every query is checked by the
+//! compiler against both drivers (`sqlx::Any` cannot read timestamps or decimals).
+
+mod connect;
+
+pub use connect::{connect, migrate};
+
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
+
+/// A cheap-to-clone pool handle for whichever backend the URL named.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Pg(PgPool),
+}
+
+/// A write transaction on either backend. Dropped without `commit` it rolls back.
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Pg(sqlx::Transaction<'static, Postgres>),
+}
+
+/// Runs `$body` with `$pool` bound to the backend's pool.
+#[macro_export]
+macro_rules! on_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Pg($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$conn` bound to the transaction's connection.
+#[macro_export]
+macro_rules! on_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            $crate::db::Tx::Sqlite(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+            $crate::db::Tx::Pg(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+        }
+    };
+}
+
+impl Db {
+    /// Starts a write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`)
+    /// so two writers queue on the busy timeout instead of failing with SQLITE_BUSY mid-way.
+    pub async fn begin(&self) -> sqlx::Result<Tx> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Pg(pool) => Tx::Pg(pool.begin().await?),
+        })
+    }
+
+    /// True when the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        on_db!(self, pool => sqlx::query("SELECT 1").execute(pool).await.is_ok())
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Pg(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        on_db!(self, pool => pool.close().await)
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> sqlx::Result<()> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await,
+            Tx::Pg(tx) => tx.commit().await,
+        }
+    }
+}

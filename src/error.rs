@@ -1,0 +1,218 @@
+//! The one error type handlers return, and how it maps to a status code and a body.
+//!
+//! The body itself (legacy XML or JSON) is chosen later by `http::errors`, which can see the
+//! request's `Accept` header; here we only attach the code and message to the response.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+/// What a handler can fail with. Database errors are logged and hidden from the client.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("Request body too large (limit {0} bytes)")]
+    PayloadTooLarge(usize),
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after_s: u64 },
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Database(sqlx::Error),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Attached to an error response so the renderer can build the negotiated body.
+#[derive(Debug, Clone)]
+pub struct ErrorInfo {
+    pub code: u16,
+    pub message: String,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::BadRequest(message.into())
+    }
+
+    /// "`field`: message": every validation error names the field it is about.
+    pub fn field(field: &str, message: impl std::fmt::Display) -> Self {
+        Self::BadRequest(format!("{field}: {message}"))
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::NotFound(format!("{what} not found"))
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::Unauthorized("Authentication required".into())
+    }
+
+    pub fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            Self::Database(_) | Self::Internal(_) => "Internal server error".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    /// Unique-constraint violations become 409 naming the column; everything else is a 500.
+    fn from(error: sqlx::Error) -> Self {
+        if let Some(db) = error.as_database_error()
+            && db.is_unique_violation()
+        {
+            let detail = db
+                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .and_then(|pg| pg.detail())
+                .and_then(postgres_key_columns);
+            let field =
+                detail.unwrap_or_else(|| unique_violation_field(db.message(), db.constraint()));
+            return Self::Conflict(format!("{field}: already exists"));
+        }
+        if let Some(db) = error.as_database_error()
+            && db.is_foreign_key_violation()
+        {
+            return Self::Conflict("object is still referenced".into());
+        }
+        Self::Database(error)
+    }
+}
+
+/// PostgreSQL's detail reads `Key (organization_id, cidr)=(1, 10.0.0.0/8) already exists.`
+fn postgres_key_columns(detail: &str) -> Option<String> {
+    let rest = detail.strip_prefix("Key (")?;
+    let columns = rest.split(")=").next()?;
+    // Scoping columns (organization_id, user_id, parent_id) are context, not the clashing value.
+    let named: Vec<&str> = columns
+        .split(", ")
+        .filter(|c| !c.ends_with("_id") || c == &"foreign_id")
+        .collect();
+    Some(if named.is_empty() {
+        columns.to_string()
+    } else {
+        named.join(", ")
+    })
+}
+
+/// Finds the column a unique violation is about, from SQLite's message
+/// (`UNIQUE constraint failed: users.username`) or PostgreSQL's constraint name
+/// (`users_username_key`, or our own `uq_<table>__<column>` names).
+fn unique_violation_field(message: &str, constraint: Option<&str>) -> String {
+    if let Some(rest) = message.split("UNIQUE constraint failed: ").nth(1) {
+        let columns: Vec<&str> = rest
+            .split(", ")
+            .map(|c| c.rsplit('.').next().unwrap_or(c))
+            .collect();
+        let named: Vec<&str> = columns
+            .iter()
+            .copied()
+            .filter(|c| !c.ends_with("_id") || *c == "foreign_id")
+            .collect();
+        return if named.is_empty() {
+            columns.join(", ")
+        } else {
+            named.join(", ")
+        };
+    }
+    if let Some(name) = constraint {
+        if let Some((_, column)) = name.split_once("__") {
+            return column.to_string();
+        }
+        if let Some(stripped) = name.strip_suffix("_key") {
+            return stripped
+                .split_once('_')
+                .map_or(stripped, |(_, c)| c)
+                .to_string();
+        }
+        return name.to_string();
+    }
+    "value".into()
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status_code();
+        match &self {
+            Self::Database(e) => tracing::error!(error = %e, "database error"),
+            Self::Internal(e) => tracing::error!(error = %e, "internal error"),
+            _ => {}
+        }
+        let info = ErrorInfo {
+            code: status.as_u16(),
+            message: self.public_message(),
+        };
+        let mut response = status.into_response();
+        if let Self::TooManyRequests { retry_after_s, .. } = &self
+            && let Ok(value) = retry_after_s.to_string().parse()
+        {
+            response.headers_mut().insert("retry-after", value);
+        }
+        response.extensions_mut().insert(info);
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_the_column_of_a_unique_violation() {
+        assert_eq!(
+            unique_violation_field("UNIQUE constraint failed: users.username", None),
+            "username"
+        );
+        assert_eq!(
+            unique_violation_field(
+                "UNIQUE constraint failed: foreign_ids.source, foreign_ids.foreign_id",
+                None
+            ),
+            "source, foreign_id"
+        );
+        assert_eq!(
+            unique_violation_field(
+                "UNIQUE constraint failed: organization_ips.organization_id, organization_ips.cidr",
+                None
+            ),
+            "cidr"
+        );
+        assert_eq!(
+            postgres_key_columns("Key (organization_id, cidr)=(1, 10.0.0.0/8) already exists.")
+                .as_deref(),
+            Some("cidr")
+        );
+        assert_eq!(
+            unique_violation_field("duplicate key", Some("users_username_key")),
+            "username"
+        );
+        assert_eq!(
+            unique_violation_field("duplicate key", Some("uq_org_ips__cidr")),
+            "cidr"
+        );
+    }
+}

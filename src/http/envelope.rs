@@ -1,0 +1,74 @@
+//! The success envelope: `{"status":"success","data":…}`, lists add `total`, `limit`, `offset`.
+
+use crate::http::pagination::Page;
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// A single object (or any value) wrapped in the success envelope.
+#[derive(Debug, Serialize)]
+pub struct Envelope<T> {
+    status: &'static str,
+    data: T,
+    #[serde(skip)]
+    code: StatusCode,
+}
+
+impl<T: Serialize> Envelope<T> {
+    pub fn ok(data: T) -> Self {
+        Self {
+            status: "success",
+            data,
+            code: StatusCode::OK,
+        }
+    }
+
+    /// 201 Created, for POSTs that made a new object.
+    pub fn created(data: T) -> Self {
+        Self {
+            status: "success",
+            data,
+            code: StatusCode::CREATED,
+        }
+    }
+}
+
+impl<T: Serialize> IntoResponse for Envelope<T> {
+    fn into_response(self) -> Response {
+        (self.code, Json(&self)).into_response()
+    }
+}
+
+/// A page of a list with the list's full size.
+#[derive(Debug, Serialize)]
+pub struct ListEnvelope<T> {
+    status: &'static str,
+    data: Vec<T>,
+    total: i64,
+    limit: i64,
+    offset: i64,
+}
+
+impl<T: Serialize> ListEnvelope<T> {
+    pub fn new(data: Vec<T>, total: i64, page: Page) -> Self {
+        Self {
+            status: "success",
+            data,
+            total,
+            limit: page.limit,
+            offset: page.offset,
+        }
+    }
+}
+
+impl<T: Serialize> IntoResponse for ListEnvelope<T> {
+    fn into_response(self) -> Response {
+        Json(self).into_response()
+    }
+}
+
+/// `{"status":"success","data":null}` for deletes and other bodiless successes.
+pub fn done() -> Envelope<Option<()>> {
+    Envelope::ok(None)
+}

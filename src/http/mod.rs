@@ -1,0 +1,93 @@
+//! The REST API's assembly: every capability's routes in one table, the middleware stack, and the
+//! OpenAPI document.
+
+pub mod envelope;
+pub mod errors;
+pub mod json;
+pub mod openapi;
+pub mod pagination;
+pub mod path;
+pub mod rate_limit;
+pub mod request_id;
+
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::HeaderName;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use std::time::Duration;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The full route table. Everything under `protected` passes `require_auth` first, so no
+/// handler can be reached without a valid token by forgetting a check.
+pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
+    let public = OpenApiRouter::new()
+        .merge(crate::auth::api::public_router())
+        .routes(utoipa_axum::routes!(crate::system::health::healthz))
+        .routes(utoipa_axum::routes!(crate::system::health::readyz));
+    let protected = OpenApiRouter::new()
+        .merge(crate::auth::api::router())
+        .merge(crate::orgs::api::router())
+        .merge(crate::system::audit::api::router())
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::require_auth,
+        ));
+    public.merge(protected)
+}
+
+/// The axum router with all middleware, ready to serve.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = routes(&state).split_for_parts();
+    let openapi = openapi::finish(openapi);
+    let config = &state.config.http;
+    let body_limit = config.max_body_bytes;
+    let timeout = Duration::from_secs(config.request_timeout_s);
+    api.route("/v1/errors", any(errors::errors_endpoint))
+        .route("/metrics", get(crate::system::metrics::endpoint))
+        .merge(openapi::routes(openapi))
+        .fallback(errors::not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(body_limit, reject_large_bodies))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit::enforce))
+        .layer(middleware::from_fn(crate::system::metrics::track))
+        .layer(middleware::from_fn(errors::render_errors))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                let id = request
+                    .headers()
+                    .get(&REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("http", method = %request.method(), uri = %request.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID, request_id::MakeId::default()))
+        .with_state(state)
+}
+
+/// Refuses a declared `Content-Length` over the limit before reading any of the body.
+async fn reject_large_bodies(
+    axum::extract::State(limit): axum::extract::State<usize>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return crate::error::Error::PayloadTooLarge(limit).into_response();
+    }
+    next.run(request).await
+}

@@ -1,0 +1,150 @@
+//! `limit` / `offset` / `page` query parameters and the other typed query parameters of lists.
+//!
+//! The documented rules: `limit` defaults to 50 and is clamped to 1000; `limit` below 1, a negative
+//! `offset`, a `page` below 1, or giving both `page` and `offset` is a 400; anything non-numeric is
+//! a 400 naming the parameter.
+
+use crate::error::Error;
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
+use std::collections::HashMap;
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 1000;
+
+/// A validated window into a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Documentation-only description of the pagination parameters.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct PageParams {
+    /// Items per page: default 50, values above 1000 are clamped to 1000, below 1 answer 400.
+    limit: Option<i64>,
+    /// Items to skip (default 0, negative answers 400).
+    offset: Option<i64>,
+    /// 1-based page number, an alternative to `offset`.
+    page: Option<i64>,
+}
+
+/// The raw query string as a map, with typed accessors whose errors name the parameter.
+#[derive(Debug, Default)]
+pub struct Params(pub HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        let Query(map) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| Error::bad_request(format!("query string: {}", e.body_text())))?;
+        Ok(Self(map))
+    }
+}
+
+impl Params {
+    pub fn page(&self) -> Result<Page, Error> {
+        let limit = self.i64("limit")?.unwrap_or(DEFAULT_LIMIT);
+        if limit < 1 {
+            return Err(Error::field("limit", "must be at least 1"));
+        }
+        let limit = limit.min(MAX_LIMIT);
+        let offset = match (self.i64("offset")?, self.i64("page")?) {
+            (Some(_), Some(_)) => return Err(Error::field("page", "give either page or offset")),
+            (Some(offset), None) if offset < 0 => {
+                return Err(Error::field("offset", "must not be negative"));
+            }
+            (Some(offset), None) => offset,
+            (None, Some(page)) if page < 1 => {
+                return Err(Error::field("page", "must be at least 1"));
+            }
+            (None, Some(page)) => (page - 1)
+                .checked_mul(limit)
+                .ok_or_else(|| Error::field("page", "too large"))?,
+            (None, None) => 0,
+        };
+        Ok(Page { limit, offset })
+    }
+
+    pub fn i64(&self, name: &str) -> Result<Option<i64>, Error> {
+        match self.0.get(name).map(|v| v.trim()) {
+            None | Some("") => Ok(None),
+            Some(value) => value
+                .parse()
+                .map(Some)
+                .map_err(|_| Error::field(name, format!("must be an integer, got {value:?}"))),
+        }
+    }
+
+    pub fn str(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+    }
+
+    /// A string that must be one of `allowed`.
+    pub fn one_of(&self, name: &str, allowed: &[&str]) -> Result<Option<String>, Error> {
+        match self.str(name) {
+            None => Ok(None),
+            Some(v) if allowed.contains(&v) => Ok(Some(v.to_string())),
+            Some(v) => Err(Error::field(
+                name,
+                format!("must be one of {}, got {v:?}", allowed.join(", ")),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> Params {
+        Params(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn defaults_and_clamps() {
+        assert_eq!(
+            params(&[]).page().unwrap(),
+            Page {
+                limit: 50,
+                offset: 0
+            }
+        );
+        assert_eq!(params(&[("limit", "5000")]).page().unwrap().limit, 1000);
+        assert_eq!(
+            params(&[("limit", "10"), ("page", "3")]).page().unwrap(),
+            Page {
+                limit: 10,
+                offset: 20
+            }
+        );
+    }
+
+    #[test]
+    fn refuses_nonsense_by_name() {
+        for (k, v, needle) in [
+            ("limit", "0", "limit"),
+            ("limit", "-1", "limit"),
+            ("limit", "ten", "limit"),
+            ("offset", "-5", "offset"),
+            ("offset", "1.5", "offset"),
+            ("page", "0", "page"),
+            ("page", "x", "page"),
+        ] {
+            let err = params(&[(k, v)]).page().unwrap_err().to_string();
+            assert!(err.starts_with(needle), "{k}={v}: {err}");
+        }
+        assert!(params(&[("page", "2"), ("offset", "1")]).page().is_err());
+        assert!(params(&[("page", &i64::MAX.to_string())]).page().is_err());
+    }
+}

@@ -1,0 +1,170 @@
+//! Per-client request budget: a fixed window per bearer token (or per client IP without one),
+//! reported in `X-RateLimit-*` headers on every response; past the budget the answer is 429.
+
+use crate::error::Error;
+use crate::state::AppState;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Who a budget belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ClientKey {
+    /// First 16 bytes of the SHA-256 of the bearer token (the token itself is never kept).
+    Token([u8; 16]),
+    Ip(IpAddr),
+}
+
+/// The outcome of counting one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    pub allowed: bool,
+    pub limit: u32,
+    pub remaining: u32,
+    pub reset_after_s: u64,
+}
+
+/// Fixed-window counters; stale windows are swept as the map grows.
+pub struct RateLimiter {
+    limit: u32,
+    window: Duration,
+    windows: Mutex<HashMap<ClientKey, (Instant, u32)>>,
+}
+
+impl RateLimiter {
+    pub fn new(limit: u32, window_s: u64) -> Self {
+        Self {
+            limit,
+            window: Duration::from_secs(window_s),
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts one request for `key` at `now` (time is passed in so tests control it).
+    pub fn check(&self, key: ClientKey, now: Instant) -> Decision {
+        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        if windows.len() > 100_000 {
+            let window = self.window;
+            windows.retain(|_, (start, _)| now.duration_since(*start) < window);
+        }
+        let entry = windows.entry(key).or_insert((now, 0));
+        if now.duration_since(entry.0) >= self.window {
+            *entry = (now, 0);
+        }
+        let allowed = entry.1 < self.limit;
+        if allowed {
+            entry.1 += 1;
+        }
+        let reset = self.window.saturating_sub(now.duration_since(entry.0));
+        Decision {
+            allowed,
+            limit: self.limit,
+            remaining: self.limit - entry.1,
+            reset_after_s: reset.as_secs() + u64::from(reset.subsec_nanos() > 0),
+        }
+    }
+}
+
+/// The key for a request: its bearer token if it has one, else the peer's IP.
+pub fn client_key(headers: &HeaderMap, peer: Option<IpAddr>) -> ClientKey {
+    if let Some(token) = bearer_token(headers) {
+        let digest = Sha256::digest(token.as_bytes());
+        let mut key = [0u8; 16];
+        key.copy_from_slice(&digest[..16]);
+        return ClientKey::Token(key);
+    }
+    ClientKey::Ip(peer.unwrap_or(IpAddr::from([0, 0, 0, 0])))
+}
+
+/// The token of an `Authorization: Bearer …` header.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// The peer IP as axum saw it (tests without `ConnectInfo` fall back to "unknown").
+pub fn peer_ip(request: &Request) -> Option<IpAddr> {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+}
+
+pub async fn enforce(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let key = client_key(request.headers(), peer_ip(&request));
+    let decision = state.rate_limiter.check(key, Instant::now());
+    let mut response = if decision.allowed {
+        next.run(request).await
+    } else {
+        crate::system::metrics::rate_limited();
+        Error::TooManyRequests {
+            message: format!(
+                "Rate limit exceeded: {} requests per window; retry in {} s",
+                decision.limit, decision.reset_after_s
+            ),
+            retry_after_s: decision.reset_after_s,
+        }
+        .into_response()
+    };
+    let headers = response.headers_mut();
+    headers.insert("x-ratelimit-limit", HeaderValue::from(decision.limit));
+    headers.insert(
+        "x-ratelimit-remaining",
+        HeaderValue::from(decision.remaining),
+    );
+    headers.insert(
+        "x-ratelimit-reset",
+        HeaderValue::from(decision.reset_after_s),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_down_refuses_then_resets() {
+        let limiter = RateLimiter::new(2, 10);
+        let key = ClientKey::Ip(IpAddr::from([127, 0, 0, 1]));
+        let t0 = Instant::now();
+        let first = limiter.check(key.clone(), t0);
+        assert_eq!(
+            (first.allowed, first.remaining, first.reset_after_s),
+            (true, 1, 10)
+        );
+        assert!(limiter.check(key.clone(), t0).allowed);
+        let refused = limiter.check(key.clone(), t0 + Duration::from_millis(2500));
+        assert_eq!(
+            (refused.allowed, refused.remaining, refused.reset_after_s),
+            (false, 0, 8)
+        );
+        let other = limiter.check(ClientKey::Ip(IpAddr::from([127, 0, 0, 2])), t0);
+        assert!(other.allowed, "budgets are per client");
+        let later = limiter.check(key, t0 + Duration::from_secs(10));
+        assert_eq!((later.allowed, later.remaining), (true, 1));
+    }
+
+    #[test]
+    fn token_wins_over_ip() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer abc"),
+        );
+        assert!(matches!(client_key(&headers, None), ClientKey::Token(_)));
+        assert_eq!(bearer_token(&headers), Some("abc"));
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
+        assert_eq!(bearer_token(&headers), None);
+    }
+}

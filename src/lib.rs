@@ -1,0 +1,14 @@
+//! dialtone: the control plane of a VoIP service, as a library the binary and the tests share.
+
+pub mod auth;
+pub mod config;
+pub mod daemon;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod orgs;
+pub mod state;
+pub mod system;
+
+pub use config::Config;
+pub use error::Error;

@@ -1,0 +1,217 @@
+//! `/v1/organizations` routes and the client-access settings beside them.
+
+use super::{
+    ClientAccess, NewOrganization, OrgFilter, OrgStatus, Organization, OrganizationUpdate,
+};
+use crate::auth::Caller;
+use crate::error::Result;
+use crate::http::envelope::{Envelope, ListEnvelope, done};
+use crate::http::json::JsonBody;
+use crate::http::pagination::{PageParams, Params};
+use crate::http::path;
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_organizations, create_organization))
+        .routes(routes!(
+            get_organization,
+            update_organization,
+            delete_organization
+        ))
+        .routes(routes!(get_client_access, update_client_access))
+        .merge(super::domains_api::router())
+        .merge(super::ips_api::router())
+        .merge(super::users::api::router())
+}
+
+/// Organizations in the caller's subtree (its own included).
+#[utoipa::path(get, path = "/v1/organizations", tag = "organizations",
+    params(PageParams,
+        ("type" = Option<String>, Query, description = "platform, distributor, partner or tenant"),
+        ("status" = Option<String>, Query, description = "active or suspended"),
+        ("parent_id" = Option<i64>, Query, description = "Direct children of this organization"),
+        ("name" = Option<String>, Query, description = "Case-insensitive substring of the name")),
+    responses((status = 200, body = Vec<Organization>)), security(("bearer" = [])))]
+async fn list_organizations(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: Params,
+) -> Result<ListEnvelope<Organization>> {
+    let page = params.page()?;
+    let filter = OrgFilter {
+        org_type: params.one_of("type", &super::model::ORG_TYPES)?,
+        status: params.one_of("status", &["active", "suspended"])?,
+        parent_id: params.i64("parent_id")?,
+        name: params.str("name").map(str::to_string),
+    };
+    let (rows, total) = super::list(&state.db, &caller, &filter, page).await?;
+    Ok(ListEnvelope::new(rows, total, page))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrganization {
+    name: String,
+    /// platform › distributor › partner › tenant: a child must rank below its parent.
+    #[serde(rename = "type")]
+    org_type: String,
+    /// Defaults to the caller's organization.
+    parent_id: Option<i64>,
+    status: Option<OrgStatus>,
+    /// IANA time zone; defaults to the parent's.
+    timezone: Option<String>,
+}
+
+/// Create a child organization.
+#[utoipa::path(post, path = "/v1/organizations", tag = "organizations", request_body = CreateOrganization,
+    responses((status = 201, body = Organization), (status = 400, description = "Invalid field"),
+              (status = 409, description = "Name taken under this parent")),
+    security(("bearer" = [])))]
+async fn create_organization(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<CreateOrganization>,
+) -> Result<Envelope<Organization>> {
+    let org = super::create(
+        &state.db,
+        &caller,
+        NewOrganization {
+            name: body.name,
+            org_type: body.org_type,
+            parent_id: body.parent_id,
+            status: body.status,
+            timezone: body.timezone,
+        },
+    )
+    .await?;
+    Ok(Envelope::created(org))
+}
+
+#[utoipa::path(get, path = "/v1/organizations/{id}", tag = "organizations",
+    params(("id" = i64, Path)), responses((status = 200, body = Organization), (status = 404)),
+    security(("bearer" = [])))]
+async fn get_organization(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Envelope<Organization>> {
+    let id = path::id(&id, "organization")?;
+    Ok(Envelope::ok(super::visible(&state.db, &caller, id).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateOrganization {
+    name: Option<String>,
+    status: Option<OrgStatus>,
+    timezone: Option<String>,
+    /// Accepted only when unchanged.
+    #[serde(rename = "type")]
+    org_type: Option<String>,
+    /// Accepted only when unchanged.
+    #[serde(default, deserialize_with = "crate::http::json::present")]
+    #[schema(value_type = Option<i64>)]
+    parent_id: Option<Option<i64>>,
+    /// Read-only fields a client may send back unchanged after a GET.
+    #[serde(default, rename = "id")]
+    #[schema(ignore)]
+    _id: Option<serde_json::Value>,
+    #[serde(default, rename = "created_at")]
+    #[schema(ignore)]
+    _created_at: Option<serde_json::Value>,
+    #[serde(default, rename = "updated_at")]
+    #[schema(ignore)]
+    _updated_at: Option<serde_json::Value>,
+}
+
+/// Change name, status or time zone (PUT and PATCH both apply only the fields given).
+#[utoipa::path(put, path = "/v1/organizations/{id}", tag = "organizations", request_body = UpdateOrganization,
+    params(("id" = i64, Path)), responses((status = 200, body = Organization), (status = 404)),
+    security(("bearer" = [])))]
+async fn update_organization(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<UpdateOrganization>,
+) -> Result<Envelope<Organization>> {
+    let id = path::id(&id, "organization")?;
+    let org = super::update(
+        &state.db,
+        &caller,
+        id,
+        OrganizationUpdate {
+            name: body.name,
+            status: body.status,
+            timezone: body.timezone,
+            org_type: body.org_type,
+            parent_id: body.parent_id,
+        },
+    )
+    .await?;
+    Ok(Envelope::ok(org))
+}
+
+/// Delete an organization with no children and no users.
+#[utoipa::path(delete, path = "/v1/organizations/{id}", tag = "organizations",
+    params(("id" = i64, Path)), responses((status = 200), (status = 404), (status = 409)),
+    security(("bearer" = [])))]
+async fn delete_organization(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Envelope<Option<()>>> {
+    let id = path::id(&id, "organization")?;
+    super::delete(&state.db, &caller, id).await?;
+    Ok(done())
+}
+
+#[utoipa::path(get, path = "/v1/organizations/{id}/clientaccess", tag = "organizations",
+    params(("id" = i64, Path)), responses((status = 200, body = ClientAccess), (status = 404)),
+    security(("bearer" = [])))]
+async fn get_client_access(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Envelope<ClientAccess>> {
+    let id = path::id(&id, "organization")?;
+    Ok(Envelope::ok(
+        super::client_access(&state.db, &caller, id).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateClientAccess {
+    api_enabled: Option<bool>,
+    restrict_to_orgips: Option<bool>,
+    #[serde(default, rename = "organization_id")]
+    #[schema(ignore)]
+    _organization_id: Option<serde_json::Value>,
+}
+
+/// Who of this organization may use the API, and from where.
+#[utoipa::path(put, path = "/v1/organizations/{id}/clientaccess", tag = "organizations",
+    request_body = UpdateClientAccess, params(("id" = i64, Path)),
+    responses((status = 200, body = ClientAccess), (status = 404)), security(("bearer" = [])))]
+async fn update_client_access(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<UpdateClientAccess>,
+) -> Result<Envelope<ClientAccess>> {
+    let id = path::id(&id, "organization")?;
+    let access = super::set_client_access(
+        &state.db,
+        &caller,
+        id,
+        body.api_enabled,
+        body.restrict_to_orgips,
+    )
+    .await?;
+    Ok(Envelope::ok(access))
+}

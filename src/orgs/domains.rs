@@ -1,0 +1,130 @@
+//! Organization domains: the DNS names an organization's phones and users live under
+//! (unique platform-wide, so a SIP or provisioning request's host names one organization).
+
+use super::Organization;
+use crate::auth::{Caller, Permission};
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::system::audit::{self, Change};
+use crate::{on_db, on_tx};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, sqlx::FromRow)]
+pub struct Domain {
+    pub id: i64,
+    pub organization_id: i64,
+    pub domain: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A DNS name: lower-cased, labels of letters, digits and hyphens, at least two labels.
+pub fn validate_domain(text: &str) -> Result<String> {
+    let domain = text.trim().trim_end_matches('.').to_ascii_lowercase();
+    let bad = |why: &str| Err(Error::field("domain", format!("{why}: {text:?}")));
+    if domain.len() > 253 {
+        return bad("longer than 253 characters");
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    if labels.len() < 2 {
+        return bad("must have at least two labels");
+    }
+    for label in &labels {
+        if label.is_empty() || label.len() > 63 {
+            return bad("each label must be 1-63 characters");
+        }
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            || label.starts_with('-')
+            || label.ends_with('-')
+        {
+            return bad("not a valid host name");
+        }
+    }
+    if labels
+        .last()
+        .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return bad("an IP address is not a domain");
+    }
+    Ok(domain)
+}
+
+pub async fn list(db: &Db, caller: &Caller, org_id: i64) -> Result<Vec<Domain>> {
+    super::visible(db, caller, org_id).await?;
+    Ok(on_db!(db, pool => sqlx::query_as(
+        "SELECT id, organization_id, domain, created_at FROM organization_domains \
+         WHERE organization_id = $1 ORDER BY domain")
+        .bind(org_id).fetch_all(pool).await)?)
+}
+
+fn change<'a>(org: &'a Organization, action: &'a str, d: &Domain, before: bool) -> Change<'a> {
+    let value = serde_json::to_value(d).ok();
+    Change {
+        organization_id: org.id,
+        organization_path: &org.path,
+        action,
+        entity_type: "domain",
+        entity_id: d.id.to_string(),
+        before: if before { value.clone() } else { None },
+        after: if before { None } else { value },
+    }
+}
+
+pub async fn add(db: &Db, caller: &Caller, org_id: i64, domain: &str) -> Result<Domain> {
+    let org = super::visible(db, caller, org_id).await?;
+    caller.require(Permission::OrganizationsWrite)?;
+    let domain = validate_domain(domain)?;
+    let mut tx = db.begin().await?;
+    let row: Domain = on_tx!(&mut tx, conn => sqlx::query_as(
+        "INSERT INTO organization_domains (organization_id, domain, created_at) VALUES ($1, $2, $3) \
+         RETURNING id, organization_id, domain, created_at")
+        .bind(org_id).bind(&domain).bind(Utc::now()).fetch_one(conn).await)?;
+    audit::record(
+        &mut tx,
+        &caller.actor(),
+        change(&org, "create", &row, false),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+pub async fn remove(db: &Db, caller: &Caller, org_id: i64, domain_id: i64) -> Result<()> {
+    let org = super::visible(db, caller, org_id).await?;
+    caller.require(Permission::OrganizationsWrite)?;
+    let mut tx = db.begin().await?;
+    let row: Option<Domain> = on_tx!(&mut tx, conn => sqlx::query_as(
+        "DELETE FROM organization_domains WHERE id = $1 AND organization_id = $2 \
+         RETURNING id, organization_id, domain, created_at")
+        .bind(domain_id).bind(org_id).fetch_optional(conn).await)?;
+    let row = row.ok_or_else(|| Error::not_found("domain"))?;
+    audit::record(&mut tx, &caller.actor(), change(&org, "delete", &row, true)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validate_domain;
+
+    #[test]
+    fn domains_are_normalised_and_checked() {
+        assert_eq!(
+            validate_domain(" PBX.Example.COM. ").unwrap(),
+            "pbx.example.com"
+        );
+        for bad in [
+            "localhost",
+            "a..b",
+            "-a.com",
+            "a_b.com",
+            "10.0.0.1",
+            "exa mple.com",
+            "",
+        ] {
+            assert!(validate_domain(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! Organization IPs (orgips): the addresses and networks an organization's equipment and users
+//! come from, used for API access restriction and, later, for recognising devices and trunks.
+
+use super::Organization;
+use crate::auth::{Caller, Permission};
+use crate::db::{Db, Tx};
+use crate::error::{Error, Result};
+use crate::http::pagination::Page;
+use crate::system::audit::{self, Change};
+use crate::{on_db, on_tx};
+use chrono::{DateTime, Utc};
+use ipnet::IpNet;
+use serde::Serialize;
+use std::net::IpAddr;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, sqlx::FromRow)]
+pub struct OrgIp {
+    pub id: i64,
+    pub organization_id: i64,
+    /// Canonical CIDR (`192.0.2.0/24`, `2001:db8::/32`; a bare address becomes /32 or /128).
+    pub cidr: String,
+    pub description: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Parses an address or network. Host bits set (`10.0.0.1/8`) is refused with the network the
+/// operator probably meant, rather than silently widened or narrowed.
+pub fn parse_cidr(text: &str) -> Result<IpNet> {
+    let text = text.trim();
+    let net = match text.parse::<IpNet>() {
+        Ok(net) => net,
+        Err(_) => match text.parse::<IpAddr>() {
+            Ok(ip) => IpNet::from(ip),
+            Err(_) => {
+                return Err(Error::field(
+                    "cidr",
+                    format!("not an IP address or CIDR: {text:?}"),
+                ));
+            }
+        },
+    };
+    if net.trunc() != net {
+        return Err(Error::field(
+            "cidr",
+            format!("{text} has host bits set; did you mean {}?", net.trunc()),
+        ));
+    }
+    Ok(net)
+}
+
+fn validate_description(text: &str) -> Result<String> {
+    let text = text.trim();
+    if text.chars().count() > 500 {
+        return Err(Error::field(
+            "description",
+            "must be at most 500 characters",
+        ));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(Error::field(
+            "description",
+            "must not contain control characters",
+        ));
+    }
+    Ok(text.to_string())
+}
+
+const COLUMNS: &str = "i.id, i.organization_id, i.cidr, i.description, i.created_at, i.updated_at";
+
+pub async fn list(
+    db: &Db,
+    caller: &Caller,
+    organization_id: Option<i64>,
+    page: Page,
+) -> Result<(Vec<OrgIp>, i64)> {
+    const FROM: &str = " FROM organization_ips i JOIN organizations o ON o.id = i.organization_id \
+        WHERE o.path LIKE $1 AND (CAST($2 AS BIGINT) IS NULL OR i.organization_id = $2)";
+    let list_sql = format!("SELECT {COLUMNS}{FROM} ORDER BY i.id LIMIT $3 OFFSET $4");
+    let count_sql = format!("SELECT COUNT(*){FROM}");
+    let like = caller.scope().like();
+    Ok(on_db!(db, pool => {
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
+            .bind(&like).bind(organization_id).bind(page.limit).bind(page.offset)
+            .fetch_all(pool).await?;
+        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
+            .bind(&like).bind(organization_id).fetch_one(pool).await?;
+        Ok::<_, sqlx::Error>((rows, total))
+    })?)
+}
+
+async fn fetch(db: &Db, id: i64) -> Result<Option<OrgIp>> {
+    let sql = format!("SELECT {COLUMNS} FROM organization_ips i WHERE i.id = $1");
+    Ok(
+        on_db!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await)?,
+    )
+}
+
+/// The org IP `id` and its organization, if the caller may see them.
+pub async fn visible(db: &Db, caller: &Caller, id: i64) -> Result<(OrgIp, Organization)> {
+    let ip = fetch(db, id)
+        .await?
+        .ok_or_else(|| Error::not_found("org IP"))?;
+    let org = super::visible(db, caller, ip.organization_id)
+        .await
+        .map_err(|_| Error::not_found("org IP"))?;
+    Ok((ip, org))
+}
+
+fn change<'a>(
+    org: &'a Organization,
+    action: &'a str,
+    id: i64,
+    before: Option<&OrgIp>,
+    after: Option<&OrgIp>,
+) -> Change<'a> {
+    Change {
+        organization_id: org.id,
+        organization_path: &org.path,
+        action,
+        entity_type: "orgip",
+        entity_id: id.to_string(),
+        before: before.and_then(|v| serde_json::to_value(v).ok()),
+        after: after.and_then(|v| serde_json::to_value(v).ok()),
+    }
+}
+
+async fn write(
+    tx: &mut Tx,
+    sql: &'static str,
+    id_or_org: i64,
+    cidr: &str,
+    description: &str,
+) -> Result<OrgIp> {
+    let now = Utc::now();
+    let returning =
+        format!("{sql} RETURNING id, organization_id, cidr, description, created_at, updated_at");
+    Ok(
+        on_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(returning))
+        .bind(id_or_org).bind(cidr).bind(description).bind(now).fetch_one(conn).await)?,
+    )
+}
+
+pub async fn create(
+    db: &Db,
+    caller: &Caller,
+    organization_id: i64,
+    cidr: &str,
+    description: &str,
+) -> Result<OrgIp> {
+    let org = super::visible_field(db, caller, "organization_id", organization_id).await?;
+    caller.require(Permission::OrganizationsWrite)?;
+    let cidr = parse_cidr(cidr)?.to_string();
+    let description = validate_description(description)?;
+    let mut tx = db.begin().await?;
+    let row = write(
+        &mut tx,
+        "INSERT INTO organization_ips (organization_id, cidr, description, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $4)",
+        organization_id,
+        &cidr,
+        &description,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &caller.actor(),
+        change(&org, "create", row.id, None, Some(&row)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+pub async fn update(
+    db: &Db,
+    caller: &Caller,
+    id: i64,
+    cidr: Option<&str>,
+    description: Option<&str>,
+) -> Result<OrgIp> {
+    let (before, org) = visible(db, caller, id).await?;
+    caller.require(Permission::OrganizationsWrite)?;
+    let cidr = match cidr {
+        Some(c) => parse_cidr(c)?.to_string(),
+        None => before.cidr.clone(),
+    };
+    let description = match description {
+        Some(d) => validate_description(d)?,
+        None => before.description.clone(),
+    };
+    let mut tx = db.begin().await?;
+    let after = write(
+        &mut tx,
+        "UPDATE organization_ips SET cidr = $2, description = $3, updated_at = $4 WHERE id = $1",
+        id,
+        &cidr,
+        &description,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &caller.actor(),
+        change(&org, "update", id, Some(&before), Some(&after)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
+    let (before, org) = visible(db, caller, id).await?;
+    caller.require(Permission::OrganizationsWrite)?;
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, conn => sqlx::query("DELETE FROM organization_ips WHERE id = $1").bind(id).execute(conn).await.map(|r| r.rows_affected()))?;
+    audit::record(
+        &mut tx,
+        &caller.actor(),
+        change(&org, "delete", id, Some(&before), None),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Whether `ip` is inside one of the organization's networks.
+pub async fn contains(db: &Db, organization_id: i64, ip: IpAddr) -> Result<bool> {
+    let cidrs: Vec<String> = on_db!(db, pool => sqlx::query_scalar(
+        "SELECT cidr FROM organization_ips WHERE organization_id = $1")
+        .bind(organization_id).fetch_all(pool).await)?;
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    Ok(cidrs
+        .iter()
+        .filter_map(|c| c.parse::<IpNet>().ok())
+        .any(|net| net.contains(&ip)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_cidr;
+
+    #[test]
+    fn cidrs_are_canonical_and_strict() {
+        assert_eq!(parse_cidr("192.0.2.7").unwrap().to_string(), "192.0.2.7/32");
+        assert_eq!(
+            parse_cidr(" 10.0.0.0/8 ").unwrap().to_string(),
+            "10.0.0.0/8"
+        );
+        assert_eq!(
+            parse_cidr("2001:db8::/32").unwrap().to_string(),
+            "2001:db8::/32"
+        );
+        assert_eq!(parse_cidr("::1").unwrap().to_string(), "::1/128");
+        let err = parse_cidr("10.0.0.1/8").unwrap_err().to_string();
+        assert!(err.contains("did you mean 10.0.0.0/8"), "{err}");
+        for bad in ["10.0.0.0/33", "300.1.1.1", "example.com", "", "10.0.0.0/-1"] {
+            assert!(parse_cidr(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! The organization tree's types: platform › distributor › partner › tenant.
+
+use crate::error::{Error, Result};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The rank of an organization in the reseller hierarchy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OrgType {
+    Platform,
+    Distributor,
+    Partner,
+    Tenant,
+}
+
+pub const ORG_TYPES: [&str; 4] = ["platform", "distributor", "partner", "tenant"];
+
+impl OrgType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrgType::Platform => "platform",
+            OrgType::Distributor => "distributor",
+            OrgType::Partner => "partner",
+            OrgType::Tenant => "tenant",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "platform" => Some(OrgType::Platform),
+            "distributor" => Some(OrgType::Distributor),
+            "partner" => Some(OrgType::Partner),
+            "tenant" => Some(OrgType::Tenant),
+            _ => None,
+        }
+    }
+
+    /// Types an organization of this type may have as children: any lower rank, so a platform
+    /// may sell directly to tenants and a distributor may skip partners.
+    pub fn child_types(self) -> impl Iterator<Item = OrgType> {
+        [OrgType::Distributor, OrgType::Partner, OrgType::Tenant]
+            .into_iter()
+            .filter(move |t| *t > self)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OrgStatus {
+    Active,
+    Suspended,
+}
+
+impl OrgStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrgStatus::Active => "active",
+            OrgStatus::Suspended => "suspended",
+        }
+    }
+}
+
+/// An organization as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Organization {
+    pub id: i64,
+    pub name: String,
+    #[serde(rename = "type")]
+    #[sqlx(rename = "type")]
+    #[schema(value_type = OrgType)]
+    pub org_type: String,
+    pub parent_id: Option<i64>,
+    #[schema(value_type = OrgStatus)]
+    pub status: String,
+    pub timezone: String,
+    #[serde(skip)]
+    pub path: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Organization {
+    pub fn kind(&self) -> OrgType {
+        OrgType::parse(&self.org_type).unwrap_or(OrgType::Tenant)
+    }
+}
+
+/// Parses an organization type named in input; the error lists the valid ones.
+pub fn parse_type(field: &str, text: &str) -> Result<OrgType> {
+    OrgType::parse(text).ok_or_else(|| {
+        Error::field(
+            field,
+            format!(
+                "unknown organization type {text:?}; expected one of {}",
+                ORG_TYPES.join(", ")
+            ),
+        )
+    })
+}
+
+/// A name: trimmed, 1–200 characters, no control characters.
+pub fn validate_name(field: &str, name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::field(field, "must not be empty"));
+    }
+    if name.chars().count() > 200 {
+        return Err(Error::field(field, "must be at most 200 characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::field(field, "must not contain control characters"));
+    }
+    Ok(name.to_string())
+}
+
+/// An IANA time zone name such as `Europe/Berlin`.
+pub fn validate_timezone(field: &str, tz: &str) -> Result<String> {
+    tz.trim()
+        .parse::<chrono_tz::Tz>()
+        .map(|tz| tz.name().to_string())
+        .map_err(|_| Error::field(field, format!("unknown IANA time zone {tz:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hierarchy_only_goes_down() {
+        let kids: Vec<_> = OrgType::Partner.child_types().collect();
+        assert_eq!(kids, vec![OrgType::Tenant]);
+        assert_eq!(OrgType::Tenant.child_types().count(), 0);
+        assert_eq!(OrgType::Platform.child_types().count(), 3);
+        assert!(
+            OrgType::Distributor
+                .child_types()
+                .all(|t| t != OrgType::Platform)
+        );
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        assert!(
+            parse_type("type", "reseller")
+                .unwrap_err()
+                .to_string()
+                .starts_with("type:")
+        );
+        assert_eq!(
+            validate_timezone("timezone", "Europe/Berlin").unwrap(),
+            "Europe/Berlin"
+        );
+        assert!(validate_timezone("timezone", "Mars/Olympus").is_err());
+        assert!(validate_name("name", "  ").is_err());
+        assert!(validate_name("name", "a\nb").is_err());
+        assert_eq!(validate_name("name", " Acme ").unwrap(), "Acme");
+    }
+}

@@ -1,0 +1,129 @@
+//! SQL of users and their foreign ids.
+
+use super::{ForeignId, User};
+use crate::db::{Db, Tx};
+use crate::http::pagination::Page;
+use crate::{on_db, on_tx};
+use chrono::{DateTime, Utc};
+
+const COLUMNS: &str = "u.id, u.organization_id, u.username, u.role, u.email, \
+    u.totp_enabled AS twofactor_enabled, u.created_at, u.updated_at, o.path AS organization_path";
+const FROM: &str = " FROM users u JOIN organizations o ON o.id = u.organization_id";
+
+pub async fn get(db: &Db, id: i64) -> sqlx::Result<Option<User>> {
+    let sql = format!("SELECT {COLUMNS}{FROM} WHERE u.id = $1");
+    on_db!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await)
+}
+
+async fn get_in_tx(tx: &mut Tx, id: i64) -> sqlx::Result<User> {
+    let sql = format!("SELECT {COLUMNS}{FROM} WHERE u.id = $1");
+    on_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(conn).await)
+}
+
+/// Filters of `GET /v1/users`.
+#[derive(Debug, Default)]
+pub struct UserFilter {
+    pub organization_id: Option<i64>,
+    pub role: Option<String>,
+    pub username: Option<String>,
+}
+
+pub async fn list(
+    db: &Db,
+    scope_like: &str,
+    f: &UserFilter,
+    page: Page,
+) -> sqlx::Result<(Vec<User>, i64)> {
+    const WHERE: &str = " WHERE o.path LIKE $1 \
+        AND (CAST($2 AS BIGINT) IS NULL OR u.organization_id = $2) \
+        AND (CAST($3 AS TEXT) IS NULL OR u.role = $3) \
+        AND (CAST($4 AS TEXT) IS NULL OR u.username LIKE $4)";
+    let list_sql = format!("SELECT {COLUMNS}{FROM}{WHERE} ORDER BY u.id LIMIT $5 OFFSET $6");
+    let count_sql = format!("SELECT COUNT(*){FROM}{WHERE}");
+    let name_like = f
+        .username
+        .as_ref()
+        .map(|n| format!("%{}%", n.to_lowercase()));
+    on_db!(db, pool => {
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
+            .bind(scope_like).bind(f.organization_id).bind(&f.role).bind(&name_like)
+            .bind(page.limit).bind(page.offset).fetch_all(pool).await?;
+        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
+            .bind(scope_like).bind(f.organization_id).bind(&f.role).bind(&name_like)
+            .fetch_one(pool).await?;
+        Ok((rows, total))
+    })
+}
+
+pub async fn insert(
+    tx: &mut Tx,
+    organization_id: i64,
+    username: &str,
+    password_hash: &str,
+    role: &str,
+    email: Option<&str>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<User> {
+    let (id,): (i64,) = on_tx!(tx, conn => sqlx::query_as(
+        "INSERT INTO users (organization_id, username, password_hash, role, email, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id")
+        .bind(organization_id).bind(username).bind(password_hash).bind(role).bind(email).bind(now)
+        .fetch_one(conn).await)?;
+    get_in_tx(tx, id).await
+}
+
+pub async fn update(
+    tx: &mut Tx,
+    id: i64,
+    role: &str,
+    email: Option<&str>,
+    password_hash: Option<&str>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<User> {
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE users SET role = $1, email = $2, password_hash = COALESCE($3, password_hash), \
+         updated_at = $4 WHERE id = $5")
+        .bind(role).bind(email).bind(password_hash).bind(now).bind(id).execute(conn).await.map(|r| r.rows_affected()))?;
+    get_in_tx(tx, id).await
+}
+
+pub async fn password_hash(db: &Db, id: i64) -> sqlx::Result<Option<String>> {
+    on_db!(db, pool => sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+        .bind(id).fetch_optional(pool).await)
+}
+
+pub async fn delete(tx: &mut Tx, id: i64) -> sqlx::Result<()> {
+    on_tx!(tx, conn => sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn foreign_ids(db: &Db, user_id: i64) -> sqlx::Result<Vec<ForeignId>> {
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT id, user_id, source, foreign_id, created_at FROM user_foreign_ids \
+         WHERE user_id = $1 ORDER BY source")
+        .bind(user_id).fetch_all(pool).await)
+}
+
+pub async fn insert_foreign_id(
+    tx: &mut Tx,
+    user_id: i64,
+    source: &str,
+    foreign_id: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<ForeignId> {
+    on_tx!(tx, conn => sqlx::query_as(
+        "INSERT INTO user_foreign_ids (user_id, source, foreign_id, created_at) VALUES ($1, $2, $3, $4) \
+         RETURNING id, user_id, source, foreign_id, created_at")
+        .bind(user_id).bind(source).bind(foreign_id).bind(now).fetch_one(conn).await)
+}
+
+pub async fn delete_foreign_id(
+    tx: &mut Tx,
+    user_id: i64,
+    id: i64,
+) -> sqlx::Result<Option<ForeignId>> {
+    on_tx!(tx, conn => sqlx::query_as(
+        "DELETE FROM user_foreign_ids WHERE id = $1 AND user_id = $2 \
+         RETURNING id, user_id, source, foreign_id, created_at")
+        .bind(id).bind(user_id).fetch_optional(conn).await)
+}

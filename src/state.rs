@@ -1,0 +1,42 @@
+//! The shared application state every listener and handler holds: cheap to clone.
+
+use crate::auth::login_limit::LoginLimiter;
+use crate::config::Config;
+use crate::db::Db;
+use crate::http::rate_limit::RateLimiter;
+use crate::system::metrics::Metrics;
+use std::ops::Deref;
+use std::sync::Arc;
+
+/// One handle to everything the daemon shares (`AppState(Arc<App>)`).
+#[derive(Clone)]
+pub struct AppState(Arc<App>);
+
+pub struct App {
+    pub db: Db,
+    pub config: Config,
+    pub rate_limiter: RateLimiter,
+    pub login_limiter: LoginLimiter,
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    pub fn new(db: Db, config: Config) -> Self {
+        let rate_limiter = RateLimiter::new(config.rate_limit.requests, config.rate_limit.window_s);
+        let login_limiter = LoginLimiter::new(&config.auth);
+        Self(Arc::new(App {
+            db,
+            rate_limiter,
+            login_limiter,
+            metrics: Metrics::global(),
+            config,
+        }))
+    }
+}
+
+impl Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}

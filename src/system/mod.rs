@@ -1,0 +1,6 @@
+//! Cross-cutting system services: audit log, metrics, health, logging.
+
+pub mod audit;
+pub mod health;
+pub mod logging;
+pub mod metrics;
