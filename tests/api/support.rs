@@ -1,0 +1,249 @@
+//! `TestApp`: starts the real daemon in-process on 127.0.0.1:0 with a fresh database, and small
+//! helpers that read like the product (`app.root().await.post("/v1/organizations", …)`).
+
+#![allow(dead_code)]
+
+use dialtone::config::Config;
+use dialtone::daemon::{self, Running};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+
+pub const ROOT_USER: &str = "root";
+pub const ROOT_PASSWORD: &str = "root-password-1";
+pub const PASSWORD: &str = "user-password-1";
+
+/// A fresh PostgreSQL database for one test, dropped when the test ends.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime; use a thread with its own runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                use sqlx::Connection;
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
+                    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// The database URL for a new test: a new SQLite file, or a new PostgreSQL database.
+async fn fresh_database(dir: &std::path::Path) -> (String, Option<PgDatabase>) {
+    match std::env::var("DIALTONE_TEST_POSTGRES_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            use sqlx::Connection;
+            let name = format!("dialtone_test_{:016x}", rand::random::<u64>());
+            let mut conn = sqlx::PgConnection::connect(&admin_url)
+                .await
+                .expect("connect to DIALTONE_TEST_POSTGRES_URL");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+                .execute(&mut conn)
+                .await
+                .expect("create test database");
+            let (base, query) = match admin_url.split_once('?') {
+                Some((b, q)) => (b.to_string(), format!("?{q}")),
+                None => (admin_url.clone(), String::new()),
+            };
+            let authority_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+            let base = match base[authority_end..].find('/') {
+                Some(slash) => base[..authority_end + slash].to_string(),
+                None => base,
+            };
+            (format!("{base}/{name}{query}"), Some(PgDatabase { admin_url, name }))
+        }
+        _ => (format!("sqlite://{}", dir.join("test.db").display()), None),
+    }
+}
+
+pub fn backend() -> &'static str {
+    match std::env::var("DIALTONE_TEST_POSTGRES_URL") {
+        Ok(u) if !u.is_empty() => "postgres",
+        _ => "sqlite",
+    }
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    running: Option<Running>,
+    _pg: Option<PgDatabase>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts with a config adjusted by `adjust` (after the test defaults are set).
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (url, pg) = fresh_database(dir.path()).await;
+        let mut config = Config::default();
+        config.state_directory = dir.path().to_path_buf();
+        config.database.url = url;
+        config.database.max_connections = 4;
+        config.http.listen = "127.0.0.1:0".parse().unwrap();
+        adjust(&mut config);
+        let running = daemon::start(config).await.expect("daemon starts");
+        dialtone::orgs::bootstrap(&running.state.db, "Platform", ROOT_USER, ROOT_PASSWORD)
+            .await
+            .expect("bootstrap");
+        Self {
+            addr: running.http_addr,
+            http: reqwest::Client::new(),
+            running: Some(running),
+            _pg: pg,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn state(&self) -> &dialtone::state::AppState {
+        &self.running.as_ref().unwrap().state
+    }
+
+    /// A client without a token.
+    pub fn anonymous(&self) -> Api {
+        Api { app_url: self.url(""), http: self.http.clone(), token: None }
+    }
+
+    /// Logs in and returns the whole response body.
+    pub async fn login_raw(&self, username: &str, password: &str) -> (StatusCode, Value) {
+        self.anonymous()
+            .call(Method::POST, "/v1/auth/user", Some(json!({"username": username, "password": password})))
+            .await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Api {
+        let (status, body) = self.login_raw(username, password).await;
+        assert_eq!(status, StatusCode::OK, "login {username}: {body}");
+        self.with_token(body["data"]["token"].as_str().unwrap())
+    }
+
+    pub fn with_token(&self, token: &str) -> Api {
+        Api { app_url: self.url(""), http: self.http.clone(), token: Some(token.to_string()) }
+    }
+
+    /// The platform administrator created by bootstrap.
+    pub async fn root(&self) -> Api {
+        self.login(ROOT_USER, ROOT_PASSWORD).await
+    }
+
+    pub async fn shutdown(mut self) {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await.expect("clean shutdown");
+        }
+    }
+}
+
+/// A client with (or without) a bearer token; every call returns status and parsed JSON body.
+#[derive(Clone)]
+pub struct Api {
+    app_url: String,
+    pub http: reqwest::Client,
+    pub token: Option<String>,
+}
+
+impl Api {
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let mut builder = self
+            .http
+            .request(method, format!("{}{}", self.app_url, path))
+            .header("accept", "application/json");
+        if let Some(token) = &self.token {
+            builder = builder.bearer_auth(token);
+        }
+        builder
+    }
+
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut builder = self.request(method, path);
+        if let Some(body) = body {
+            builder = builder.json(&body);
+        }
+        let response = builder.send().await.expect("request sent");
+        let status = response.status();
+        let text = response.text().await.expect("body read");
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::DELETE, path, None).await
+    }
+
+    /// Creates an organization and returns its id (asserting 201).
+    pub async fn create_org(&self, name: &str, org_type: &str, parent_id: i64) -> i64 {
+        let (status, body) = self
+            .post("/v1/organizations", json!({"name": name, "type": org_type, "parent_id": parent_id}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "create org {name}: {body}");
+        body["data"]["id"].as_i64().unwrap()
+    }
+
+    /// Creates a user (password [`PASSWORD`]) and returns its id.
+    pub async fn create_user(&self, username: &str, org_id: i64, role: &str) -> i64 {
+        let (status, body) = self
+            .post(
+                "/v1/users",
+                json!({"username": username, "password": PASSWORD, "organization_id": org_id, "role": role}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "create user {username}: {body}");
+        body["data"]["id"].as_i64().unwrap()
+    }
+
+    /// The `total` of a list call.
+    pub async fn total(&self, path: &str) -> i64 {
+        let (status, body) = self.get(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        body["total"].as_i64().unwrap()
+    }
+}
+
+/// The tree most tests use: platform › dist › partner_a › tenant_a1, with a sibling partner_b,
+/// and an admin in each.
+pub struct Tree {
+    pub platform: i64,
+    pub dist: i64,
+    pub partner_a: i64,
+    pub partner_b: i64,
+    pub tenant_a1: i64,
+}
+
+pub async fn tree(app: &TestApp) -> (Tree, Api) {
+    let root = app.root().await;
+    let platform = 1;
+    let dist = root.create_org("Dist", "distributor", platform).await;
+    let partner_a = root.create_org("Partner A", "partner", dist).await;
+    let partner_b = root.create_org("Partner B", "partner", dist).await;
+    let tenant_a1 = root.create_org("Tenant A1", "tenant", partner_a).await;
+    (Tree { platform, dist, partner_a, partner_b, tenant_a1 }, root)
+}
