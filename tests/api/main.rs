@@ -10,3 +10,14 @@ mod organizations;
 mod rest_core;
 mod tenancy;
 mod users;
+
+/// Says which backend this run used, so a log shows whether PostgreSQL was exercised.
+#[test]
+fn database_backend_of_this_run() {
+    match support::backend() {
+        "postgres" => println!("integration suite running on PostgreSQL (DIALTONE_TEST_POSTGRES_URL)"),
+        _ => println!(
+            "PostgreSQL leg skipped: DIALTONE_TEST_POSTGRES_URL is not set; the suite ran on SQLite"
+        ),
+    }
+}
