@@ -34,7 +34,30 @@ pub struct Config {
     pub http: HttpConfig,
     pub rate_limit: RateLimitConfig,
     pub auth: AuthConfig,
+    pub sip: SipConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SipConfig {
+    /// Addresses the SIP endpoint listens on, each on UDP and TCP (same port). Add `[::]:5060`
+    /// for IPv6; port 0 picks a free port.
+    pub listen: Vec<SocketAddr>,
+    /// Largest SIP message accepted; bigger ones are dropped (and counted).
+    pub max_message_bytes: usize,
+    /// User-Agent / Server header of what dialtone sends.
+    pub user_agent: String,
+}
+
+impl Default for SipConfig {
+    fn default() -> Self {
+        Self {
+            listen: vec![SocketAddr::from(([0, 0, 0, 0], 5060))],
+            max_message_bytes: 65_535,
+            user_agent: format!("dialtone/{}", env!("CARGO_PKG_VERSION")),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -120,6 +143,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             rate_limit: RateLimitConfig::default(),
             auth: AuthConfig::default(),
+            sip: SipConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -234,6 +258,13 @@ impl Config {
                 "DIALTONE_HTTP_LISTEN" => {
                     self.http.listen = value.parse().map_err(|e| bad(format!("{e}: {value:?}")))?
                 }
+                "DIALTONE_SIP_LISTEN" => {
+                    self.sip.listen = value
+                        .split(',')
+                        .map(|a| a.trim().parse())
+                        .collect::<Result<_, _>>()
+                        .map_err(|e| bad(format!("{e}: {value:?}")))?
+                }
                 "DIALTONE_LOG_FILTER" => self.log.filter = value.clone(),
                 "DIALTONE_LOG_FORMAT" => {
                     self.log.format = match value.as_str() {
@@ -275,6 +306,13 @@ impl Config {
         positive("auth.refresh_ttl_s", self.auth.refresh_ttl_s)?;
         positive("auth.temp_token_ttl_s", self.auth.temp_token_ttl_s)?;
         positive("auth.failure_window_s", self.auth.failure_window_s)?;
+        positive("sip.max_message_bytes", self.sip.max_message_bytes as u64)?;
+        if self.sip.listen.is_empty() {
+            return Err(ConfigError::Value {
+                key: "sip.listen".into(),
+                message: "needs at least one address".into(),
+            });
+        }
         let url = &self.database.url;
         if !(url.is_empty()
             || url.starts_with("sqlite:")

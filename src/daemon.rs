@@ -23,6 +23,11 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot start SIP on {addrs}: {source}")]
+    Sip {
+        addrs: String,
+        source: crate::sip::SipError,
+    },
     #[error("server failed: {0}")]
     Serve(std::io::Error),
 }
@@ -70,13 +75,24 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         .await
         .map_err(|source| StartError::Bind { addr, source })?;
     let http_addr = listener.local_addr().map_err(StartError::Serve)?;
-    let state = AppState::new(database, config);
     let shutdown = CancellationToken::new();
+    let sip = crate::sip::Endpoint::bind(&config.sip, shutdown.child_token())
+        .await
+        .map_err(|source| StartError::Sip {
+            addrs: format!("{:?}", config.sip.listen),
+            source,
+        })?;
+    let state = AppState::new(database, config, sip);
     let app = http::router(state.clone());
     let grace = Duration::from_secs(state.config.http.shutdown_grace_s);
     let server = tokio::spawn(serve(listener, app, shutdown.clone(), grace));
     tokio::spawn(housekeeping(state.clone(), shutdown.clone()));
-    tracing::info!(http = %http_addr, database = state.db.backend(), "dialtone listening");
+    tracing::info!(
+        http = %http_addr,
+        sip = ?state.sip.udp_addrs(),
+        database = state.db.backend(),
+        "dialtone listening"
+    );
     Ok(Running {
         http_addr,
         state,

@@ -7,6 +7,7 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod orgs;
+pub mod sip;
 pub mod state;
 pub mod system;
 

@@ -4,6 +4,7 @@ use crate::auth::login_limit::LoginLimiter;
 use crate::config::Config;
 use crate::db::Db;
 use crate::http::rate_limit::RateLimiter;
+use crate::sip::Endpoint;
 use crate::system::metrics::Metrics;
 use std::ops::Deref;
 use std::sync::Arc;
@@ -18,10 +19,11 @@ pub struct App {
     pub rate_limiter: RateLimiter,
     pub login_limiter: LoginLimiter,
     pub metrics: Metrics,
+    pub sip: Endpoint,
 }
 
 impl AppState {
-    pub fn new(db: Db, config: Config) -> Self {
+    pub fn new(db: Db, config: Config, sip: Endpoint) -> Self {
         let rate_limiter = RateLimiter::new(config.rate_limit.requests, config.rate_limit.window_s);
         let login_limiter = LoginLimiter::new(&config.auth);
         Self(Arc::new(App {
@@ -29,6 +31,7 @@ impl AppState {
             rate_limiter,
             login_limiter,
             metrics: Metrics::global(),
+            sip,
             config,
         }))
     }

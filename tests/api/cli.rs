@@ -15,6 +15,7 @@ fn dialtone(dir: &std::path::Path) -> Command {
         .current_dir(dir)
         .env_remove("DIALTONE_DATABASE_URL")
         .env_remove("DIALTONE_HTTP_LISTEN")
+        .env_remove("DIALTONE_SIP_LISTEN")
         .env_remove("STATE_DIRECTORY")
         .env_remove("NOTIFY_SOCKET")
         .env_remove("WATCHDOG_USEC");
@@ -29,7 +30,12 @@ fn bootstrap(dir: &std::path::Path, username: &str, password: &str) -> std::proc
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -37,9 +43,16 @@ fn bootstrap(dir: &std::path::Path, username: &str, password: &str) -> std::proc
 fn bootstrap_creates_the_first_admin_once() {
     let dir = tempfile::tempdir().unwrap();
     let first = bootstrap(dir.path(), "Admin", "first-password");
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     assert!(String::from_utf8_lossy(&first.stdout).contains("administrator \"admin\""));
-    assert!(dir.path().join("dialtone-data/dialtone.db").exists(), "embedded default location");
+    assert!(
+        dir.path().join("dialtone-data/dialtone.db").exists(),
+        "embedded default location"
+    );
 
     let second = bootstrap(dir.path(), "other", "second-password");
     assert!(!second.status.success());
@@ -65,7 +78,10 @@ fn check_config_prints_the_effective_config_and_names_bad_keys() {
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("listen = \"127.0.0.1:9999\""), "{stdout}");
-    assert!(stdout.contains("postgres://u:p@127.0.0.1/x"), "env override applied: {stdout}");
+    assert!(
+        stdout.contains("postgres://u:p@127.0.0.1/x"),
+        "env override applied: {stdout}"
+    );
 
     for (text, key) in [
         ("[http]\nlisten = \"127.0.0.1:1\"\nlisen = 1\n", "lisen"),
@@ -75,7 +91,11 @@ fn check_config_prints_the_effective_config_and_names_bad_keys() {
     ] {
         let bad = dir.path().join("bad.toml");
         std::fs::write(&bad, text).unwrap();
-        let out = dialtone(dir.path()).args(["check-config", "--config"]).arg(&bad).output().unwrap();
+        let out = dialtone(dir.path())
+            .args(["check-config", "--config"])
+            .arg(&bad)
+            .output()
+            .unwrap();
         assert!(!out.status.success(), "{text}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(key), "{key} not named in: {stderr}");
@@ -93,7 +113,11 @@ fn check_config_prints_the_effective_config_and_names_bad_keys() {
 fn migrate_applies_and_exits() {
     let dir = tempfile::tempdir().unwrap();
     let out = dialtone(dir.path()).arg("migrate").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(dir.path().join("dialtone-data/dialtone.db").exists());
     let again = dialtone(dir.path()).arg("migrate").output().unwrap();
     assert!(again.status.success(), "idempotent");
@@ -105,6 +129,7 @@ fn serve(dir: &std::path::Path, notify: &std::path::Path) -> (Child, String) {
     let mut child = dialtone(dir)
         .arg("serve")
         .env("DIALTONE_HTTP_LISTEN", "127.0.0.1:0")
+        .env("DIALTONE_SIP_LISTEN", "127.0.0.1:0")
         .env("NOTIFY_SOCKET", notify)
         .env("DIALTONE_LOG_FORMAT", "text")
         .env("NO_COLOR", "1")
@@ -115,10 +140,18 @@ fn serve(dir: &std::path::Path, notify: &std::path::Path) -> (Child, String) {
     let mut line = String::new();
     loop {
         line.clear();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "daemon exited before listening");
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "daemon exited before listening"
+        );
         if let Some(i) = line.find("http=") {
-            let addr: String = line[i + 5..].chars().take_while(|c| !c.is_whitespace()).collect();
-            let addr = addr.trim_matches(|c: char| !c.is_ascii_digit() && c != '.' && c != ':').to_string();
+            let addr: String = line[i + 5..]
+                .chars()
+                .take_while(|c| !c.is_whitespace())
+                .collect();
+            let addr = addr
+                .trim_matches(|c: char| !c.is_ascii_digit() && c != '.' && c != ':')
+                .to_string();
             std::thread::spawn(move || for _ in stderr.lines() {});
             return (child, addr);
         }
@@ -142,7 +175,9 @@ async fn serve_notifies_systemd_and_drains_an_in_flight_request_on_sigterm() {
     assert!(first.status.success());
     let notify_path = dir.path().join("notify.sock");
     let notify = UnixDatagram::bind(&notify_path).unwrap();
-    notify.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
     let (mut child, addr) = serve(dir.path(), &notify_path);
     assert!(received(&notify).contains("READY=1"));
 
@@ -158,18 +193,33 @@ async fn serve_notifies_systemd_and_drains_an_in_flight_request_on_sigterm() {
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(received(&notify).contains("STOPPING=1"));
 
     // New connections are refused while the old one finishes.
-    assert!(tokio::net::TcpStream::connect(&addr).await.is_err(), "listener closed on SIGTERM");
+    assert!(
+        tokio::net::TcpStream::connect(&addr).await.is_err(),
+        "listener closed on SIGTERM"
+    );
     stream.write_all(&body[10..]).await.unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();
-    assert!(response.starts_with("HTTP/1.1 200"), "in-flight request finished: {response}");
+    assert!(
+        response.starts_with("HTTP/1.1 200"),
+        "in-flight request finished: {response}"
+    );
     assert!(response.contains("\"token\""));
 
-    let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(status.success(), "exit code 0 after draining: {status:?}");
 }

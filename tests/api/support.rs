@@ -25,12 +25,17 @@ impl Drop for PgDatabase {
         let name = self.name.clone();
         // Drop runs inside the test's runtime; use a thread with its own runtime.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async {
                 use sqlx::Connection;
                 if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
                     let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .execute(&mut conn)
+                        .await;
                 }
             });
         })
@@ -60,7 +65,10 @@ async fn fresh_database(dir: &std::path::Path) -> (String, Option<PgDatabase>) {
                 Some(slash) => base[..authority_end + slash].to_string(),
                 None => base,
             };
-            (format!("{base}/{name}{query}"), Some(PgDatabase { admin_url, name }))
+            (
+                format!("{base}/{name}{query}"),
+                Some(PgDatabase { admin_url, name }),
+            )
         }
         _ => (format!("sqlite://{}", dir.join("test.db").display()), None),
     }
@@ -95,6 +103,7 @@ impl TestApp {
         config.database.url = url;
         config.database.max_connections = 4;
         config.http.listen = "127.0.0.1:0".parse().unwrap();
+        config.sip.listen = vec!["127.0.0.1:0".parse().unwrap()];
         adjust(&mut config);
         let running = daemon::start(config).await.expect("daemon starts");
         dialtone::orgs::bootstrap(&running.state.db, "Platform", ROOT_USER, ROOT_PASSWORD)
@@ -119,13 +128,21 @@ impl TestApp {
 
     /// A client without a token.
     pub fn anonymous(&self) -> Api {
-        Api { app_url: self.url(""), http: self.http.clone(), token: None }
+        Api {
+            app_url: self.url(""),
+            http: self.http.clone(),
+            token: None,
+        }
     }
 
     /// Logs in and returns the whole response body.
     pub async fn login_raw(&self, username: &str, password: &str) -> (StatusCode, Value) {
         self.anonymous()
-            .call(Method::POST, "/v1/auth/user", Some(json!({"username": username, "password": password})))
+            .call(
+                Method::POST,
+                "/v1/auth/user",
+                Some(json!({"username": username, "password": password})),
+            )
             .await
     }
 
@@ -136,7 +153,11 @@ impl TestApp {
     }
 
     pub fn with_token(&self, token: &str) -> Api {
-        Api { app_url: self.url(""), http: self.http.clone(), token: Some(token.to_string()) }
+        Api {
+            app_url: self.url(""),
+            http: self.http.clone(),
+            token: Some(token.to_string()),
+        }
     }
 
     /// The platform administrator created by bootstrap.
@@ -171,7 +192,12 @@ impl Api {
         builder
     }
 
-    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut builder = self.request(method, path);
         if let Some(body) = body {
             builder = builder.json(&body);
@@ -202,7 +228,10 @@ impl Api {
     /// Creates an organization and returns its id (asserting 201).
     pub async fn create_org(&self, name: &str, org_type: &str, parent_id: i64) -> i64 {
         let (status, body) = self
-            .post("/v1/organizations", json!({"name": name, "type": org_type, "parent_id": parent_id}))
+            .post(
+                "/v1/organizations",
+                json!({"name": name, "type": org_type, "parent_id": parent_id}),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "create org {name}: {body}");
         body["data"]["id"].as_i64().unwrap()
@@ -216,7 +245,11 @@ impl Api {
                 json!({"username": username, "password": PASSWORD, "organization_id": org_id, "role": role}),
             )
             .await;
-        assert_eq!(status, StatusCode::CREATED, "create user {username}: {body}");
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "create user {username}: {body}"
+        );
         body["data"]["id"].as_i64().unwrap()
     }
 
@@ -245,5 +278,14 @@ pub async fn tree(app: &TestApp) -> (Tree, Api) {
     let partner_a = root.create_org("Partner A", "partner", dist).await;
     let partner_b = root.create_org("Partner B", "partner", dist).await;
     let tenant_a1 = root.create_org("Tenant A1", "tenant", partner_a).await;
-    (Tree { platform, dist, partner_a, partner_b, tenant_a1 }, root)
+    (
+        Tree {
+            platform,
+            dist,
+            partner_a,
+            partner_b,
+            tenant_a1,
+        },
+        root,
+    )
 }

@@ -1,0 +1,1 @@
+//! Unit tests of the scanner, framer and builders.

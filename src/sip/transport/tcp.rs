@@ -1,0 +1,178 @@
+//! TCP: a listener, and connections (accepted or opened by us) each with a reader framing
+//! messages by Content-Length and a writer fed by a channel. Connections are kept by peer address
+//! so responses and later requests reuse them.
+
+use crate::sip::message::{Frame, frame};
+use crate::sip::uri::Transport;
+use crate::sip::{Endpoint, SipError};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Open connections by peer address.
+#[derive(Default)]
+pub struct Connections {
+    by_peer: Mutex<HashMap<SocketAddr, mpsc::Sender<Arc<Vec<u8>>>>>,
+}
+
+impl Connections {
+    fn get(&self, peer: SocketAddr) -> Option<mpsc::Sender<Arc<Vec<u8>>>> {
+        let map = self.by_peer.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&peer).filter(|s| !s.is_closed()).cloned()
+    }
+
+    fn insert(&self, peer: SocketAddr, sender: mpsc::Sender<Arc<Vec<u8>>>) {
+        self.by_peer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(peer, sender);
+    }
+
+    fn remove(&self, peer: SocketAddr) {
+        self.by_peer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&peer);
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_peer.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = super::socket_for(addr, socket2::Type::STREAM)?;
+    socket.listen(1024)?;
+    TcpListener::from_std(socket.into())
+}
+
+pub async fn accept_loop(endpoint: Endpoint, listener: TcpListener, shutdown: CancellationToken) {
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            a = listener.accept() => a,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                let _ = stream.set_nodelay(true);
+                start_connection(endpoint.clone(), stream, peer, shutdown.clone());
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "tcp accept error");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// Sends `bytes` to `peer`, opening a connection if none is open.
+pub async fn send(
+    endpoint: &Endpoint,
+    peer: SocketAddr,
+    bytes: Arc<Vec<u8>>,
+) -> Result<(), SipError> {
+    let connections = endpoint.tcp_connections();
+    let sender = match connections.get(peer) {
+        Some(sender) => sender,
+        None => {
+            let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(peer))
+                .await
+                .map_err(|_| {
+                    SipError::Io(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "tcp connect timed out",
+                    ))
+                })??;
+            let _ = stream.set_nodelay(true);
+            start_connection(endpoint.clone(), stream, peer, endpoint.shutdown_token())
+        }
+    };
+    sender.send(bytes).await.map_err(|_| {
+        SipError::Io(std::io::Error::new(
+            std::io::ErrorKind::BrokenPipe,
+            "tcp connection closed",
+        ))
+    })
+}
+
+fn start_connection(
+    endpoint: Endpoint,
+    stream: TcpStream,
+    peer: SocketAddr,
+    shutdown: CancellationToken,
+) -> mpsc::Sender<Arc<Vec<u8>>> {
+    let local = stream.local_addr().ok();
+    let (mut reader, mut writer) = stream.into_split();
+    let (sender, mut outgoing) = mpsc::channel::<Arc<Vec<u8>>>(256);
+    endpoint.tcp_connections().insert(peer, sender.clone());
+    let writer_shutdown = shutdown.clone();
+    tokio::spawn(async move {
+        loop {
+            let next = tokio::select! {
+                _ = writer_shutdown.cancelled() => break,
+                n = outgoing.recv() => n,
+            };
+            let Some(bytes) = next else { break };
+            if writer.write_all(&bytes).await.is_err() {
+                break;
+            }
+        }
+        let _ = writer.shutdown().await;
+    });
+    tokio::spawn(async move {
+        let max = endpoint.max_message_bytes();
+        let mut buf: Vec<u8> = Vec::with_capacity(4096);
+        let mut chunk = vec![0u8; 16 * 1024];
+        'read: loop {
+            let read = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                r = tokio::time::timeout(IDLE_TIMEOUT, reader.read(&mut chunk)) => r,
+            };
+            let n = match read {
+                Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+                Ok(Ok(n)) => n,
+            };
+            buf.extend_from_slice(&chunk[..n]);
+            loop {
+                match frame(&buf, max) {
+                    Frame::Incomplete => break,
+                    Frame::KeepAlive(len) => {
+                        // RFC 5626: answer a double-CRLF ping with a single CRLF pong.
+                        if buf[..len].windows(4).any(|w| w == b"\r\n\r\n")
+                            && let Some(sender) = endpoint.tcp_connections().get(peer)
+                        {
+                            let _ = sender.try_send(Arc::new(b"\r\n".to_vec()));
+                        }
+                        buf.drain(..len);
+                    }
+                    Frame::Message(len) => {
+                        let message: Vec<u8> = buf.drain(..len).collect();
+                        endpoint
+                            .on_bytes(&message, peer, Transport::Tcp, local)
+                            .await;
+                    }
+                    Frame::Invalid(reason) => {
+                        metrics::counter!("sip_messages_dropped_total", "reason" => reason)
+                            .increment(1);
+                        tracing::debug!(%peer, reason, "closing unframeable tcp stream");
+                        break 'read;
+                    }
+                }
+            }
+        }
+        endpoint.tcp_connections().remove(peer);
+    });
+    sender
+}
