@@ -306,6 +306,14 @@ impl Config {
         positive("auth.refresh_ttl_s", self.auth.refresh_ttl_s)?;
         positive("auth.temp_token_ttl_s", self.auth.temp_token_ttl_s)?;
         positive("auth.failure_window_s", self.auth.failure_window_s)?;
+        positive(
+            "auth.max_failures_per_username",
+            self.auth.max_failures_per_username.into(),
+        )?;
+        positive(
+            "auth.max_failures_per_ip",
+            self.auth.max_failures_per_ip.into(),
+        )?;
         positive("sip.max_message_bytes", self.sip.max_message_bytes as u64)?;
         if self.sip.listen.is_empty() {
             return Err(ConfigError::Value {

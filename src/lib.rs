@@ -5,6 +5,7 @@ pub mod config;
 pub mod daemon;
 pub mod db;
 pub mod error;
+pub mod gateways;
 pub mod http;
 pub mod orgs;
 pub mod sip;

@@ -345,6 +345,11 @@ pub async fn temp_token(
     caller: &Caller,
     ttl_s: Option<u64>,
 ) -> Result<TempToken> {
+    if caller.token_kind != TokenKind::Access {
+        return Err(Error::Forbidden(
+            "A temporary token cannot issue temporary tokens; use a login token".into(),
+        ));
+    }
     let max = state.config.auth.temp_token_ttl_s;
     let ttl = match ttl_s {
         Some(0) => return Err(Error::field("ttl_s", "must be at least 1")),

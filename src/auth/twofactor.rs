@@ -100,13 +100,16 @@ pub async fn start_two_factor(state: &AppState, caller: &Caller) -> Result<TwoFa
     })
 }
 
-/// The otpauth URI of the pending (or, if none, the active) secret.
+/// The otpauth URI of the pending secret. Once confirmed the secret is never shown again, so a
+/// stolen (or temporary) token cannot copy the second factor.
 pub async fn two_factor_uri(state: &AppState, caller: &Caller) -> Result<String> {
     let tf = load(state, caller).await?;
-    let secret = tf
-        .totp_pending_secret
-        .or(tf.totp_secret)
-        .ok_or_else(|| Error::NotFound("No two-factor secret; create one first".into()))?;
+    let secret = tf.totp_pending_secret.ok_or_else(|| {
+        Error::NotFound(
+            "No pending two-factor secret; create one first (an active one is never shown again)"
+                .into(),
+        )
+    })?;
     totp::uri(&secret, &state.config.auth.totp_issuer, &tf.username)
 }
 

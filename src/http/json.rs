@@ -7,6 +7,10 @@ use axum::extract::{FromRequest, Request};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+/// The configured body limit, put on each request by the HTTP layer so a 413 can name it.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
 /// A request body parsed as JSON into `T`.
 pub struct JsonBody<T>(pub T);
 
@@ -14,9 +18,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        let limit = req.extensions().get::<BodyLimit>().map_or(0, |l| l.0);
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                Error::PayloadTooLarge(0)
+                Error::PayloadTooLarge(limit)
             } else {
                 Error::bad_request(rejection.body_text())
             }
@@ -32,14 +37,27 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
             "request body: a JSON object is required",
         ));
     }
+    // Syntax first: a broken body is "malformed JSON" even when an earlier key is unknown.
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+        return Err(Error::bad_request(format!(
+            "malformed JSON: {}",
+            strip_position(&e.to_string())
+        )));
+    }
+    // serde reads a struct from an array of its fields in order too; the API takes objects only.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(Error::bad_request(
+            "request body: a JSON object is required",
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let message = strip_position(&inner.to_string());
-        if inner.is_syntax() || inner.is_eof() {
-            Error::bad_request(format!("malformed JSON: {message}"))
-        } else if path == "." {
+        // The syntax is already checked: serde_json reports some type mismatches (a boolean
+        // for an enum) as syntax errors, and those are about the field.
+        if path == "." {
             Error::bad_request(format!("request body: {message}"))
         } else {
             Error::field(&path, message)
@@ -59,6 +77,15 @@ fn strip_position(message: &str) -> String {
     }
 }
 
+/// For `Option<Option<T>>` fields: distinguishes "absent" (None) from "null" (Some(None)).
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +96,13 @@ mod tests {
     struct Input {
         name: String,
         count: Option<u32>,
+        kind: Option<Kind>,
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(rename_all = "lowercase")]
+    enum Kind {
+        Small,
     }
 
     #[test]
@@ -79,6 +113,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("count:"), "{err}");
+        let err = parse::<Input>(br#"{"name": "x", "kind": true}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("kind:"), "{err}");
         let err = parse::<Input>(br#"{"count": 1}"#).unwrap_err().to_string();
         assert!(err.contains("missing field `name`"), "{err}");
         let err = parse::<Input>(br#"{"name": "x", "nmae": 1}"#)
@@ -94,14 +132,11 @@ mod tests {
         let err = parse::<Input>(b"  ").unwrap_err().to_string();
         assert!(err.contains("JSON object is required"), "{err}");
         assert!(parse::<Input>(br#"{"name": "x"} trailing"#).is_err());
+        let err = parse::<Input>(br#"{"nmae": "#).unwrap_err().to_string();
+        assert!(err.starts_with("malformed JSON"), "{err}");
+        for not_object in [&br#"["x", 1]"#[..], b"null", b"\"x\"", b"7"] {
+            let err = parse::<Input>(not_object).unwrap_err().to_string();
+            assert!(err.contains("JSON object is required"), "{err}");
+        }
     }
-}
-
-/// For `Option<Option<T>>` fields: distinguishes "absent" (None) from "null" (Some(None)).
-pub fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
 }

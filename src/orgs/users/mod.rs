@@ -310,6 +310,11 @@ pub async fn permissions(db: &Db, caller: &Caller, id: i64) -> Result<Permission
 pub async fn reset_two_factor(db: &Db, caller: &Caller, id: i64) -> Result<User> {
     let user = visible(db, caller, id).await?;
     caller.require(Permission::UsersWrite)?;
+    if id == caller.user_id {
+        return Err(Error::Conflict(
+            "Your own two-factor authentication is turned off with DELETE /v1/auth/twofactor and a current code".into(),
+        ));
+    }
     let mut tx = db.begin().await?;
     auth::reset_two_factor(&mut tx, id).await?;
     auth::revoke_other_sessions(&mut tx, id, None).await?;
