@@ -20,6 +20,10 @@ pub struct App {
     pub login_limiter: LoginLimiter,
     pub metrics: Metrics,
     pub sip: Endpoint,
+    /// Live health of every pinged gateway (written by the pinger, read by the API).
+    pub gateway_health: Arc<crate::gateways::health::Registry>,
+    /// Woken after any trunk or gateway change, so the pinger reloads without a restart.
+    pub gateways_changed: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -32,6 +36,8 @@ impl AppState {
             login_limiter,
             metrics: Metrics::global(),
             sip,
+            gateway_health: Arc::default(),
+            gateways_changed: Arc::default(),
             config,
         }))
     }
