@@ -49,6 +49,8 @@ pub async fn handle(endpoint: &Endpoint, bytes: &[u8], source: SocketAddr, trans
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return; // UDP keep-alives.
     }
+    let normalized = message::normalize_line_endings(bytes);
+    let bytes = normalized.as_ref();
     let Some(scan) = message::scan(bytes) else {
         parse_failed(transport);
         dropped("unparseable");
@@ -112,6 +114,11 @@ fn check_request(
     ] {
         if scan.get(name).is_none_or(|v| v.trim().is_empty()) {
             return Err(format!("Missing {label}"));
+        }
+    }
+    for (name, label) in [("from", "From"), ("to", "To"), ("contact", "Contact")] {
+        if scan.all(name).any(|v| !message::quotes_balanced(v)) {
+            return Err(format!("Unterminated quote in {label}"));
         }
     }
     match message::cseq(scan) {

@@ -123,6 +123,49 @@ impl Scan {
     }
 }
 
+/// Rewrites bare-LF line ends of the header section to CRLF (some embedded stacks send LF only;
+/// RFC 3261 §7 asks us to be liberal), leaving the body untouched.
+pub fn normalize_line_endings(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let Some(end) = head_end(bytes) else {
+        return std::borrow::Cow::Borrowed(bytes);
+    };
+    let head = &bytes[..end];
+    let bare_lf = head
+        .iter()
+        .enumerate()
+        .any(|(i, b)| *b == b'\n' && (i == 0 || head[i - 1] != b'\r'));
+    if !bare_lf {
+        return std::borrow::Cow::Borrowed(bytes);
+    }
+    let mut out = Vec::with_capacity(bytes.len() + 32);
+    for (i, b) in head.iter().enumerate() {
+        if *b == b'\n' && (i == 0 || head[i - 1] != b'\r') {
+            out.push(b'\r');
+        }
+        out.push(*b);
+    }
+    out.extend_from_slice(&bytes[end..]);
+    std::borrow::Cow::Owned(out)
+}
+
+/// Whether the double quotes of a header value pair up (backslash escapes honoured).
+pub fn quotes_balanced(value: &str) -> bool {
+    let mut open = false;
+    let mut escaped = false;
+    for c in value.chars() {
+        match c {
+            '\\' if open && !escaped => {
+                escaped = true;
+                continue;
+            }
+            '"' if !escaped => open = !open,
+            _ => {}
+        }
+        escaped = false;
+    }
+    !open
+}
+
 /// The outcome of looking for one message at the front of a TCP stream buffer.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Frame {

@@ -135,10 +135,8 @@ mod tests {
         let mut timers: Vec<(Instant, Timer)> = Vec::new();
         loop {
             for action in pending.drain(..) {
-                match action {
-                    Action::Schedule(timer, at) => timers.push((at, timer)),
-                    Action::TimedOut => timed_out_at = Some(timers.last().map(|t| t.0)),
-                    _ => {}
+                if let Action::Schedule(timer, at) = action {
+                    timers.push((at, timer));
                 }
             }
             if tx.state() == State::Terminated || timers.is_empty() {
@@ -151,7 +149,7 @@ mod tests {
                 sends.push(at - t0);
             }
             if actions.contains(&Action::TimedOut) {
-                timed_out_at = Some(Some(at));
+                timed_out_at = Some(at);
             }
             pending = actions;
         }
@@ -164,7 +162,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            timed_out_at.flatten().map(|at| (at - t0).as_millis()),
+            timed_out_at.map(|at| (at - t0).as_millis()),
             Some(32_000)
         );
     }
