@@ -6,8 +6,10 @@ mod support;
 mod auth;
 mod bad_input;
 mod cli;
+mod events;
 mod organizations;
 mod rest_core;
+mod sip;
 mod tenancy;
 mod users;
 
@@ -15,7 +17,9 @@ mod users;
 #[test]
 fn database_backend_of_this_run() {
     match support::backend() {
-        "postgres" => println!("integration suite running on PostgreSQL (DIALTONE_TEST_POSTGRES_URL)"),
+        "postgres" => {
+            println!("integration suite running on PostgreSQL (DIALTONE_TEST_POSTGRES_URL)")
+        }
         _ => println!(
             "PostgreSQL leg skipped: DIALTONE_TEST_POSTGRES_URL is not set; the suite ran on SQLite"
         ),
