@@ -417,5 +417,27 @@ pub fn status_code(scan: &Scan) -> Option<u16> {
     (version.eq_ignore_ascii_case("SIP/2.0") && (100..=699).contains(&code)).then_some(code)
 }
 
+/// Everything that reads bytes off the wire, in one call: the fuzz target's entry point (and the
+/// stable-Rust mutation test's). It must never panic, whatever the input.
+pub fn fuzz_one(data: &[u8]) {
+    let _ = frame(data, 65_535);
+    let normalized = normalize_line_endings(data);
+    let data = normalized.as_ref();
+    if let Some(scanned) = scan(data) {
+        let _ = scanned.request_method();
+        let _ = status_code(&scanned);
+        let _ = scanned.content_length();
+        let _ = top_branch(&scanned);
+        let _ = top_sent_by(&scanned);
+        let _ = cseq(&scanned);
+        for (_, value) in &scanned.headers {
+            let _ = quotes_balanced(value);
+        }
+        let source = SocketAddr::from(([127, 0, 0, 1], 5060));
+        let _ = build_response(&scanned, 400, source, "fuzz", Vec::new());
+    }
+    let _ = rsip::SipMessage::try_from(data);
+}
+
 #[cfg(test)]
 mod tests;

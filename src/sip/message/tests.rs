@@ -90,10 +90,17 @@ fn scanner_expands_compact_names_unfolds_and_keeps_all_vias() {
     assert_eq!(compact.get("call-id"), Some("compact@127.0.0.1"));
     assert_eq!(compact.get("content-length"), Some("0"));
     let folded = scan(valid[2].1.as_bytes()).unwrap();
-    assert_eq!(folded.get("via"), Some("SIP/2.0/UDP 127.0.0.1:5070 ;branch=z9hG4bK2"));
+    assert_eq!(
+        folded.get("via"),
+        Some("SIP/2.0/UDP 127.0.0.1:5070 ;branch=z9hG4bK2")
+    );
     assert_eq!(top_branch(&folded).as_deref(), Some("z9hG4bK2"));
     let vias = scan(valid[3].1.as_bytes()).unwrap();
-    assert_eq!(top_branch(&vias).as_deref(), Some("z9hG4bK3"), "top entry of a joined Via");
+    assert_eq!(
+        top_branch(&vias).as_deref(),
+        Some("z9hG4bK3"),
+        "top entry of a joined Via"
+    );
     assert_eq!(top_sent_by(&vias).as_deref(), Some("127.0.0.1:5070"));
 }
 
@@ -104,14 +111,43 @@ fn invalid_messages_are_refused_without_panicking() {
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("empty", Vec::new()),
         ("no blank line", b"OPTIONS sip:a SIP/2.0\r\nVia: x".to_vec()),
-        ("binary", vec![0xff, 0xfe, 0x00, 0x13, b'\r', b'\n', b'\r', b'\n']),
-        ("bad version", OPTIONS.replace("SIP/2.0\r\nVia", "SIP/3.0\r\nVia").into_bytes()),
+        (
+            "binary",
+            vec![0xff, 0xfe, 0x00, 0x13, b'\r', b'\n', b'\r', b'\n'],
+        ),
+        (
+            "bad version",
+            OPTIONS
+                .replace("SIP/2.0\r\nVia", "SIP/3.0\r\nVia")
+                .into_bytes(),
+        ),
         ("no method", b" sip:a SIP/2.0\r\n\r\n".to_vec()),
-        ("header without colon", OPTIONS.replace("Max-Forwards: 70", "Max-Forwards 70").into_bytes()),
-        ("unterminated quote", OPTIONS.replace("From: <sip:ping@127.0.0.1>", "From: \"Bob <sip:ping@127.0.0.1>").into_bytes()),
-        ("bad content length", OPTIONS.replace("Content-Length: 0", "Content-Length: zero").into_bytes()),
+        (
+            "header without colon",
+            OPTIONS
+                .replace("Max-Forwards: 70", "Max-Forwards 70")
+                .into_bytes(),
+        ),
+        (
+            "unterminated quote",
+            OPTIONS
+                .replace(
+                    "From: <sip:ping@127.0.0.1>",
+                    "From: \"Bob <sip:ping@127.0.0.1>",
+                )
+                .into_bytes(),
+        ),
+        (
+            "bad content length",
+            OPTIONS
+                .replace("Content-Length: 0", "Content-Length: zero")
+                .into_bytes(),
+        ),
         ("status line garbage", b"SIP/2.0 abc OK\r\n\r\n".to_vec()),
-        ("folding at start", b"OPTIONS sip:a SIP/2.0\r\n continuation\r\n\r\n".to_vec()),
+        (
+            "folding at start",
+            b"OPTIONS sip:a SIP/2.0\r\n continuation\r\n\r\n".to_vec(),
+        ),
     ];
     for (name, bytes) in cases {
         let refused = match scan(&bytes) {
@@ -129,10 +165,16 @@ fn invalid_messages_are_refused_without_panicking() {
 
 #[test]
 fn huge_values_do_not_panic() {
-    let huge = format!("OPTIONS sip:a SIP/2.0\r\nVia: {}\r\n\r\n", "v".repeat(200_000));
+    let huge = format!(
+        "OPTIONS sip:a SIP/2.0\r\nVia: {}\r\n\r\n",
+        "v".repeat(200_000)
+    );
     let _ = scan(huge.as_bytes());
     let _ = rsipstack::sip::SipMessage::try_from(huge.as_bytes());
-    let many = format!("OPTIONS sip:a SIP/2.0\r\n{}\r\n", "X-A: b\r\n".repeat(20_000));
+    let many = format!(
+        "OPTIONS sip:a SIP/2.0\r\n{}\r\n",
+        "X-A: b\r\n".repeat(20_000)
+    );
     let _ = scan(many.as_bytes());
 }
 
@@ -142,12 +184,21 @@ fn tcp_framing_by_content_length() {
     assert_eq!(frame(two.as_bytes(), 65_535), Frame::Message(OPTIONS.len()));
     assert_eq!(frame(&two.as_bytes()[..10], 65_535), Frame::Incomplete);
     let with_body = tricky_valid().pop().unwrap().1;
-    assert_eq!(frame(with_body.as_bytes(), 65_535), Frame::Message(with_body.len()));
-    assert_eq!(frame(&with_body.as_bytes()[..with_body.len() - 2], 65_535), Frame::Incomplete);
+    assert_eq!(
+        frame(with_body.as_bytes(), 65_535),
+        Frame::Message(with_body.len())
+    );
+    assert_eq!(
+        frame(&with_body.as_bytes()[..with_body.len() - 2], 65_535),
+        Frame::Incomplete
+    );
     assert_eq!(frame(b"\r\n\r\nOPTIONS", 65_535), Frame::KeepAlive(4));
     let bad = OPTIONS.replace("Content-Length: 0", "Content-Length: x");
     assert!(matches!(frame(bad.as_bytes(), 65_535), Frame::Invalid(_)));
-    assert!(matches!(frame(&vec![b'a'; 70_000], 65_535), Frame::Invalid(_)));
+    assert!(matches!(
+        frame(&vec![b'a'; 70_000], 65_535),
+        Frame::Invalid(_)
+    ));
     let big = OPTIONS.replace("Content-Length: 0", "Content-Length: 999999");
     assert!(matches!(frame(big.as_bytes(), 65_535), Frame::Invalid(_)));
 }
@@ -185,8 +236,14 @@ fn responses_copy_the_dialog_headers_and_stamp_the_top_via() {
     assert_eq!(parsed.status_code.code(), 200);
     let response = scan(&bytes).unwrap();
     let via = response.get("via").unwrap();
-    assert!(via.starts_with("SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK3;received=127.0.0.9"), "{via}");
-    assert!(via.contains("127.0.0.2:5060;branch=z9hG4bK4"), "second Via kept: {via}");
+    assert!(
+        via.starts_with("SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK3;received=127.0.0.9"),
+        "{via}"
+    );
+    assert!(
+        via.contains("127.0.0.2:5060;branch=z9hG4bK4"),
+        "second Via kept: {via}"
+    );
     assert_eq!(response.get("to"), Some("<sip:gw.example.com>;tag=srv"));
     assert_eq!(response.get("call-id"), Some("vias@127.0.0.1"));
     assert_eq!(status_code(&response), Some(200));
@@ -194,15 +251,60 @@ fn responses_copy_the_dialog_headers_and_stamp_the_top_via() {
     let rport = scan(OPTIONS.as_bytes()).unwrap();
     let bytes = build_response(&rport, 405, source, "srv", Vec::new());
     let via = scan(&bytes).unwrap().get("via").unwrap().to_string();
-    assert!(via.contains("rport=40000") && via.contains("received=127.0.0.9"), "{via}");
+    assert!(
+        via.contains("rport=40000") && via.contains("received=127.0.0.9"),
+        "{via}"
+    );
 }
 
 #[test]
 fn line_endings_are_normalised_only_in_the_head() {
     let text = b"OPTIONS sip:a SIP/2.0\nVia: x\n\nbody\nline";
     let out = normalize_line_endings(text);
-    assert_eq!(&out[..], b"OPTIONS sip:a SIP/2.0\r\nVia: x\r\n\r\nbody\nline");
-    assert!(matches!(normalize_line_endings(OPTIONS.as_bytes()), std::borrow::Cow::Borrowed(_)));
+    assert_eq!(
+        &out[..],
+        b"OPTIONS sip:a SIP/2.0\r\nVia: x\r\n\r\nbody\nline"
+    );
+    assert!(matches!(
+        normalize_line_endings(OPTIONS.as_bytes()),
+        std::borrow::Cow::Borrowed(_)
+    ));
     assert!(quotes_balanced(r#""J. \"Jr\"" <sip:a@b>"#));
     assert!(!quotes_balanced(r#""Bob <sip:a@b>"#));
+}
+
+/// A stable-Rust stand-in for the fuzzer: mutates the corpus (bit flips, truncation, splices,
+/// inserted separators) and feeds every variant to the wire entry point.
+#[test]
+fn mutated_corpus_never_panics() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(4475);
+    let corpus: Vec<Vec<u8>> = tricky_valid().into_iter().map(|(_, t)| t.into_bytes()).collect();
+    let separators: [&[u8]; 6] = [b"\r\n", b"\n", b":", b";", b",", b"\""];
+    for round in 0..20_000 {
+        let mut bytes = corpus[round % corpus.len()].clone();
+        for _ in 0..rng.random_range(1..6) {
+            if bytes.is_empty() {
+                break;
+            }
+            let at = rng.random_range(0..bytes.len());
+            match rng.random_range(0..5) {
+                0 => bytes[at] ^= 1 << rng.random_range(0..8),
+                1 => bytes.truncate(at),
+                2 => {
+                    let sep = separators[rng.random_range(0..separators.len())];
+                    bytes.splice(at..at, sep.iter().copied());
+                }
+                3 => {
+                    let other = &corpus[rng.random_range(0..corpus.len())];
+                    let from = rng.random_range(0..other.len());
+                    bytes.splice(at..at, other[from..].iter().copied().take(64));
+                }
+                _ => {
+                    bytes.remove(at);
+                }
+            }
+        }
+        fuzz_one(&bytes);
+    }
 }
