@@ -47,6 +47,7 @@ pub async fn hash(password: &str) -> Result<String> {
 /// Verifies `password` against a stored hash. With no hash (unknown user) it still spends the
 /// same time on a dummy hash, so response times do not reveal which usernames exist.
 pub async fn verify(password: &str, stored: Option<&str>) -> bool {
+    let known = stored.is_some();
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let stored = match stored {
         Some(s) => s.to_string(),
@@ -60,7 +61,6 @@ pub async fn verify(password: &str, stored: Option<&str>) -> bool {
             })
             .clone(),
     };
-    let known = !stored.is_empty();
     let password = password.to_string();
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&stored)

@@ -36,6 +36,8 @@ pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(crate::auth::api::router())
         .merge(crate::orgs::api::router())
         .merge(crate::system::audit::api::router())
+        .merge(crate::system::events::api::router())
+        .merge(crate::gateways::api::router())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             crate::auth::require_auth,
@@ -80,9 +82,10 @@ pub fn router(state: AppState) -> Router {
 /// Refuses a declared `Content-Length` over the limit before reading any of the body.
 async fn reject_large_bodies(
     axum::extract::State(limit): axum::extract::State<usize>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
+    request.extensions_mut().insert(json::BodyLimit(limit));
     let declared = request
         .headers()
         .get(axum::http::header::CONTENT_LENGTH)

@@ -132,7 +132,7 @@ fn check_request(
         return Err("Malformed Max-Forwards".into());
     }
     match scan.content_length() {
-        Err(()) => return Err("Malformed Content-Length".into()),
+        Err(_) => return Err("Malformed Content-Length".into()),
         Ok(Some(length)) if transport == Transport::Udp && length > body_len => {
             return Err("Content-Length larger than the body".into());
         }

@@ -101,11 +101,10 @@ impl Scan {
     }
 
     /// Content-Length as a number; `Err` when present but not a number.
-    pub fn content_length(&self) -> Result<Option<usize>, ()> {
-        match self.get("content-length") {
-            None => Ok(None),
-            Some(v) => v.trim().parse().map(Some).map_err(|_| ()),
-        }
+    pub fn content_length(&self) -> Result<Option<usize>, std::num::ParseIntError> {
+        self.get("content-length")
+            .map(|v| v.trim().parse())
+            .transpose()
     }
 
     /// The method token of a request line (`None` for a status line or garbage).
@@ -201,7 +200,7 @@ pub fn frame(buf: &[u8], max_bytes: usize) -> Frame {
     let length = match scan.content_length() {
         Ok(Some(n)) => n,
         Ok(None) => 0,
-        Err(()) => return Frame::Invalid("bad Content-Length"),
+        Err(_) => return Frame::Invalid("bad Content-Length"),
     };
     let total = end.saturating_add(length);
     if total > max_bytes {

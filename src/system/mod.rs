@@ -1,6 +1,7 @@
 //! Cross-cutting system services: audit log, metrics, health, logging.
 
 pub mod audit;
+pub mod events;
 pub mod health;
 pub mod logging;
 pub mod metrics;

@@ -125,6 +125,8 @@ fn migrate_applies_and_exits() {
 
 /// Starts `dialtone serve` with zero config (but an ephemeral port) and returns the child, the
 /// address it logged, and the notify socket's messages so far.
+// The caller waits on the returned child; the early exits kill and reap it.
+#[allow(clippy::zombie_processes)]
 fn serve(dir: &std::path::Path, notify: &std::path::Path) -> (Child, String) {
     let mut child = dialtone(dir)
         .arg("serve")
@@ -140,10 +142,11 @@ fn serve(dir: &std::path::Path, notify: &std::path::Path) -> (Child, String) {
     let mut line = String::new();
     loop {
         line.clear();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "daemon exited before listening"
-        );
+        if stderr.read_line(&mut line).unwrap_or(0) == 0 {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("daemon exited before listening");
+        }
         if let Some(i) = line.find("http=") {
             let addr: String = line[i + 5..]
                 .chars()

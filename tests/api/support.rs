@@ -98,8 +98,10 @@ impl TestApp {
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let (url, pg) = fresh_database(dir.path()).await;
-        let mut config = Config::default();
-        config.state_directory = dir.path().to_path_buf();
+        let mut config = Config {
+            state_directory: dir.path().to_path_buf(),
+            ..Config::default()
+        };
         config.database.url = url;
         config.database.max_connections = 4;
         config.http.listen = "127.0.0.1:0".parse().unwrap();

@@ -279,7 +279,10 @@ fn line_endings_are_normalised_only_in_the_head() {
 fn mutated_corpus_never_panics() {
     use rand::{Rng, SeedableRng};
     let mut rng = rand::rngs::StdRng::seed_from_u64(4475);
-    let corpus: Vec<Vec<u8>> = tricky_valid().into_iter().map(|(_, t)| t.into_bytes()).collect();
+    let corpus: Vec<Vec<u8>> = tricky_valid()
+        .into_iter()
+        .map(|(_, t)| t.into_bytes())
+        .collect();
     let separators: [&[u8]; 6] = [b"\r\n", b"\n", b":", b";", b",", b"\""];
     for round in 0..20_000 {
         let mut bytes = corpus[round % corpus.len()].clone();

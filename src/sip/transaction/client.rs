@@ -161,10 +161,7 @@ mod tests {
                 0, 500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500
             ]
         );
-        assert_eq!(
-            timed_out_at.map(|at| (at - t0).as_millis()),
-            Some(32_000)
-        );
+        assert_eq!(timed_out_at.map(|at| (at - t0).as_millis()), Some(32_000));
     }
 
     #[test]

@@ -50,9 +50,10 @@ async fn list_audit(
 async fn get_audit(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> Result<Envelope<AuditRecord>> {
     caller.require(Permission::AuditRead)?;
+    let id = crate::http::path::id(&id, "audit record")?;
     super::get(&state.db, &caller.scope().like(), id)
         .await?
         .map(Envelope::ok)

@@ -1,0 +1,147 @@
+//! SQL of the event log.
+//!
+//! On SQLite `created_at` is RFC 3339 text as sqlx writes a `DateTime<Utc>` (always `+00:00`,
+//! fractions of 0, 3, 6 or 9 digits), which sorts and compares in time order as text; every
+//! timestamp this file binds is a `DateTime<Utc>`, so comparisons stay like with like.
+
+use super::{EventRecord, NewEvent, Severity};
+use crate::db::{Db, Tx};
+use crate::http::pagination::Page;
+use crate::{on_db, on_tx};
+use chrono::{DateTime, Utc};
+
+/// Optional filters of `GET /v1/eventlog/{orgId}`. `since` is inclusive, `until` exclusive.
+#[derive(Debug, Default, Clone)]
+pub struct EventFilter {
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
+    pub event: Option<String>,
+    pub severity: Option<Severity>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    organization_id: i64,
+    source: String,
+    severity: String,
+    entity_type: String,
+    entity_id: String,
+    event: String,
+    message: String,
+    detail_json: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<Row> for EventRecord {
+    type Error = sqlx::Error;
+
+    fn try_from(row: Row) -> sqlx::Result<Self> {
+        let severity = Severity::parse(&row.severity).ok_or_else(|| {
+            sqlx::Error::Decode(format!("event_log.severity: unknown {:?}", row.severity).into())
+        })?;
+        Ok(Self {
+            id: row.id,
+            organization_id: row.organization_id,
+            source: row.source,
+            severity,
+            entity_type: row.entity_type,
+            entity_id: row.entity_id,
+            event: row.event,
+            message: row.message,
+            detail: row
+                .detail_json
+                .and_then(|text| serde_json::from_str(&text).ok()),
+            created_at: row.created_at,
+        })
+    }
+}
+
+const INSERT: &str = "INSERT INTO event_log (organization_id, organization_path, source, severity, \
+    entity_type, entity_id, event, message, detail_json, created_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
+
+/// Binds one event to [`INSERT`] and fetches the new id from `$executor`.
+macro_rules! insert_event {
+    ($executor:expr, $event:expr, $now:expr) => {{
+        let event = $event;
+        let detail = event.detail.as_ref().map(|v| v.to_string());
+        let (id,): (i64,) = sqlx::query_as(INSERT)
+            .bind(event.organization_id)
+            .bind(event.organization_path)
+            .bind(event.source)
+            .bind(event.severity.as_str())
+            .bind(event.entity_type)
+            .bind(&event.entity_id)
+            .bind(event.event)
+            .bind(&event.message)
+            .bind(&detail)
+            .bind($now)
+            .fetch_one($executor)
+            .await?;
+        Ok(id)
+    }};
+}
+
+pub async fn insert_db(db: &Db, event: &NewEvent<'_>, now: DateTime<Utc>) -> sqlx::Result<i64> {
+    on_db!(db, pool => insert_event!(pool, event, now))
+}
+
+pub async fn insert_tx(tx: &mut Tx, event: &NewEvent<'_>, now: DateTime<Utc>) -> sqlx::Result<i64> {
+    on_tx!(tx, conn => insert_event!(conn, event, now))
+}
+
+const COLUMNS: &str = "id, organization_id, source, severity, entity_type, entity_id, event, \
+    message, detail_json, created_at";
+
+const WHERE: &str = " WHERE organization_path LIKE $1 \
+    AND (CAST($2 AS TEXT) IS NULL OR entity_type = $2) \
+    AND (CAST($3 AS TEXT) IS NULL OR entity_id = $3) \
+    AND (CAST($4 AS TEXT) IS NULL OR event = $4) \
+    AND (CAST($5 AS TEXT) IS NULL OR severity = $5) \
+    AND (CAST($6 AS TIMESTAMPTZ) IS NULL OR created_at >= $6) \
+    AND (CAST($7 AS TIMESTAMPTZ) IS NULL OR created_at < $7)";
+
+pub async fn list(
+    db: &Db,
+    scope_like: &str,
+    f: &EventFilter,
+    page: Page,
+) -> sqlx::Result<(Vec<EventRecord>, i64)> {
+    let list_sql = format!(
+        "SELECT {COLUMNS} FROM event_log{WHERE} ORDER BY created_at DESC, id DESC \
+         LIMIT $8 OFFSET $9"
+    );
+    let count_sql = format!("SELECT COUNT(*) FROM event_log{WHERE}");
+    let severity = f.severity.map(Severity::as_str);
+    on_db!(db, pool => {
+        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
+            .bind(scope_like).bind(&f.entity_type).bind(&f.entity_id).bind(&f.event)
+            .bind(severity).bind(f.since).bind(f.until)
+            .bind(page.limit).bind(page.offset)
+            .fetch_all(pool).await?;
+        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
+            .bind(scope_like).bind(&f.entity_type).bind(&f.entity_id).bind(&f.event)
+            .bind(severity).bind(f.since).bind(f.until)
+            .fetch_one(pool).await?;
+        let records = rows.into_iter().map(EventRecord::try_from).collect::<sqlx::Result<_>>()?;
+        Ok((records, total))
+    })
+}
+
+pub async fn get(db: &Db, scope_like: &str, id: i64) -> sqlx::Result<Option<EventRecord>> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM event_log WHERE organization_path LIKE $1 AND id = $2");
+    on_db!(db, pool => {
+        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(scope_like).bind(id).fetch_optional(pool).await?;
+        row.map(EventRecord::try_from).transpose()
+    })
+}
+
+pub async fn purge_older_than(db: &Db, cutoff: DateTime<Utc>) -> sqlx::Result<u64> {
+    const SQL: &str = "DELETE FROM event_log WHERE created_at < $1";
+    on_db!(db, pool => Ok(sqlx::query(SQL).bind(cutoff).execute(pool).await?.rows_affected()))
+}
