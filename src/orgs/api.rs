@@ -129,7 +129,7 @@ pub struct UpdateOrganization {
     _updated_at: Option<serde_json::Value>,
 }
 
-/// Change name, status or time zone (PUT and PATCH both apply only the fields given).
+/// Change name, status or time zone (only the fields given are applied).
 #[utoipa::path(put, path = "/v1/organizations/{id}", tag = "organizations", request_body = UpdateOrganization,
     params(("id" = i64, Path)), responses((status = 200, body = Organization), (status = 404)),
     security(("bearer" = [])))]

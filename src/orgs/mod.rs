@@ -57,7 +57,7 @@ pub struct NewOrganization {
 }
 
 pub async fn create(db: &Db, caller: &Caller, input: NewOrganization) -> Result<Organization> {
-    caller.require(Permission::OrganizationsWrite)?;
+    caller.require(Permission::OrganizationsCreate)?;
     let name = model::validate_name("name", &input.name)?;
     let org_type = model::parse_type("type", &input.org_type)?;
     let parent_id = input.parent_id.unwrap_or(caller.organization_id);

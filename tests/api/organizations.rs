@@ -9,29 +9,71 @@ async fn hierarchy_rules_and_defaults() {
     let app = TestApp::start().await;
     let root = app.root().await;
     let (status, body) = root
-        .post("/v1/organizations", json!({"name": "EU Dist", "type": "distributor", "timezone": "Europe/Berlin"}))
+        .post(
+            "/v1/organizations",
+            json!({"name": "EU Dist", "type": "distributor", "timezone": "Europe/Berlin"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert_eq!(body["data"]["parent_id"], 1, "defaults to the caller's organization");
+    assert_eq!(
+        body["data"]["parent_id"], 1,
+        "defaults to the caller's organization"
+    );
     assert_eq!(body["data"]["status"], "active");
     let dist = body["data"]["id"].as_i64().unwrap();
 
-    let (_, body) = root.post("/v1/organizations", json!({"name": "T", "type": "tenant", "parent_id": dist})).await;
-    assert_eq!(body["data"]["timezone"], "Europe/Berlin", "time zone inherited from the parent");
+    let (_, body) = root
+        .post(
+            "/v1/organizations",
+            json!({"name": "T", "type": "tenant", "parent_id": dist}),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["timezone"], "Europe/Berlin",
+        "time zone inherited from the parent"
+    );
     let tenant = body["data"]["id"].as_i64().unwrap();
 
-    for (parent, child) in [(tenant, "tenant"), (dist, "distributor"), (dist, "platform")] {
+    for (parent, child) in [
+        (tenant, "tenant"),
+        (dist, "distributor"),
+        (dist, "platform"),
+    ] {
         let (status, body) = root
-            .post("/v1/organizations", json!({"name": "Bad", "type": child, "parent_id": parent}))
+            .post(
+                "/v1/organizations",
+                json!({"name": "Bad", "type": child, "parent_id": parent}),
+            )
             .await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{child} under {parent}: {body}");
-        assert!(body["message"].as_str().unwrap().starts_with("type:"), "{body}");
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "{child} under {parent}: {body}"
+        );
+        assert!(
+            body["message"].as_str().unwrap().starts_with("type:"),
+            "{body}"
+        );
     }
-    let (status, body) = root.post("/v1/organizations", json!({"name": "T", "type": "tenant", "parent_id": dist})).await;
-    assert_eq!(status, StatusCode::CONFLICT, "same name under the same parent: {body}");
-    assert!(body["message"].as_str().unwrap().starts_with("name"), "{body}");
+    let (status, body) = root
+        .post(
+            "/v1/organizations",
+            json!({"name": "T", "type": "tenant", "parent_id": dist}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "same name under the same parent: {body}"
+    );
+    assert!(
+        body["message"].as_str().unwrap().starts_with("name"),
+        "{body}"
+    );
 
-    let (_, list) = root.get(&format!("/v1/organizations?parent_id={dist}")).await;
+    let (_, list) = root
+        .get(&format!("/v1/organizations?parent_id={dist}"))
+        .await;
     assert_eq!(list["total"], 1);
     let (_, list) = root.get("/v1/organizations?type=distributor").await;
     assert_eq!(list["total"], 1);
@@ -46,9 +88,20 @@ async fn update_and_delete_rules() {
     let app = TestApp::start().await;
     let (t, root) = tree(&app).await;
     let path = format!("/v1/organizations/{}", t.tenant_a1);
-    let (status, body) = root.put(&path, json!({"name": "Renamed", "timezone": "America/New_York"})).await;
+    let (status, body) = root
+        .put(
+            &path,
+            json!({"name": "Renamed", "timezone": "America/New_York"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!((body["data"]["name"].as_str(), body["data"]["timezone"].as_str()), (Some("Renamed"), Some("America/New_York")));
+    assert_eq!(
+        (
+            body["data"]["name"].as_str(),
+            body["data"]["timezone"].as_str()
+        ),
+        (Some("Renamed"), Some("America/New_York"))
+    );
 
     // A GET body sent back unchanged is accepted; changing type or parent is not.
     let (_, current) = root.get(&path).await;
@@ -61,7 +114,9 @@ async fn update_and_delete_rules() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
     // Deleting a parent with children is refused; a leaf goes; its id is never reused.
-    let (status, body) = root.delete(&format!("/v1/organizations/{}", t.partner_a)).await;
+    let (status, body) = root
+        .delete(&format!("/v1/organizations/{}", t.partner_a))
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     let (status, _) = root.delete(&path).await;
     assert_eq!(status, StatusCode::OK);
@@ -73,7 +128,9 @@ async fn update_and_delete_rules() {
     // Nobody deletes or suspends their own organization.
     let (status, _) = root.delete("/v1/organizations/1").await;
     assert_eq!(status, StatusCode::CONFLICT);
-    let (status, _) = root.put("/v1/organizations/1", json!({"status": "suspended"})).await;
+    let (status, _) = root
+        .put("/v1/organizations/1", json!({"status": "suspended"}))
+        .await;
     assert_eq!(status, StatusCode::CONFLICT);
 }
 
@@ -82,12 +139,23 @@ async fn every_change_is_audited_with_before_and_after() {
     let app = TestApp::start().await;
     let root = app.root().await;
     let id = root.create_org("Audited", "tenant", 1).await;
-    root.put(&format!("/v1/organizations/{id}"), json!({"name": "Audited 2"})).await;
+    root.put(
+        &format!("/v1/organizations/{id}"),
+        json!({"name": "Audited 2"}),
+    )
+    .await;
     root.delete(&format!("/v1/organizations/{id}")).await;
-    let (status, body) = root.get(&format!("/v1/auditlog?entity_type=organization&entity_id={id}")).await;
+    let (status, body) = root
+        .get(&format!(
+            "/v1/auditlog?entity_type=organization&entity_id={id}"
+        ))
+        .await;
     assert_eq!(status, StatusCode::OK);
     let records = body["data"].as_array().unwrap();
-    let actions: Vec<&str> = records.iter().map(|r| r["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = records
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions, vec!["delete", "update", "create"], "newest first");
     let update = &records[1];
     assert_eq!(update["before"]["name"], "Audited");
@@ -106,12 +174,17 @@ async fn domains_are_validated_unique_and_removable() {
     let app = TestApp::start().await;
     let (t, root) = tree(&app).await;
     let base = format!("/v1/organizations/{}/domains", t.partner_a);
-    let (status, body) = root.post(&base, json!({"domain": "PBX.Example.com."})).await;
+    let (status, body) = root
+        .post(&base, json!({"domain": "PBX.Example.com."}))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["data"]["domain"], "pbx.example.com");
     let domain_id = body["data"]["id"].as_i64().unwrap();
     let (status, body) = root
-        .post(&format!("/v1/organizations/{}/domains", t.partner_b), json!({"domain": "pbx.example.com"}))
+        .post(
+            &format!("/v1/organizations/{}/domains", t.partner_b),
+            json!({"domain": "pbx.example.com"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "unique platform-wide: {body}");
     assert!(body["message"].as_str().unwrap().starts_with("domain"));
@@ -135,22 +208,62 @@ async fn orgips_crud_with_cidr_validation() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let id = body["data"]["id"].as_i64().unwrap();
-    let (status, body) = root.post("/v1/orgips", json!({"organization_id": t.tenant_a1, "cidr": "2001:db8::1"})).await;
+    let (status, body) = root
+        .post(
+            "/v1/orgips",
+            json!({"organization_id": t.tenant_a1, "cidr": "2001:db8::1"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(body["data"]["cidr"], "2001:db8::1/128");
-    let (status, _) = root.post("/v1/orgips", json!({"organization_id": t.tenant_a1, "cidr": "192.0.2.0/24"})).await;
+    let (status, _) = root
+        .post(
+            "/v1/orgips",
+            json!({"organization_id": t.tenant_a1, "cidr": "192.0.2.0/24"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "duplicates refused");
-    let (status, _) = root.post("/v1/orgips", json!({"organization_id": t.partner_b, "cidr": "192.0.2.0/24"})).await;
-    assert_eq!(status, StatusCode::CREATED, "the same network may belong to another organization");
+    let (status, _) = root
+        .post(
+            "/v1/orgips",
+            json!({"organization_id": t.partner_b, "cidr": "192.0.2.0/24"}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "the same network may belong to another organization"
+    );
 
-    let (_, list) = root.get(&format!("/v1/orgips/index?organization_id={}", t.tenant_a1)).await;
+    let (_, list) = root
+        .get(&format!("/v1/orgips/index?organization_id={}", t.tenant_a1))
+        .await;
     assert_eq!(list["total"], 2);
-    let (status, body) = root.put(&format!("/v1/orgips/{id}"), json!({"cidr": "198.51.100.0/25"})).await;
+    let (status, body) = root
+        .put(
+            &format!("/v1/orgips/{id}"),
+            json!({"cidr": "198.51.100.0/25"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["data"]["description"], "office", "untouched fields kept");
-    let (status, body) = root.put(&format!("/v1/orgips/{id}"), json!({"cidr": "198.51.100.1/25"})).await;
+    assert_eq!(
+        body["data"]["description"], "office",
+        "untouched fields kept"
+    );
+    let (status, body) = root
+        .put(
+            &format!("/v1/orgips/{id}"),
+            json!({"cidr": "198.51.100.1/25"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body["message"].as_str().unwrap().contains("198.51.100.0/25"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("198.51.100.0/25"),
+        "{body}"
+    );
     let (status, _) = root.delete(&format!("/v1/orgips/{id}")).await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = root.get(&format!("/v1/orgips/{id}")).await;
@@ -163,14 +276,22 @@ async fn client_access_settings_round_trip() {
     let (t, root) = tree(&app).await;
     let path = format!("/v1/organizations/{}/clientaccess", t.partner_a);
     let (_, body) = root.get(&path).await;
-    assert_eq!(body["data"], json!({"organization_id": t.partner_a, "api_enabled": true, "restrict_to_orgips": false}));
+    assert_eq!(
+        body["data"],
+        json!({"organization_id": t.partner_a, "api_enabled": true, "restrict_to_orgips": false})
+    );
     let (status, body) = root.put(&path, json!({"restrict_to_orgips": true})).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["data"]["restrict_to_orgips"], true);
     assert_eq!(body["data"]["api_enabled"], true);
     let (status, _) = root.put(&path, json!({"api_enabled": "yes"})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _) = root.put("/v1/organizations/1/clientaccess", json!({"api_enabled": false})).await;
+    let (status, _) = root
+        .put(
+            "/v1/organizations/1/clientaccess",
+            json!({"api_enabled": false}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "cannot lock yourself out");
 }
 
@@ -180,17 +301,46 @@ async fn readonly_and_plain_users_cannot_change_organizations() {
     let (t, root) = tree(&app).await;
     root.create_user("viewer", t.partner_a, "readonly").await;
     let viewer = app.login("viewer", crate::support::PASSWORD).await;
-    let (status, _) = viewer.get(&format!("/v1/organizations/{}", t.tenant_a1)).await;
+    let (status, _) = viewer
+        .get(&format!("/v1/organizations/{}", t.tenant_a1))
+        .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, body) = viewer.put(&format!("/v1/organizations/{}", t.tenant_a1), json!({"name": "Nope"})).await;
+    let (status, body) = viewer
+        .put(
+            &format!("/v1/organizations/{}", t.tenant_a1),
+            json!({"name": "Nope"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    let (status, _) = viewer.post("/v1/organizations", json!({"name": "Nope", "type": "tenant"})).await;
+    let (status, _) = viewer
+        .post(
+            "/v1/organizations",
+            json!({"name": "Nope", "type": "tenant"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     root.create_user("tenantadmin", t.tenant_a1, "admin").await;
     let tenant_admin = app.login("tenantadmin", crate::support::PASSWORD).await;
-    let (status, body) = tenant_admin.post("/v1/organizations", json!({"name": "Sub", "type": "tenant"})).await;
-    assert!(status == StatusCode::BAD_REQUEST || status == StatusCode::FORBIDDEN, "{body}");
-    let (status, _) = tenant_admin.put(&format!("/v1/organizations/{}", t.tenant_a1), json!({"name": "Ours"})).await;
-    assert_eq!(status, StatusCode::OK, "a tenant admin edits its own organization");
+    let (status, body) = tenant_admin
+        .post(
+            "/v1/organizations",
+            json!({"name": "Sub", "type": "tenant"}),
+        )
+        .await;
+    assert!(
+        status == StatusCode::BAD_REQUEST || status == StatusCode::FORBIDDEN,
+        "{body}"
+    );
+    let (status, _) = tenant_admin
+        .put(
+            &format!("/v1/organizations/{}", t.tenant_a1),
+            json!({"name": "Ours"}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a tenant admin edits its own organization"
+    );
 }

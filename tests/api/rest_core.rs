@@ -8,7 +8,12 @@ use serde_json::json;
 #[tokio::test]
 async fn errors_are_legacy_xml_by_default_and_json_when_preferred() {
     let app = TestApp::start().await;
-    let response = app.http.get(app.url("/v1/organizations")).send().await.unwrap();
+    let response = app
+        .http
+        .get(app.url("/v1/organizations"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(response.headers()["content-type"], "application/xml");
     let body = response.text().await.unwrap();
@@ -26,7 +31,10 @@ async fn errors_are_legacy_xml_by_default_and_json_when_preferred() {
         .unwrap();
     assert_eq!(response.headers()["content-type"], "application/json");
     let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body, json!({"status": "error", "code": 401, "message": "Authentication required"}));
+    assert_eq!(
+        body,
+        json!({"status": "error", "code": 401, "message": "Authentication required"})
+    );
 
     // XML preferred explicitly over JSON stays XML.
     let response = app
@@ -51,7 +59,13 @@ async fn errors_endpoint_answers_any_method_in_the_same_shape() {
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{method}");
-        assert!(response.text().await.unwrap().contains("<error><code>400</code>"));
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("<error><code>400</code>")
+        );
     }
     let (status, body) = app.anonymous().get("/v1/errors?code=503").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
@@ -68,7 +82,9 @@ async fn unknown_routes_and_methods_answer_in_the_api_shape() {
     let (status, body) = root.get("/v1/no-such-thing").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["status"], "error");
-    let (status, body) = root.call(reqwest::Method::PATCH, "/v1/organizations", None).await;
+    let (status, body) = root
+        .call(reqwest::Method::PATCH, "/v1/organizations", None)
+        .await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(body["code"], 405);
 }
@@ -81,7 +97,10 @@ async fn success_envelope_and_list_fields() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["status"], "success");
     for field in ["id", "name", "type", "parent_id", "status", "timezone"] {
-        assert!(body["data"].get(field).is_some(), "organization lacks {field}: {body}");
+        assert!(
+            body["data"].get(field).is_some(),
+            "organization lacks {field}: {body}"
+        );
     }
     assert!(body["data"].get("path").is_none(), "internal path leaked");
     let (_, list) = root.get("/v1/organizations").await;
@@ -101,8 +120,20 @@ async fn pagination_edges() {
     }
     // 7 organizations in all (platform + 6).
     let (_, body) = root.get("/v1/organizations?limit=2&offset=1").await;
-    assert_eq!((body["total"].as_i64(), body["limit"].as_i64(), body["offset"].as_i64()), (Some(7), Some(2), Some(1)));
-    let ids: Vec<i64> = body["data"].as_array().unwrap().iter().map(|o| o["id"].as_i64().unwrap()).collect();
+    assert_eq!(
+        (
+            body["total"].as_i64(),
+            body["limit"].as_i64(),
+            body["offset"].as_i64()
+        ),
+        (Some(7), Some(2), Some(1))
+    );
+    let ids: Vec<i64> = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(ids, vec![2, 3]);
 
     let (_, body) = root.get("/v1/organizations?limit=3&page=3").await;
@@ -131,7 +162,10 @@ async fn pagination_edges() {
     ] {
         let (status, body) = root.get(&format!("/v1/organizations?{query}")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
-        assert!(body["message"].as_str().unwrap().starts_with(field), "{query}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().starts_with(field),
+            "{query}: {body}"
+        );
     }
 }
 
@@ -144,14 +178,29 @@ async fn rate_limit_headers_on_every_response_and_429_past_the_limit() {
     .await;
     let anonymous = app.anonymous();
     for n in 0..5u32 {
-        let response = anonymous.request(reqwest::Method::GET, "/healthz").send().await.unwrap();
+        let response = anonymous
+            .request(reqwest::Method::GET, "/healthz")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()["x-ratelimit-limit"], "5");
-        assert_eq!(response.headers()["x-ratelimit-remaining"], (4 - n).to_string().as_str());
-        let reset: u64 = response.headers()["x-ratelimit-reset"].to_str().unwrap().parse().unwrap();
+        assert_eq!(
+            response.headers()["x-ratelimit-remaining"],
+            (4 - n).to_string().as_str()
+        );
+        let reset: u64 = response.headers()["x-ratelimit-reset"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!((1..=60).contains(&reset));
     }
-    let response = anonymous.request(reqwest::Method::GET, "/healthz").send().await.unwrap();
+    let response = anonymous
+        .request(reqwest::Method::GET, "/healthz")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(response.headers()["x-ratelimit-remaining"], "0");
     assert!(response.headers().contains_key("retry-after"));
@@ -160,7 +209,11 @@ async fn rate_limit_headers_on_every_response_and_429_past_the_limit() {
 
     // A token has its own budget, separate from the IP's.
     let token_client = app.with_token("dta_not-a-real-token");
-    let response = token_client.request(reqwest::Method::GET, "/healthz").send().await.unwrap();
+    let response = token_client
+        .request(reqwest::Method::GET, "/healthz")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["x-ratelimit-remaining"], "4");
 }
@@ -171,7 +224,10 @@ async fn oversized_bodies_are_refused_with_413_and_write_nothing() {
     let root = app.root().await;
     let before = root.total("/v1/organizations").await;
     let (status, body) = root
-        .post("/v1/organizations", json!({"name": "x".repeat(4000), "type": "tenant"}))
+        .post(
+            "/v1/organizations",
+            json!({"name": "x".repeat(4000), "type": "tenant"}),
+        )
         .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     assert_eq!(body["code"], 413);
@@ -182,20 +238,33 @@ async fn oversized_bodies_are_refused_with_413_and_write_nothing() {
 async fn health_readiness_and_metrics() {
     let app = TestApp::start().await;
     let (status, body) = app.anonymous().get("/healthz").await;
-    assert_eq!((status, body["data"]["status"].as_str()), (StatusCode::OK, Some("ok")));
+    assert_eq!(
+        (status, body["data"]["status"].as_str()),
+        (StatusCode::OK, Some("ok"))
+    );
     let (status, body) = app.anonymous().get("/readyz").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["data"]["database"], crate::support::backend());
 
     app.root().await.get("/v1/organizations/1").await;
     let response = app.http.get(app.url("/metrics")).send().await.unwrap();
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
     let text = response.text().await.unwrap();
     assert!(
-        text.contains(r#"http_requests_total{method="GET",route="/v1/organizations/{id}",status="200"}"#),
+        text.contains(
+            r#"http_requests_total{method="GET",route="/v1/organizations/{id}",status="200"}"#
+        ),
         "route label is the template, not the raw path:\n{text}"
     );
-    assert!(text.contains("http_request_duration_seconds_bucket"), "{text}");
+    assert!(
+        text.contains("http_request_duration_seconds_bucket"),
+        "{text}"
+    );
     assert!(text.contains("process_resident_memory_bytes"), "{text}");
 }
 
@@ -206,7 +275,11 @@ async fn readiness_fails_when_the_database_is_gone() {
     let (status, body) = app.anonymous().get("/readyz").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     let (status, _) = app.anonymous().get("/healthz").await;
-    assert_eq!(status, StatusCode::OK, "liveness does not depend on the database");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "liveness does not depend on the database"
+    );
 }
 
 #[tokio::test]
@@ -216,8 +289,20 @@ async fn openapi_document_and_swagger_page() {
     assert_eq!(status, StatusCode::OK);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let paths = doc["paths"].as_object().unwrap();
-    for path in ["/v1/auth/user", "/v1/organizations", "/v1/organizations/{id}", "/v1/users", "/v1/orgips/index", "/v1/auditlog", "/v1/errors", "/v1/tempauth"] {
-        assert!(paths.contains_key(path), "{path} missing from the OpenAPI document");
+    for path in [
+        "/v1/auth/user",
+        "/v1/organizations",
+        "/v1/organizations/{id}",
+        "/v1/users",
+        "/v1/orgips/index",
+        "/v1/auditlog",
+        "/v1/errors",
+        "/v1/tempauth",
+    ] {
+        assert!(
+            paths.contains_key(path),
+            "{path} missing from the OpenAPI document"
+        );
     }
     let (_, same) = app.anonymous().get("/swagger.json").await;
     assert_eq!(same, doc);
@@ -226,11 +311,24 @@ async fn openapi_document_and_swagger_page() {
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(html.contains("swagger-ui"), "{html}");
-    assert!(!html.contains("://unpkg.com") && !html.contains("cdn."), "must render offline");
-    let init = app.http.get(app.url("/swagger/swagger-initializer.js")).send().await.unwrap();
+    assert!(
+        !html.contains("://unpkg.com") && !html.contains("cdn."),
+        "must render offline"
+    );
+    let init = app
+        .http
+        .get(app.url("/swagger/swagger-initializer.js"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(init.status(), StatusCode::OK);
     assert!(init.text().await.unwrap().contains("/swagger.json"));
-    let bundle = app.http.get(app.url("/swagger/swagger-ui-bundle.js")).send().await.unwrap();
+    let bundle = app
+        .http
+        .get(app.url("/swagger/swagger-ui-bundle.js"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bundle.status(), StatusCode::OK);
 }
 
@@ -238,7 +336,10 @@ async fn openapi_document_and_swagger_page() {
 async fn request_ids_are_made_or_kept() {
     let app = TestApp::start().await;
     let response = app.http.get(app.url("/healthz")).send().await.unwrap();
-    let made = response.headers()["x-request-id"].to_str().unwrap().to_string();
+    let made = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(!made.is_empty());
     let response = app
         .http
@@ -259,6 +360,8 @@ async fn request_ids_are_made_or_kept() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
-    let (_, audit) = root.get("/v1/auditlog?entity_type=organization&action=create").await;
+    let (_, audit) = root
+        .get("/v1/auditlog?entity_type=organization&action=create")
+        .await;
     assert_eq!(audit["data"][0]["request_id"], "trace-me-7");
 }

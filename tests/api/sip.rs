@@ -27,7 +27,10 @@ struct Client {
 impl Client {
     async fn new(app: &TestApp) -> Self {
         let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        Self { socket, target: app.state().sip.udp_addrs()[0] }
+        Self {
+            socket,
+            target: app.state().sip.udp_addrs()[0],
+        }
     }
 
     fn local(&self) -> SocketAddr {
@@ -48,7 +51,9 @@ impl Client {
 
     async fn ask(&self, text: &str) -> String {
         self.send(text.as_bytes()).await;
-        self.answer(Duration::from_secs(2)).await.expect("an answer")
+        self.answer(Duration::from_secs(2))
+            .await
+            .expect("an answer")
     }
 }
 
@@ -56,12 +61,23 @@ impl Client {
 async fn options_to_dialtone_get_200_with_allow_accept_supported() {
     let app = TestApp::start().await;
     let client = Client::new(&app).await;
-    let answer = client.ask(&options("o1", "OPTIONS", "OPTIONS", client.local())).await;
+    let answer = client
+        .ask(&options("o1", "OPTIONS", "OPTIONS", client.local()))
+        .await;
     assert!(answer.starts_with("SIP/2.0 200 OK\r\n"), "{answer}");
-    for header in ["Allow: ", "Accept: ", "Supported:", "Call-ID: o1@127.0.0.1", "CSeq: 1 OPTIONS"] {
+    for header in [
+        "Allow: ",
+        "Accept: ",
+        "Supported:",
+        "Call-ID: o1@127.0.0.1",
+        "CSeq: 1 OPTIONS",
+    ] {
         assert!(answer.contains(header), "{header} missing: {answer}");
     }
-    assert!(answer.contains(&format!("rport={}", client.local().port())), "{answer}");
+    assert!(
+        answer.contains(&format!("rport={}", client.local().port())),
+        "{answer}"
+    );
     let to = answer.lines().find(|l| l.starts_with("To:")).unwrap();
     assert!(to.contains(";tag="), "{to}");
 }
@@ -71,24 +87,35 @@ async fn methods_not_served_get_405_unknown_get_501_broken_get_400() {
     let app = TestApp::start().await;
     let client = Client::new(&app).await;
     let local = client.local();
-    let answer = client.ask(&options("m1", "SUBSCRIBE", "SUBSCRIBE", local)).await;
+    let answer = client
+        .ask(&options("m1", "SUBSCRIBE", "SUBSCRIBE", local))
+        .await;
     assert!(answer.starts_with("SIP/2.0 405 "), "{answer}");
     assert!(answer.contains("Allow: OPTIONS"));
-    let answer = client.ask(&options("m2", "FROBNICATE", "FROBNICATE", local)).await;
+    let answer = client
+        .ask(&options("m2", "FROBNICATE", "FROBNICATE", local))
+        .await;
     assert!(answer.starts_with("SIP/2.0 501 "), "{answer}");
     let answer = client.ask(&options("m3", "OPTIONS", "INVITE", local)).await;
     assert!(answer.starts_with("SIP/2.0 400 "), "{answer}");
     assert!(answer.contains("CSeq method"), "{answer}");
-    let no_call_id = options("m4", "OPTIONS", "OPTIONS", local).replace("Call-ID: m4@127.0.0.1\r\n", "");
+    let no_call_id =
+        options("m4", "OPTIONS", "OPTIONS", local).replace("Call-ID: m4@127.0.0.1\r\n", "");
     let answer = client.ask(&no_call_id).await;
-    assert!(answer.starts_with("SIP/2.0 400 ") && answer.contains("Missing Call-ID"), "{answer}");
-    let short_body = options("m5", "OPTIONS", "OPTIONS", local).replace("Content-Length: 0", "Content-Length: 50");
+    assert!(
+        answer.starts_with("SIP/2.0 400 ") && answer.contains("Missing Call-ID"),
+        "{answer}"
+    );
+    let short_body = options("m5", "OPTIONS", "OPTIONS", local)
+        .replace("Content-Length: 0", "Content-Length: 50");
     let answer = client.ask(&short_body).await;
     assert!(answer.starts_with("SIP/2.0 400 "), "{answer}");
     let answer = client.ask(&options("m6", "CANCEL", "CANCEL", local)).await;
     assert!(answer.starts_with("SIP/2.0 481 "), "{answer}");
     // ACK is never answered.
-    client.send(options("m7", "ACK", "ACK", local).as_bytes()).await;
+    client
+        .send(options("m7", "ACK", "ACK", local).as_bytes())
+        .await;
     assert!(client.answer(Duration::from_millis(300)).await.is_none());
 }
 
@@ -102,17 +129,43 @@ async fn garbage_and_oversized_messages_are_dropped_and_the_listener_keeps_going
         b"hello world\r\n\r\n".to_vec(),
         b"SIP/2.0 200 OK\r\n\r\n".to_vec(),
         vec![0xff; 1500],
-        options("g1", "OPTIONS", "OPTIONS", local).replace("Via: SIP/2.0/UDP", "X-Via: SIP").into_bytes(),
-        format!("{}{}", options("g2", "OPTIONS", "OPTIONS", local), "x".repeat(4000)).into_bytes(),
+        options("g1", "OPTIONS", "OPTIONS", local)
+            .replace("Via: SIP/2.0/UDP", "X-Via: SIP")
+            .into_bytes(),
+        format!(
+            "{}{}",
+            options("g2", "OPTIONS", "OPTIONS", local),
+            "x".repeat(4000)
+        )
+        .into_bytes(),
     ] {
         client.send(&garbage).await;
     }
-    assert!(client.answer(Duration::from_millis(300)).await.is_none(), "nothing answerable");
-    let answer = client.ask(&options("g3", "OPTIONS", "OPTIONS", local)).await;
-    assert!(answer.starts_with("SIP/2.0 200"), "still listening: {answer}");
-    let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        client.answer(Duration::from_millis(300)).await.is_none(),
+        "nothing answerable"
+    );
+    let answer = client
+        .ask(&options("g3", "OPTIONS", "OPTIONS", local))
+        .await;
+    assert!(
+        answer.starts_with("SIP/2.0 200"),
+        "still listening: {answer}"
+    );
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("sip_parse_failures_total"), "{metrics}");
-    assert!(metrics.contains("sip_messages_dropped_total{reason=\"too_large\"}"), "{metrics}");
+    assert!(
+        metrics.contains("sip_messages_dropped_total{reason=\"too_large\"}"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -123,7 +176,9 @@ async fn retransmitted_requests_get_the_same_answer_once_handled() {
     let first = client.ask(&request).await;
     let second = client.ask(&request).await;
     assert_eq!(first, second, "the stored response, same To tag");
-    let other = client.ask(&options("r2", "OPTIONS", "OPTIONS", client.local())).await;
+    let other = client
+        .ask(&options("r2", "OPTIONS", "OPTIONS", client.local()))
+        .await;
     assert_ne!(first, other);
 }
 
@@ -144,13 +199,20 @@ async fn options_over_tcp_with_framing_and_keepalive() {
     let mut got = String::new();
     let mut buf = vec![0u8; 8192];
     let deadline = Instant::now() + Duration::from_secs(3);
-    while !(got.contains("SIP/2.0 200") && got.contains("SIP/2.0 405")) && Instant::now() < deadline {
-        let n = tokio::time::timeout(Duration::from_secs(3), stream.read(&mut buf)).await.unwrap().unwrap();
+    while !(got.contains("SIP/2.0 200") && got.contains("SIP/2.0 405")) && Instant::now() < deadline
+    {
+        let n = tokio::time::timeout(Duration::from_secs(3), stream.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
         assert!(n > 0, "connection closed: {got}");
         got.push_str(&String::from_utf8_lossy(&buf[..n]));
     }
     assert!(got.starts_with("\r\n"), "keep-alive pong first: {got:?}");
-    assert!(got.contains("SIP/2.0 200") && got.contains("SIP/2.0 405"), "{got}");
+    assert!(
+        got.contains("SIP/2.0 200") && got.contains("SIP/2.0 405"),
+        "{got}"
+    );
 }
 
 /// A UDP peer that answers each request according to `reply(n)` (n counts from 0), recording when
@@ -171,7 +233,9 @@ impl Peer {
             let mut n = 0;
             while let Ok((len, from)) = socket.recv_from(&mut buf).await {
                 seen.lock().unwrap().push(Instant::now());
-                let Some(request) = scan(&buf[..len]) else { continue };
+                let Some(request) = scan(&buf[..len]) else {
+                    continue;
+                };
                 if let Some(code) = reply(n) {
                     let bytes = build_response(&request, code, from, "peer", Vec::new());
                     let _ = socket.send_to(&bytes, from).await;
@@ -187,7 +251,10 @@ impl Peer {
     }
 
     fn destination(&self) -> Destination {
-        Destination { addr: self.addr, transport: Transport::Udp }
+        Destination {
+            addr: self.addr,
+            transport: Transport::Udp,
+        }
     }
 
     fn uri(&self) -> String {
@@ -205,13 +272,19 @@ async fn client_transaction_gets_the_final_response() {
     let sip = &app.state().sip;
     for code in [200u16, 503, 404] {
         let peer = Peer::start(move |_| Some(code)).await;
-        let response = sip.request(peer.destination(), Method::Options, &peer.uri(), Vec::new()).await.unwrap();
+        let response = sip
+            .request(peer.destination(), Method::Options, &peer.uri(), Vec::new())
+            .await
+            .unwrap();
         assert_eq!(response.code, code);
         assert_eq!(peer.count(), 1, "no retransmission once answered");
     }
     // Provisional first, final later: the final one is delivered.
     let peer = Peer::start(|n| if n == 0 { Some(100) } else { Some(200) }).await;
-    let response = sip.request(peer.destination(), Method::Options, &peer.uri(), Vec::new()).await.unwrap();
+    let response = sip
+        .request(peer.destination(), Method::Options, &peer.uri(), Vec::new())
+        .await
+        .unwrap();
     assert_eq!(response.code, 200);
 }
 
@@ -227,7 +300,13 @@ async fn client_transaction_retransmits_until_answered() {
         .await
         .unwrap();
     assert_eq!(response.code, 200);
-    let arrivals: Vec<u128> = peer.arrivals.lock().unwrap().iter().map(|t| (*t - started).as_millis()).collect();
+    let arrivals: Vec<u128> = peer
+        .arrivals
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|t| (*t - started).as_millis())
+        .collect();
     assert_eq!(arrivals.len(), 3, "{arrivals:?}");
     // Timer E: 500 ms, then 1000 ms more.
     assert!((400..800).contains(&arrivals[1]), "{arrivals:?}");
@@ -245,15 +324,31 @@ async fn silent_peer_times_out_and_abandoned_transactions_are_forgotten() {
     )
     .await;
     assert!(waited.is_err(), "no answer yet");
-    assert!(peer.count() >= 3, "retransmitted meanwhile: {}", peer.count());
-    assert_eq!(sip.transactions_in_flight(), 0, "the abandoned transaction was dropped");
+    assert!(
+        peer.count() >= 3,
+        "retransmitted meanwhile: {}",
+        peer.count()
+    );
+    assert_eq!(
+        sip.transactions_in_flight(),
+        0,
+        "the abandoned transaction was dropped"
+    );
 
     // Nothing listening: TCP connect fails fast with a transport error.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = closed.local_addr().unwrap();
     drop(closed);
     let result = sip
-        .request(Destination { addr, transport: Transport::Tcp }, Method::Options, &format!("sip:{addr};transport=tcp"), Vec::new())
+        .request(
+            Destination {
+                addr,
+                transport: Transport::Tcp,
+            },
+            Method::Options,
+            &format!("sip:{addr};transport=tcp"),
+            Vec::new(),
+        )
         .await;
     assert!(matches!(result, Err(SipError::Io(_))), "{result:?}");
 }
@@ -275,7 +370,15 @@ async fn client_transaction_over_tcp() {
     let response = app
         .state()
         .sip
-        .request(Destination { addr, transport: Transport::Tcp }, Method::Options, &format!("sip:{addr};transport=tcp"), Vec::new())
+        .request(
+            Destination {
+                addr,
+                transport: Transport::Tcp,
+            },
+            Method::Options,
+            &format!("sip:{addr};transport=tcp"),
+            Vec::new(),
+        )
         .await
         .unwrap();
     assert_eq!(response.code, 200);
