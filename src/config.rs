@@ -35,7 +35,38 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     pub auth: AuthConfig,
     pub sip: SipConfig,
+    pub pinger: PingerConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PingerConfig {
+    /// Send OPTIONS to every enabled gateway.
+    pub enabled: bool,
+    /// Seconds between pings of a gateway that is up (or unknown); a gateway may override it.
+    pub interval_s: u64,
+    /// Seconds between pings of a gateway that is down (probe it more often to bring it back).
+    pub down_interval_s: u64,
+    /// How long a ping waits for a reply before it counts as a failure (at most Timer F, 32 s).
+    pub timeout_ms: u64,
+    /// Upper bound of pings in flight at once; the rest wait their turn.
+    pub max_in_flight: usize,
+    /// Seconds between full reloads of the gateway list (API changes also reload at once).
+    pub reload_s: u64,
+}
+
+impl Default for PingerConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            interval_s: 30,
+            down_interval_s: 10,
+            timeout_ms: 5_000,
+            max_in_flight: 2_000,
+            reload_s: 60,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -144,6 +175,7 @@ impl Default for Config {
             rate_limit: RateLimitConfig::default(),
             auth: AuthConfig::default(),
             sip: SipConfig::default(),
+            pinger: PingerConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -315,6 +347,17 @@ impl Config {
             self.auth.max_failures_per_ip.into(),
         )?;
         positive("sip.max_message_bytes", self.sip.max_message_bytes as u64)?;
+        positive("pinger.interval_s", self.pinger.interval_s)?;
+        positive("pinger.down_interval_s", self.pinger.down_interval_s)?;
+        positive("pinger.timeout_ms", self.pinger.timeout_ms)?;
+        positive("pinger.max_in_flight", self.pinger.max_in_flight as u64)?;
+        positive("pinger.reload_s", self.pinger.reload_s)?;
+        if self.pinger.timeout_ms > 32_000 {
+            return Err(ConfigError::Value {
+                key: "pinger.timeout_ms".into(),
+                message: "must be at most 32000 (Timer F)".into(),
+            });
+        }
         if self.sip.listen.is_empty() {
             return Err(ConfigError::Value {
                 key: "sip.listen".into(),

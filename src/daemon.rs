@@ -4,8 +4,10 @@
 use crate::config::Config;
 use crate::db;
 use crate::http;
+use crate::sip::resolver::{HickoryLookup, Resolver, StaticLookup};
 use crate::state::AppState;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -67,6 +69,17 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// The system's DNS (resolv.conf); without one, SIP URIs with numeric hosts still work.
+fn system_resolver() -> Resolver {
+    match HickoryLookup::from_system_conf() {
+        Ok(lookup) => Resolver::new(Arc::new(lookup)),
+        Err(e) => {
+            tracing::warn!(error = %e, "no system DNS configuration; only numeric SIP hosts resolve");
+            Resolver::new(Arc::new(StaticLookup::new()))
+        }
+    }
+}
+
 /// Starts everything and returns once the listeners are bound.
 pub async fn start(config: Config) -> Result<Running, StartError> {
     let database = open_database(&config).await?;
@@ -82,11 +95,19 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             addrs: format!("{:?}", config.sip.listen),
             source,
         })?;
-    let state = AppState::new(database, config, sip);
+    let state = AppState::new(database, config, sip, Arc::new(system_resolver()));
     let app = http::router(state.clone());
     let grace = Duration::from_secs(state.config.http.shutdown_grace_s);
     let server = tokio::spawn(serve(listener, app, shutdown.clone(), grace));
     tokio::spawn(housekeeping(state.clone(), shutdown.clone()));
+    if state.config.pinger.enabled {
+        tokio::spawn(crate::gateways::pinger::run(
+            state.clone(),
+            state.config.pinger.clone(),
+            state.resolver.clone(),
+            shutdown.child_token(),
+        ));
+    }
     tracing::info!(
         http = %http_addr,
         sip = ?state.sip.udp_addrs(),

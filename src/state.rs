@@ -24,10 +24,17 @@ pub struct App {
     pub gateway_health: Arc<crate::gateways::health::Registry>,
     /// Woken after any trunk or gateway change, so the pinger reloads without a restart.
     pub gateways_changed: Arc<tokio::sync::Notify>,
+    /// RFC 3263 resolution of SIP URIs (system DNS, cached by TTL).
+    pub resolver: Arc<crate::sip::resolver::Resolver>,
 }
 
 impl AppState {
-    pub fn new(db: Db, config: Config, sip: Endpoint) -> Self {
+    pub fn new(
+        db: Db,
+        config: Config,
+        sip: Endpoint,
+        resolver: Arc<crate::sip::resolver::Resolver>,
+    ) -> Self {
         let rate_limiter = RateLimiter::new(config.rate_limit.requests, config.rate_limit.window_s);
         let login_limiter = LoginLimiter::new(&config.auth);
         Self(Arc::new(App {
@@ -38,6 +45,7 @@ impl AppState {
             sip,
             gateway_health: Arc::default(),
             gateways_changed: Arc::default(),
+            resolver,
             config,
         }))
     }

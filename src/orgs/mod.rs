@@ -57,11 +57,12 @@ pub struct NewOrganization {
 }
 
 pub async fn create(db: &Db, caller: &Caller, input: NewOrganization) -> Result<Organization> {
-    caller.require(Permission::OrganizationsCreate)?;
     let name = model::validate_name("name", &input.name)?;
     let org_type = model::parse_type("type", &input.org_type)?;
     let parent_id = input.parent_id.unwrap_or(caller.organization_id);
     let parent = visible_field(db, caller, "parent_id", parent_id).await?;
+    // Scope first (a foreign parent is "not found"), then the permission.
+    caller.require(Permission::OrganizationsCreate)?;
     if !parent.kind().child_types().any(|t| t == org_type) {
         return Err(Error::field(
             "type",

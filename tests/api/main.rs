@@ -8,9 +8,11 @@ mod bad_input;
 mod cli;
 mod events;
 mod organizations;
+mod pinger;
 mod rest_core;
 mod sip;
 mod tenancy;
+mod trunks;
 mod users;
 
 /// Says which backend this run used, so a log shows whether PostgreSQL was exercised.

@@ -53,6 +53,7 @@ fn matrix() -> Vec<Case> {
         case(M::PUT,    "/v1/siptrunks/{id}", Some(json!({"name": "Trunk A renamed"}))),
         case(M::POST,   "/v1/siptrunks/{id}/gateways", Some(json!({"uri": "sip:192.0.2.11"}))),
         case(M::GET,    "/v1/siptrunks/{id}/gateways/{gateway_id}", None),
+        case(M::GET,    "/v1/sipgwping/{entity}", None),
         case(M::PUT,    "/v1/siptrunks/{id}/gateways/{gateway_id}", Some(json!({"enabled": false}))),
         case(M::GET,    "/v1/siptrunks/{id}/ips", None),
         case(M::POST,   "/v1/siptrunks/{id}/ips", Some(json!({"cidr": "203.0.113.0/24"}))),
@@ -122,6 +123,8 @@ fn fill(template: &str, ids: &Ids) -> String {
         ids.event
     } else if template.starts_with("/v1/siptrunks/") {
         ids.trunk
+    } else if template.starts_with("/v1/sipgwping/") {
+        ids.gateway
     } else {
         panic!("no object id known for {template}")
     };
@@ -129,6 +132,7 @@ fn fill(template: &str, ids: &Ids) -> String {
         .replace("{id}", &id.to_string())
         .replace("{orgId}", &ids.org.to_string())
         .replace("{gateway_id}", &ids.gateway.to_string())
+        .replace("{entity}", &format!("gateway:{}", ids.gateway))
         .replace("{ip_id}", &ids.trunk_ip.to_string())
         .replace("{domain_id}", &ids.domain.to_string())
         .replace("{foreign_id}", &ids.foreign_id.to_string());

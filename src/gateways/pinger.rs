@@ -1,0 +1,335 @@
+//! The OPTIONS pinger: one task and one timer wheel (`DelayQueue`) for every gateway, a bounded
+//! number of pings in flight, jittered schedules so thousands of gateways never fire in the same
+//! millisecond, and health kept per gateway with hysteresis. Changes through the API take effect
+//! on the next reload (woken by `AppState::gateways_changed`).
+
+use super::PingTarget;
+use super::health::{Outcome, State, Transition};
+use crate::config::PingerConfig;
+use crate::sip::resolver::Resolver;
+use crate::sip::{Destination, Endpoint, SipError};
+use crate::state::AppState;
+use crate::system::audit::{self, Actor, Change};
+use chrono::Utc;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use rand::Rng;
+use rsipstack::sip::Method;
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::time::{DelayQueue, delay_queue};
+
+type Ping = Pin<Box<dyn Future<Output = (i64, Outcome)> + Send>>;
+
+struct Scheduled {
+    target: PingTarget,
+    key: Option<delay_queue::Key>,
+    in_flight: bool,
+}
+
+/// The pinger's working state, owned by its one task.
+struct Pinger {
+    state: AppState,
+    config: PingerConfig,
+    resolver: Arc<Resolver>,
+    gateways: HashMap<i64, Scheduled>,
+    queue: DelayQueue<i64>,
+    waiting: VecDeque<i64>,
+    in_flight: FuturesUnordered<Ping>,
+}
+
+/// A random delay in `[0, span)`, so schedules spread out.
+fn jitter(span: Duration) -> Duration {
+    let ms = span.as_millis().max(1) as u64;
+    Duration::from_millis(rand::rng().random_range(0..ms))
+}
+
+impl Pinger {
+    fn interval_for(&self, id: i64) -> Duration {
+        let Some(entry) = self.gateways.get(&id) else {
+            return Duration::from_secs(self.config.interval_s);
+        };
+        let down = self
+            .state
+            .gateway_health
+            .get(id)
+            .is_some_and(|h| h.state == State::Down);
+        if down {
+            entry
+                .target
+                .down_ping_interval
+                .unwrap_or(Duration::from_secs(self.config.down_interval_s))
+        } else {
+            entry
+                .target
+                .ping_interval
+                .unwrap_or(Duration::from_secs(self.config.interval_s))
+        }
+    }
+
+    fn schedule(&mut self, id: i64, after: Duration) {
+        if let Some(entry) = self.gateways.get_mut(&id) {
+            if let Some(key) = entry.key.take() {
+                self.queue.remove(&key);
+            }
+            entry.key = Some(self.queue.insert(id, after));
+        }
+    }
+
+    /// Reloads the gateway list: new ones start at a random point of their interval, removed
+    /// ones are forgotten, changed ones are rescheduled.
+    async fn reload(&mut self) {
+        let targets = match super::ping_targets(&self.state.db).await {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(error = %e, "pinger cannot load gateways; keeping the old list");
+                return;
+            }
+        };
+        let fresh: HashMap<i64, PingTarget> =
+            targets.into_iter().map(|t| (t.gateway_id, t)).collect();
+        let gone: Vec<i64> = self
+            .gateways
+            .keys()
+            .filter(|id| !fresh.contains_key(id))
+            .copied()
+            .collect();
+        for id in gone {
+            if let Some(entry) = self.gateways.remove(&id)
+                && let Some(key) = entry.key
+            {
+                self.queue.remove(&key);
+            }
+        }
+        self.waiting.retain(|id| fresh.contains_key(id));
+        self.state
+            .gateway_health
+            .retain(|id| fresh.contains_key(&id));
+        for (id, target) in fresh {
+            match self.gateways.get_mut(&id) {
+                Some(entry) if entry.target == target => {}
+                Some(entry) => {
+                    entry.target = target;
+                    if !entry.in_flight {
+                        let first = jitter(self.interval_for(id));
+                        self.schedule(id, first);
+                    }
+                }
+                None => {
+                    self.gateways.insert(
+                        id,
+                        Scheduled {
+                            target,
+                            key: None,
+                            in_flight: false,
+                        },
+                    );
+                    let first = jitter(self.interval_for(id).min(Duration::from_secs(5)));
+                    self.schedule(id, first);
+                }
+            }
+        }
+        metrics::gauge!("pinger_gateways").set(self.gateways.len() as f64);
+    }
+
+    /// Starts a ping now, or queues it when the in-flight budget is spent.
+    fn due(&mut self, id: i64) {
+        let Some(entry) = self.gateways.get_mut(&id) else {
+            return;
+        };
+        entry.key = None;
+        if entry.in_flight {
+            return;
+        }
+        if self.in_flight.len() >= self.config.max_in_flight {
+            self.waiting.push_back(id);
+            metrics::counter!("pinger_deferred_total").increment(1);
+            return;
+        }
+        entry.in_flight = true;
+        let uri = entry.target.uri.clone();
+        let endpoint = self.state.sip.clone();
+        let resolver = self.resolver.clone();
+        let timeout = Duration::from_millis(self.config.timeout_ms);
+        self.in_flight.push(Box::pin(async move {
+            (id, probe(&endpoint, &resolver, &uri, timeout).await)
+        }));
+        metrics::gauge!("pinger_in_flight").set(self.in_flight.len() as f64);
+    }
+
+    async fn finished(&mut self, id: i64, outcome: Outcome) {
+        metrics::counter!("pinger_probes_total", "result" => match &outcome {
+            Outcome::Reply { .. } => "reply",
+            Outcome::Timeout => "timeout",
+            Outcome::TransportError(_) => "error",
+        })
+        .increment(1);
+        let Some(entry) = self.gateways.get_mut(&id) else {
+            return;
+        };
+        entry.in_flight = false;
+        let target = entry.target.clone();
+        let now = Utc::now();
+        let transition = self.state.gateway_health.update(id, now, |health| {
+            health.record(&outcome, &target.policy, now)
+        });
+        if let Some(transition) = transition {
+            report(&self.state, &target, &transition).await;
+        }
+        let interval = self.interval_for(id);
+        // ±10% so gateways that started together drift apart.
+        let spread = interval / 10;
+        let next = interval - spread + jitter(spread * 2);
+        self.schedule(id, next);
+        while self.in_flight.len() < self.config.max_in_flight {
+            let Some(waiting) = self.waiting.pop_front() else {
+                break;
+            };
+            self.due(waiting);
+        }
+    }
+}
+
+/// A state change goes to the log, the event log and the audit trail, with its reason.
+async fn report(state: &AppState, target: &PingTarget, transition: &Transition) {
+    {
+        let to = transition.to.as_str();
+        metrics::counter!("pinger_state_changes_total", "to" => to).increment(1);
+        tracing::warn!(gateway = target.gateway_id, uri = %target.uri, from = transition.from.as_str(), to,
+            reason = %transition.reason, "gateway state changed");
+        let detail = serde_json::json!({
+            "gateway_id": target.gateway_id,
+            "trunk_id": target.trunk_id,
+            "uri": target.uri.to_string(),
+            "from": transition.from.as_str(),
+            "to": to,
+            "reason": transition.reason,
+        });
+        let event = crate::system::events::NewEvent {
+            organization_id: target.organization_id,
+            organization_path: &target.organization_path,
+            source: "pinger",
+            severity: if transition.to == State::Down {
+                crate::system::events::Severity::Warning
+            } else {
+                crate::system::events::Severity::Info
+            },
+            entity_type: "gateway",
+            entity_id: target.gateway_id.to_string(),
+            event: if transition.to == State::Down {
+                "gateway.down"
+            } else {
+                "gateway.up"
+            },
+            message: format!("Gateway {} is {to}: {}", target.uri, transition.reason),
+            detail: Some(detail.clone()),
+        };
+        if let Err(e) = crate::system::events::record(&state.db, event).await {
+            tracing::warn!(error = %e, "cannot record gateway event");
+        }
+        let audited = async {
+            let mut tx = state.db.begin().await?;
+            audit::record(
+                &mut tx,
+                &Actor::system("pinger"),
+                Change {
+                    organization_id: target.organization_id,
+                    organization_path: &target.organization_path,
+                    action: "health.change",
+                    entity_type: "gateway",
+                    entity_id: target.gateway_id.to_string(),
+                    before: Some(serde_json::json!({"state": transition.from.as_str()})),
+                    after: Some(detail),
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            Ok::<(), crate::error::Error>(())
+        };
+        if let Err(e) = audited.await {
+            tracing::warn!(error = %e, "cannot audit gateway state change");
+        }
+    }
+}
+
+/// One OPTIONS probe: resolve, send, wait (bounded by `timeout`), and judge nothing yet: the
+/// health machine decides what the reply means.
+pub async fn probe(
+    endpoint: &Endpoint,
+    resolver: &Resolver,
+    uri: &crate::sip::uri::SipUri,
+    timeout: Duration,
+) -> Outcome {
+    let targets = match resolver.resolve(uri, Instant::now()).await {
+        Ok(targets) if !targets.is_empty() => targets,
+        Ok(_) => return Outcome::TransportError(format!("{uri} resolves to no address")),
+        Err(e) => return Outcome::TransportError(format!("cannot resolve {uri}: {e}")),
+    };
+    let first = &targets[0];
+    let destination = Destination {
+        addr: first.addr,
+        transport: first.transport,
+    };
+    let request_uri = uri.to_string();
+    let started = Instant::now();
+    match tokio::time::timeout(
+        timeout,
+        endpoint.request(destination, Method::Options, &request_uri, Vec::new()),
+    )
+    .await
+    {
+        Ok(Ok(response)) => Outcome::Reply {
+            code: response.code,
+            rtt: started.elapsed(),
+        },
+        Ok(Err(SipError::TimedOut)) | Err(_) => Outcome::Timeout,
+        Ok(Err(e)) => Outcome::TransportError(e.to_string()),
+    }
+}
+
+/// Runs the pinger until shutdown. On PostgreSQL only the instance holding the pinger lease
+/// pings (several instances share one database); on SQLite there is only one instance.
+pub async fn run(
+    state: AppState,
+    config: PingerConfig,
+    resolver: Arc<Resolver>,
+    shutdown: CancellationToken,
+) {
+    let lease = match super::lease::acquire(&state.db, &shutdown).await {
+        Some(lease) => lease,
+        None => return,
+    };
+    let mut pinger = Pinger {
+        state: state.clone(),
+        config: config.clone(),
+        resolver,
+        gateways: HashMap::new(),
+        queue: DelayQueue::new(),
+        waiting: VecDeque::new(),
+        in_flight: FuturesUnordered::new(),
+    };
+    pinger.reload().await;
+    let mut reload_tick = tokio::time::interval(Duration::from_secs(config.reload_s));
+    reload_tick.tick().await;
+    let changed = state.gateways_changed.clone();
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = changed.notified() => pinger.reload().await,
+            _ = reload_tick.tick() => pinger.reload().await,
+            Some(expired) = pinger.queue.next(), if !pinger.queue.is_empty() => {
+                pinger.due(expired.into_inner());
+            }
+            Some((id, outcome)) = pinger.in_flight.next(), if !pinger.in_flight.is_empty() => {
+                pinger.finished(id, outcome).await;
+                metrics::gauge!("pinger_in_flight").set(pinger.in_flight.len() as f64);
+            }
+        }
+    }
+    drop(lease);
+}
