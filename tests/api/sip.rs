@@ -384,3 +384,84 @@ async fn client_transaction_over_tcp() {
     assert_eq!(response.code, 200);
     assert_eq!(status_code(&response.scan), Some(200));
 }
+
+#[tokio::test]
+async fn ipv6_listener_answers_over_udp_and_tcp_and_pings_ipv6_peers() {
+    if std::net::UdpSocket::bind("[::1]:0").is_err() {
+        println!("skipped: no IPv6 loopback on this machine");
+        return;
+    }
+    let app = TestApp::start_with(|c| {
+        c.sip.listen = vec!["127.0.0.1:0".parse().unwrap(), "[::1]:0".parse().unwrap()];
+    })
+    .await;
+    let v6 = *app
+        .state()
+        .sip
+        .udp_addrs()
+        .iter()
+        .find(|a| a.is_ipv6())
+        .unwrap();
+    let socket = UdpSocket::bind("[::1]:0").await.unwrap();
+    let local = socket.local_addr().unwrap();
+    let request = options("v6", "OPTIONS", "OPTIONS", local)
+        .replace(&local.to_string(), &format!("[::1]:{}", local.port()));
+    socket.send_to(request.as_bytes(), v6).await.unwrap();
+    let mut buf = vec![0u8; 8192];
+    let (n, _) = tokio::time::timeout(Duration::from_secs(2), socket.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let answer = String::from_utf8_lossy(&buf[..n]);
+    assert!(answer.starts_with("SIP/2.0 200"), "{answer}");
+    assert!(answer.contains("received=::1"), "{answer}");
+
+    let tcp = *app
+        .state()
+        .sip
+        .tcp_addrs()
+        .iter()
+        .find(|a| a.is_ipv6())
+        .unwrap();
+    let mut stream = TcpStream::connect(tcp).await.unwrap();
+    stream
+        .write_all(request.replace("SIP/2.0/UDP", "SIP/2.0/TCP").as_bytes())
+        .await
+        .unwrap();
+    let n = tokio::time::timeout(Duration::from_secs(2), stream.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("SIP/2.0 200"));
+
+    // And dialtone pings an IPv6 peer from its IPv6 socket.
+    let peer = UdpSocket::bind("[::1]:0").await.unwrap();
+    let peer_addr = peer.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 8192];
+        let (n, from) = peer.recv_from(&mut buf).await.unwrap();
+        let request = scan(&buf[..n]).unwrap();
+        assert!(
+            request.get("via").unwrap().contains("[::1]:"),
+            "Via names the IPv6 socket"
+        );
+        let _ = peer
+            .send_to(&build_response(&request, 200, from, "v6", Vec::new()), from)
+            .await;
+    });
+    let response = app
+        .state()
+        .sip
+        .request(
+            Destination {
+                addr: peer_addr,
+                transport: Transport::Udp,
+            },
+            Method::Options,
+            &format!("sip:[::1]:{}", peer_addr.port()),
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.code, 200);
+}
