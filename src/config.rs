@@ -36,7 +36,49 @@ pub struct Config {
     pub auth: AuthConfig,
     pub sip: SipConfig,
     pub pinger: PingerConfig,
+    pub secrets: SecretsConfig,
+    pub provisioning: ProvisioningConfig,
+    pub events: EventsConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventsConfig {
+    /// Days the event log keeps an event (gateway up/down, provisioning fetches …); older ones
+    /// are purged hourly. The audit log is kept.
+    pub retention_days: u32,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self { retention_days: 90 }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecretsConfig {
+    /// File holding the 32-byte key that encrypts recoverable secrets (SIP line and
+    /// provisioning passwords). Empty means `secrets.key` in the state directory, created with
+    /// mode 0600 on first start. Instances sharing one PostgreSQL must share this file.
+    pub key_file: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProvisioningConfig {
+    /// After a device's provisioning password is rotated, how long (seconds) the previous one
+    /// is still accepted, so phones already deployed can fetch the new one. 0: not at all.
+    pub rotation_grace_s: u64,
+}
+
+impl Default for ProvisioningConfig {
+    fn default() -> Self {
+        Self {
+            rotation_grace_s: 7 * 24 * 3600,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -176,6 +218,9 @@ impl Default for Config {
             auth: AuthConfig::default(),
             sip: SipConfig::default(),
             pinger: PingerConfig::default(),
+            events: EventsConfig::default(),
+            secrets: SecretsConfig::default(),
+            provisioning: ProvisioningConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -298,6 +343,7 @@ impl Config {
                         .map_err(|e| bad(format!("{e}: {value:?}")))?
                 }
                 "DIALTONE_LOG_FILTER" => self.log.filter = value.clone(),
+                "DIALTONE_SECRETS_KEY_FILE" => self.secrets.key_file = PathBuf::from(value),
                 "DIALTONE_LOG_FORMAT" => {
                     self.log.format = match value.as_str() {
                         "text" => LogFormat::Text,
@@ -352,10 +398,17 @@ impl Config {
         positive("pinger.timeout_ms", self.pinger.timeout_ms)?;
         positive("pinger.max_in_flight", self.pinger.max_in_flight as u64)?;
         positive("pinger.reload_s", self.pinger.reload_s)?;
+        positive("events.retention_days", self.events.retention_days.into())?;
         if self.pinger.timeout_ms > 32_000 {
             return Err(ConfigError::Value {
                 key: "pinger.timeout_ms".into(),
                 message: "must be at most 32000 (Timer F)".into(),
+            });
+        }
+        if self.provisioning.rotation_grace_s > 365 * 24 * 3600 {
+            return Err(ConfigError::Value {
+                key: "provisioning.rotation_grace_s".into(),
+                message: "must be at most 31536000 (a year)".into(),
             });
         }
         if self.sip.listen.is_empty() {
@@ -393,6 +446,15 @@ impl Config {
             )
         } else {
             self.database.url.clone()
+        }
+    }
+
+    /// The key file in force: the configured one, or `secrets.key` in the state directory.
+    pub fn secrets_key_file(&self) -> PathBuf {
+        if self.secrets.key_file.as_os_str().is_empty() {
+            self.state_directory.join("secrets.key")
+        } else {
+            self.secrets.key_file.clone()
         }
     }
 
@@ -451,6 +513,37 @@ mod tests {
         config.rate_limit.window_s = 0;
         let err = config.validate().unwrap_err().to_string();
         assert!(err.starts_with("rate_limit.window_s"), "{err}");
+    }
+
+    #[test]
+    fn secrets_and_provisioning_sections() {
+        let config = Config::from_toml("").unwrap();
+        assert_eq!(
+            config.secrets_key_file(),
+            config.state_directory.join("secrets.key")
+        );
+        assert_eq!(config.provisioning.rotation_grace_s, 604_800);
+        let config = Config::from_toml(
+            "[secrets]\nkey_file = \"/etc/dialtone/key\"\n[provisioning]\nrotation_grace_s = 60\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.secrets_key_file(),
+            PathBuf::from("/etc/dialtone/key")
+        );
+        assert_eq!(config.provisioning.rotation_grace_s, 60);
+        let vars = vec![(
+            "DIALTONE_SECRETS_KEY_FILE".to_string(),
+            "/run/key".to_string(),
+        )];
+        let config = Config::load_with_env(None, &vars).unwrap();
+        assert_eq!(config.secrets_key_file(), PathBuf::from("/run/key"));
+        let err = Config::from_toml("[secrets]\nkeyfile = \"x\"\n").unwrap_err();
+        assert!(err.contains("keyfile"), "{err}");
+        let mut config = Config::default();
+        config.provisioning.rotation_grace_s = 400 * 24 * 3600;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.starts_with("provisioning.rotation_grace_s"), "{err}");
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub enum StartError {
         addrs: String,
         source: crate::sip::SipError,
     },
+    #[error("{0}")]
+    Secrets(#[from] crate::system::secrets::SecretsError),
     #[error("server failed: {0}")]
     Serve(std::io::Error),
 }
@@ -82,6 +84,7 @@ fn system_resolver() -> Resolver {
 
 /// Starts everything and returns once the listeners are bound.
 pub async fn start(config: Config) -> Result<Running, StartError> {
+    let secrets = crate::system::secrets::Secrets::load_or_create(&config.secrets_key_file())?;
     let database = open_database(&config).await?;
     let addr = config.http.listen;
     let listener = TcpListener::bind(addr)
@@ -95,7 +98,13 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             addrs: format!("{:?}", config.sip.listen),
             source,
         })?;
-    let state = AppState::new(database, config, sip, Arc::new(system_resolver()));
+    let state = AppState::new(
+        database,
+        config,
+        sip,
+        Arc::new(system_resolver()),
+        Arc::new(secrets),
+    );
     let app = http::router(state.clone());
     let grace = Duration::from_secs(state.config.http.shutdown_grace_s);
     let server = tokio::spawn(serve(listener, app, shutdown.clone(), grace));
@@ -159,6 +168,13 @@ async fn housekeeping(state: AppState, shutdown: CancellationToken) {
                     Ok(n) if n > 0 => tracing::info!(purged = n, "expired tokens removed"),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "token purge failed"),
+                }
+                let days = i64::from(state.config.events.retention_days);
+                let cutoff = chrono::Utc::now() - chrono::Duration::days(days);
+                match crate::system::events::purge_older_than(&state.db, cutoff).await {
+                    Ok(n) if n > 0 => tracing::info!(purged = n, "old events removed"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "event purge failed"),
                 }
             }
         }

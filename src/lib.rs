@@ -4,6 +4,7 @@ pub mod auth;
 pub mod config;
 pub mod daemon;
 pub mod db;
+pub mod devices;
 pub mod error;
 pub mod gateways;
 pub mod http;

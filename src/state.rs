@@ -26,6 +26,8 @@ pub struct App {
     pub gateways_changed: Arc<tokio::sync::Notify>,
     /// RFC 3263 resolution of SIP URIs (system DNS, cached by TTL).
     pub resolver: Arc<crate::sip::resolver::Resolver>,
+    /// The key that encrypts recoverable secrets (line and provisioning passwords), loaded once.
+    pub secrets: Arc<crate::system::secrets::Secrets>,
 }
 
 impl AppState {
@@ -34,6 +36,7 @@ impl AppState {
         config: Config,
         sip: Endpoint,
         resolver: Arc<crate::sip::resolver::Resolver>,
+        secrets: Arc<crate::system::secrets::Secrets>,
     ) -> Self {
         let rate_limiter = RateLimiter::new(config.rate_limit.requests, config.rate_limit.window_s);
         let login_limiter = LoginLimiter::new(&config.auth);
@@ -46,6 +49,7 @@ impl AppState {
             gateway_health: Arc::default(),
             gateways_changed: Arc::default(),
             resolver,
+            secrets,
             config,
         }))
     }

@@ -107,6 +107,9 @@ pub async fn require_auth(
     let request_id = crate::http::request_id::of(&request);
     match super::authenticate(&state, token, client_ip).await {
         Ok(mut caller) => {
+            state
+                .rate_limiter
+                .mark_valid(token, std::time::Instant::now());
             caller.request_id = request_id;
             request.extensions_mut().insert(caller);
             next.run(request).await

@@ -77,13 +77,23 @@ impl LoginLimiter {
         }
     }
 
-    /// A successful login clears the username's failures (not the IP's: a scanner that knows
-    /// one password must not reset its budget for guessing others).
-    pub fn succeeded(&self, username: &str) {
+    /// A successful login clears the username's failures and gives back the IP's one attempt
+    /// (not the IP's earlier failures: a scanner that knows one password must not reset its
+    /// budget for guessing others).
+    pub fn succeeded(&self, username: &str, ip: Option<IpAddr>) {
         self.usernames
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(username);
+        if let Some(ip) = ip
+            && let Some((_, count)) = self
+                .ips
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_mut(&ip)
+        {
+            *count = count.saturating_sub(1);
+        }
     }
 }
 
@@ -129,7 +139,9 @@ mod tests {
             l.failed(&format!("user{n}"), ip, t0);
         }
         assert!(l.blocked("someone-else", ip, t0).is_some());
-        l.succeeded("someone-else");
+        // A success gives back only its own attempt, not the earlier failures.
+        l.failed("someone-else", ip, t0);
+        l.succeeded("someone-else", ip);
         assert!(
             l.blocked("someone-else", ip, t0).is_some(),
             "success does not clear the IP"

@@ -151,6 +151,9 @@ pub async fn login(state: &AppState, req: LoginRequest<'_>) -> Result<Session> {
             retry_after_s,
         });
     }
+    // Counted before the (slow) check, so parallel guesses cannot all slip under the budget;
+    // a success gives the attempt back.
+    limiter.failed(&username, req.client_ip, Instant::now());
     let creds = store::credentials(&state.db, &username).await?;
     let password_ok = password::verify(
         req.password,
@@ -160,7 +163,6 @@ pub async fn login(state: &AppState, req: LoginRequest<'_>) -> Result<Session> {
     let creds = match creds {
         Some(c) if password_ok => c,
         _ => {
-            limiter.failed(&username, req.client_ip, Instant::now());
             crate::system::metrics::login_failed("password");
             tracing::info!(username = %username, ip = ?req.client_ip, "login failed");
             return Err(Error::Unauthorized("Invalid username or password".into()));
@@ -174,11 +176,11 @@ pub async fn login(state: &AppState, req: LoginRequest<'_>) -> Result<Session> {
         };
         let secret = creds.totp_secret.as_deref().unwrap_or_default();
         if !totp::verify(secret, code, Utc::now().timestamp().max(0) as u64) {
-            limiter.failed(&username, req.client_ip, Instant::now());
             crate::system::metrics::login_failed("otp");
             return Err(Error::Unauthorized("Invalid two-factor code".into()));
         }
     }
+    limiter.succeeded(&username, req.client_ip);
     check_org_access(
         state,
         creds.organization_id,
@@ -188,7 +190,6 @@ pub async fn login(state: &AppState, req: LoginRequest<'_>) -> Result<Session> {
         req.client_ip,
     )
     .await?;
-    limiter.succeeded(&username);
 
     let actor = Actor {
         user_id: Some(creds.user_id),
@@ -234,6 +235,7 @@ async fn open_session(
     let now = Utc::now();
     let auth = &state.config.auth;
     let access = token::generate(TokenKind::Access);
+    state.rate_limiter.mark_valid(&access, Instant::now());
     let refresh = token::generate(TokenKind::Refresh);
     let expires_at = now + Duration::seconds(auth.token_ttl_s as i64);
     let refresh_expires_at = now + Duration::seconds(auth.refresh_ttl_s as i64);
@@ -362,6 +364,7 @@ pub async fn temp_token(
     let now = Utc::now();
     let expires_at = now + Duration::seconds(ttl as i64);
     let secret = token::generate(TokenKind::Temp);
+    state.rate_limiter.mark_valid(&secret, Instant::now());
     let mut tx = state.db.begin().await?;
     store::insert_token(
         &mut tx,

@@ -31,8 +31,19 @@ fn new_salt() -> SaltString {
     SaltString::encode_b64(&bytes).expect("16-byte salt encodes")
 }
 
+/// Argon2 takes ~19 MiB and a core for tens of milliseconds; at most this many run at once, so a
+/// login flood queues instead of exhausting memory.
+fn hashing_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new(cores.max(2))
+    })
+}
+
 pub async fn hash(password: &str) -> Result<String> {
     let password = password.to_string();
+    let _slot = hashing_slots().acquire().await;
     tokio::task::spawn_blocking(move || {
         let salt = new_salt();
         Argon2::default()
@@ -62,6 +73,7 @@ pub async fn verify(password: &str, stored: Option<&str>) -> bool {
             .clone(),
     };
     let password = password.to_string();
+    let _slot = hashing_slots().acquire().await;
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&stored)
             .map(|parsed| {

@@ -31,6 +31,18 @@ async fn load(state: &AppState, caller: &Caller) -> Result<store::TwoFactor> {
         .ok_or_else(|| Error::not_found("user"))
 }
 
+/// Two-factor changes need a login token: a temporary (or leaked short-lived) token must not be
+/// able to enrol its holder's authenticator and lock the owner out.
+fn require_login_token(caller: &Caller) -> Result<()> {
+    if caller.token_kind == super::TokenKind::Access {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(
+            "Two-factor settings need a login token, not a temporary one".into(),
+        ))
+    }
+}
+
 async fn save(
     state: &AppState,
     caller: &Caller,
@@ -77,6 +89,7 @@ pub async fn two_factor_status(state: &AppState, caller: &Caller) -> Result<TwoF
 
 /// Creates (or replaces) a pending secret; it takes effect only once confirmed.
 pub async fn start_two_factor(state: &AppState, caller: &Caller) -> Result<TwoFactorSecret> {
+    require_login_token(caller)?;
     let tf = load(state, caller).await?;
     if tf.totp_enabled {
         return Err(Error::Conflict(
@@ -114,6 +127,7 @@ pub async fn two_factor_uri(state: &AppState, caller: &Caller) -> Result<String>
 }
 
 pub async fn confirm_two_factor(state: &AppState, caller: &Caller, code: &str) -> Result<()> {
+    require_login_token(caller)?;
     let tf = load(state, caller).await?;
     let pending = tf
         .totp_pending_secret
@@ -133,6 +147,7 @@ pub async fn confirm_two_factor(state: &AppState, caller: &Caller, code: &str) -
 }
 
 pub async fn disable_two_factor(state: &AppState, caller: &Caller, code: &str) -> Result<()> {
+    require_login_token(caller)?;
     let tf = load(state, caller).await?;
     let secret = match (tf.totp_enabled, tf.totp_secret) {
         (true, Some(secret)) => secret,

@@ -400,9 +400,9 @@ async fn list_trunk_ips(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Envelope<Vec<TrunkIp>>> {
+) -> Result<ListEnvelope<TrunkIp>> {
     let id = trunk_id(&id)?;
-    Ok(Envelope::ok(
+    Ok(ListEnvelope::all(
         service::list_ips(&state.db, &caller, id).await?,
     ))
 }

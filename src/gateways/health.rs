@@ -299,6 +299,14 @@ impl Registry {
             .or_insert_with(|| GatewayHealth::new(now)))
     }
 
+    /// Forgets one gateway's health (its URI changed: a new peer).
+    pub fn remove(&self, gateway_id: i64) {
+        self.by_gateway
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&gateway_id);
+    }
+
     /// Forgets gateways that no longer exist or are disabled.
     pub fn retain(&self, keep: impl Fn(i64) -> bool) {
         self.by_gateway

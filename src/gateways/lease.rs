@@ -12,7 +12,18 @@ const PINGER_LOCK_KEY: i64 = 0x6469_616c_7069_6e67;
 /// Held while this instance pings; dropping it releases the lock (the connection closes).
 pub enum Lease {
     Local,
-    Postgres(#[allow(dead_code)] sqlx::PgConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl Lease {
+    /// Whether the lock is still ours: its connection must still answer (if it dropped, the
+    /// server released the lock and another instance may hold it now).
+    pub async fn still_held(&mut self) -> bool {
+        match self {
+            Lease::Local => true,
+            Lease::Postgres(conn) => sqlx::query("SELECT 1").execute(&mut *conn).await.is_ok(),
+        }
+    }
 }
 
 /// Waits until this instance holds the lease, or shutdown (`None`).

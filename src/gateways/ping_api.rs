@@ -4,7 +4,7 @@
 use super::HealthView;
 use crate::auth::Caller;
 use crate::error::{Error, Result};
-use crate::http::envelope::Envelope;
+use crate::http::envelope::ListEnvelope;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -47,7 +47,7 @@ async fn sipgwping(
     State(state): State<AppState>,
     caller: Caller,
     Path(entity): Path<String>,
-) -> Result<Envelope<Vec<HealthView>>> {
+) -> Result<ListEnvelope<HealthView>> {
     let entity = parse_entity(&entity).ok_or_else(|| Error::not_found("gateway or trunk"))?;
     let registry = &state.gateway_health;
     let gateway = |id: i64| {
@@ -93,7 +93,7 @@ async fn sipgwping(
             Err(e) => return Err(e),
         },
     };
-    Ok(Envelope::ok(views))
+    Ok(ListEnvelope::all(views))
 }
 
 #[cfg(test)]

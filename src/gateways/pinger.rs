@@ -7,6 +7,7 @@ use super::PingTarget;
 use super::health::{Outcome, State, Transition};
 use crate::config::PingerConfig;
 use crate::sip::resolver::Resolver;
+use crate::sip::uri::SipUri;
 use crate::sip::{Destination, Endpoint, SipError};
 use crate::state::AppState;
 use crate::system::audit::{self, Actor, Change};
@@ -24,12 +25,15 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::time::{DelayQueue, delay_queue};
 
-type Ping = Pin<Box<dyn Future<Output = (i64, Outcome)> + Send>>;
+/// A ping in flight: the gateway, the URI it went to, and what came back.
+type Ping = Pin<Box<dyn Future<Output = (i64, SipUri, Outcome)> + Send>>;
 
 struct Scheduled {
     target: PingTarget,
     key: Option<delay_queue::Key>,
     in_flight: bool,
+    /// Due, but queued behind the in-flight budget (never also on the timer wheel).
+    waiting: bool,
 }
 
 /// The pinger's working state, owned by its one task.
@@ -41,6 +45,8 @@ struct Pinger {
     queue: DelayQueue<i64>,
     waiting: VecDeque<i64>,
     in_flight: FuturesUnordered<Ping>,
+    /// State changes go to a writer task, so database writes never stall the timer wheel.
+    reports: tokio::sync::mpsc::Sender<(PingTarget, Transition)>,
 }
 
 /// A random delay in `[0, span)`, so schedules spread out.
@@ -114,8 +120,12 @@ impl Pinger {
             match self.gateways.get_mut(&id) {
                 Some(entry) if entry.target == target => {}
                 Some(entry) => {
+                    if entry.target.uri != target.uri {
+                        // Another peer now: its history says nothing about the new one.
+                        self.state.gateway_health.remove(id);
+                    }
                     entry.target = target;
-                    if !entry.in_flight {
+                    if !entry.in_flight && !entry.waiting {
                         let first = jitter(self.interval_for(id));
                         self.schedule(id, first);
                     }
@@ -127,6 +137,7 @@ impl Pinger {
                             target,
                             key: None,
                             in_flight: false,
+                            waiting: false,
                         },
                     );
                     let first = jitter(self.interval_for(id).min(Duration::from_secs(5)));
@@ -142,11 +153,14 @@ impl Pinger {
         let Some(entry) = self.gateways.get_mut(&id) else {
             return;
         };
+        // Called when its timer expired (the key is spent) or from the waiting line (no key).
         entry.key = None;
+        entry.waiting = false;
         if entry.in_flight {
             return;
         }
         if self.in_flight.len() >= self.config.max_in_flight {
+            entry.waiting = true;
             self.waiting.push_back(id);
             metrics::counter!("pinger_deferred_total").increment(1);
             return;
@@ -157,35 +171,45 @@ impl Pinger {
         let resolver = self.resolver.clone();
         let timeout = Duration::from_millis(self.config.timeout_ms);
         self.in_flight.push(Box::pin(async move {
-            (id, probe(&endpoint, &resolver, &uri, timeout).await)
+            let outcome = probe(&endpoint, &resolver, &uri, timeout).await;
+            (id, uri, outcome)
         }));
         metrics::gauge!("pinger_in_flight").set(self.in_flight.len() as f64);
     }
 
-    async fn finished(&mut self, id: i64, outcome: Outcome) {
+    fn finished(&mut self, id: i64, uri: SipUri, outcome: Outcome) {
         metrics::counter!("pinger_probes_total", "result" => match &outcome {
             Outcome::Reply { .. } => "reply",
             Outcome::Timeout => "timeout",
             Outcome::TransportError(_) => "error",
         })
         .increment(1);
-        let Some(entry) = self.gateways.get_mut(&id) else {
-            return;
-        };
-        entry.in_flight = false;
-        let target = entry.target.clone();
-        let now = Utc::now();
-        let transition = self.state.gateway_health.update(id, now, |health| {
-            health.record(&outcome, &target.policy, now)
-        });
-        if let Some(transition) = transition {
-            report(&self.state, &target, &transition).await;
+        if let Some(entry) = self.gateways.get_mut(&id) {
+            entry.in_flight = false;
+            let target = entry.target.clone();
+            // A result for a URI the gateway no longer has is stale.
+            if target.uri == uri {
+                let now = Utc::now();
+                let transition = self.state.gateway_health.update(id, now, |health| {
+                    health.record(&outcome, &target.policy, now)
+                });
+                if let Some(transition) = transition
+                    && self.reports.try_send((target, transition)).is_err()
+                {
+                    metrics::counter!("pinger_reports_dropped_total").increment(1);
+                    tracing::warn!(
+                        gateway = id,
+                        "state-change report queue full; report dropped"
+                    );
+                }
+            }
+            let interval = self.interval_for(id);
+            // ±10% so gateways that started together drift apart.
+            let spread = interval / 10;
+            let next = interval - spread + jitter(spread * 2);
+            self.schedule(id, next);
         }
-        let interval = self.interval_for(id);
-        // ±10% so gateways that started together drift apart.
-        let spread = interval / 10;
-        let next = interval - spread + jitter(spread * 2);
-        self.schedule(id, next);
+        // Whatever became of this ping, a slot is free: start the next waiting one.
         while self.in_flight.len() < self.config.max_in_flight {
             let Some(waiting) = self.waiting.pop_front() else {
                 break;
@@ -300,10 +324,33 @@ pub async fn run(
     resolver: Arc<Resolver>,
     shutdown: CancellationToken,
 ) {
-    let lease = match super::lease::acquire(&state.db, &shutdown).await {
-        Some(lease) => lease,
-        None => return,
-    };
+    loop {
+        let Some(lease) = super::lease::acquire(&state.db, &shutdown).await else {
+            return;
+        };
+        let lost = lead(&state, &config, resolver.clone(), &shutdown, lease).await;
+        if !lost {
+            return;
+        }
+        tracing::warn!("pinger lease lost (database connection gone); standing by to re-acquire");
+    }
+}
+
+/// Pings while this instance holds `lease`. Returns true if the lease was lost, false on shutdown.
+async fn lead(
+    state: &AppState,
+    config: &PingerConfig,
+    resolver: Arc<Resolver>,
+    shutdown: &CancellationToken,
+    mut lease: super::lease::Lease,
+) -> bool {
+    let (reports, mut incoming) = tokio::sync::mpsc::channel::<(PingTarget, Transition)>(4096);
+    let writer_state = state.clone();
+    let writer = tokio::spawn(async move {
+        while let Some((target, transition)) = incoming.recv().await {
+            report(&writer_state, &target, &transition).await;
+        }
+    });
     let mut pinger = Pinger {
         state: state.clone(),
         config: config.clone(),
@@ -312,24 +359,33 @@ pub async fn run(
         queue: DelayQueue::new(),
         waiting: VecDeque::new(),
         in_flight: FuturesUnordered::new(),
+        reports,
     };
     pinger.reload().await;
     let mut reload_tick = tokio::time::interval(Duration::from_secs(config.reload_s));
     reload_tick.tick().await;
     let changed = state.gateways_changed.clone();
-    loop {
+    let lost = loop {
         tokio::select! {
-            _ = shutdown.cancelled() => break,
+            _ = shutdown.cancelled() => break false,
             _ = changed.notified() => pinger.reload().await,
-            _ = reload_tick.tick() => pinger.reload().await,
+            _ = reload_tick.tick() => {
+                if !lease.still_held().await {
+                    break true;
+                }
+                pinger.reload().await;
+            }
             Some(expired) = pinger.queue.next(), if !pinger.queue.is_empty() => {
                 pinger.due(expired.into_inner());
             }
-            Some((id, outcome)) = pinger.in_flight.next(), if !pinger.in_flight.is_empty() => {
-                pinger.finished(id, outcome).await;
+            Some((id, uri, outcome)) = pinger.in_flight.next(), if !pinger.in_flight.is_empty() => {
+                pinger.finished(id, uri, outcome);
                 metrics::gauge!("pinger_in_flight").set(pinger.in_flight.len() as f64);
             }
         }
-    }
+    };
+    drop(pinger);
+    let _ = writer.await;
     drop(lease);
+    lost
 }

@@ -62,6 +62,20 @@ impl<T: Serialize> ListEnvelope<T> {
     }
 }
 
+impl<T: Serialize> ListEnvelope<T> {
+    /// A complete, unpaginated list (an object's few sub-items) in the same list shape.
+    pub fn all(data: Vec<T>) -> Self {
+        let total = data.len() as i64;
+        Self {
+            status: "success",
+            data,
+            total,
+            limit: total,
+            offset: 0,
+        }
+    }
+}
+
 impl<T: Serialize> IntoResponse for ListEnvelope<T> {
     fn into_response(self) -> Response {
         Json(self).into_response()

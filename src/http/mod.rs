@@ -39,6 +39,7 @@ pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(crate::system::events::api::router())
         .merge(crate::gateways::api::router())
         .merge(crate::gateways::ping_api::router())
+        .merge(crate::devices::api::router())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             crate::auth::require_auth,

@@ -30,11 +30,19 @@ pub struct Decision {
     pub reset_after_s: u64,
 }
 
+/// Most budgets kept at once; past it stale windows are swept, and if that is not enough the
+/// table starts over (budgets reset) rather than grow without bound.
+const MAX_WINDOWS: usize = 100_000;
+
 /// Fixed-window counters; stale windows are swept as the map grows.
 pub struct RateLimiter {
     limit: u32,
     window: Duration,
     windows: Mutex<HashMap<ClientKey, (Instant, u32)>>,
+    /// Tokens seen to be valid (issued or authenticated here). Only these get a budget of their
+    /// own: a made-up bearer value counts against its sender's IP, so inventing tokens cannot
+    /// buy fresh budgets.
+    known_tokens: Mutex<HashMap<[u8; 16], Instant>>,
 }
 
 impl RateLimiter {
@@ -43,15 +51,44 @@ impl RateLimiter {
             limit,
             window: Duration::from_secs(window_s),
             windows: Mutex::new(HashMap::new()),
+            known_tokens: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Records that `token` is genuine, so its requests get the token's own budget.
+    pub fn mark_valid(&self, token: &str, now: Instant) {
+        let mut known = self.known_tokens.lock().unwrap_or_else(|p| p.into_inner());
+        if known.len() >= MAX_WINDOWS {
+            let day = Duration::from_secs(86_400);
+            known.retain(|_, seen| now.duration_since(*seen) < day);
+            if known.len() >= MAX_WINDOWS {
+                known.clear();
+            }
+        }
+        known.insert(token_digest(token), now);
+    }
+
+    /// The budget a request is counted against: its token's if the token is known, else its IP's.
+    pub fn key_for(&self, headers: &HeaderMap, peer: Option<IpAddr>) -> ClientKey {
+        if let Some(token) = bearer_token(headers) {
+            let digest = token_digest(token);
+            let known = self.known_tokens.lock().unwrap_or_else(|p| p.into_inner());
+            if known.contains_key(&digest) {
+                return ClientKey::Token(digest);
+            }
+        }
+        ClientKey::Ip(peer.unwrap_or(IpAddr::from([0, 0, 0, 0])))
     }
 
     /// Counts one request for `key` at `now` (time is passed in so tests control it).
     pub fn check(&self, key: ClientKey, now: Instant) -> Decision {
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        if windows.len() > 100_000 {
+        if windows.len() >= MAX_WINDOWS {
             let window = self.window;
             windows.retain(|_, (start, _)| now.duration_since(*start) < window);
+            if windows.len() >= MAX_WINDOWS {
+                windows.clear();
+            }
         }
         let entry = windows.entry(key).or_insert((now, 0));
         if now.duration_since(entry.0) >= self.window {
@@ -71,15 +108,11 @@ impl RateLimiter {
     }
 }
 
-/// The key for a request: its bearer token if it has one, else the peer's IP.
-pub fn client_key(headers: &HeaderMap, peer: Option<IpAddr>) -> ClientKey {
-    if let Some(token) = bearer_token(headers) {
-        let digest = Sha256::digest(token.as_bytes());
-        let mut key = [0u8; 16];
-        key.copy_from_slice(&digest[..16]);
-        return ClientKey::Token(key);
-    }
-    ClientKey::Ip(peer.unwrap_or(IpAddr::from([0, 0, 0, 0])))
+fn token_digest(token: &str) -> [u8; 16] {
+    let digest = Sha256::digest(token.as_bytes());
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&digest[..16]);
+    key
 }
 
 /// The token of an `Authorization: Bearer …` header.
@@ -101,7 +134,9 @@ pub fn peer_ip(request: &Request) -> Option<IpAddr> {
 }
 
 pub async fn enforce(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let key = client_key(request.headers(), peer_ip(&request));
+    let key = state
+        .rate_limiter
+        .key_for(request.headers(), peer_ip(&request));
     let decision = state.rate_limiter.check(key, Instant::now());
     let mut response = if decision.allowed {
         next.run(request).await
@@ -156,13 +191,20 @@ mod tests {
     }
 
     #[test]
-    fn token_wins_over_ip() {
+    fn only_known_tokens_get_their_own_budget() {
+        let limiter = RateLimiter::new(2, 10);
+        let ip = Some(IpAddr::from([127, 0, 0, 1]));
         let mut headers = HeaderMap::new();
         headers.insert(
             header::AUTHORIZATION,
             HeaderValue::from_static("Bearer abc"),
         );
-        assert!(matches!(client_key(&headers, None), ClientKey::Token(_)));
+        assert_eq!(
+            limiter.key_for(&headers, ip),
+            ClientKey::Ip(IpAddr::from([127, 0, 0, 1]))
+        );
+        limiter.mark_valid("abc", Instant::now());
+        assert!(matches!(limiter.key_for(&headers, ip), ClientKey::Token(_)));
         assert_eq!(bearer_token(&headers), Some("abc"));
         headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
         assert_eq!(bearer_token(&headers), None);

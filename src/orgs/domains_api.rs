@@ -3,7 +3,7 @@
 use super::domains::{self, Domain};
 use crate::auth::Caller;
 use crate::error::Result;
-use crate::http::envelope::{Envelope, done};
+use crate::http::envelope::{Envelope, ListEnvelope, done};
 use crate::http::json::JsonBody;
 use crate::http::path;
 use crate::state::AppState;
@@ -25,9 +25,11 @@ async fn list_domains(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Envelope<Vec<Domain>>> {
+) -> Result<ListEnvelope<Domain>> {
     let id = path::id(&id, "organization")?;
-    Ok(Envelope::ok(domains::list(&state.db, &caller, id).await?))
+    Ok(ListEnvelope::all(
+        domains::list(&state.db, &caller, id).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -33,6 +33,16 @@ const KNOWN_METHODS: &[&str] = &[
 ];
 const ALLOW: &str = "OPTIONS";
 
+/// A method name for a metric label: the known ones as they are, anything else "other".
+fn method_label(method: &str) -> String {
+    let upper = method.to_ascii_uppercase();
+    if KNOWN_METHODS.contains(&upper.as_str()) {
+        upper
+    } else {
+        "other".to_string()
+    }
+}
+
 fn dropped(reason: &'static str) {
     metrics::counter!("sip_messages_dropped_total", "reason" => reason).increment(1);
 }
@@ -85,14 +95,19 @@ fn on_response(
         dropped("response_without_branch");
         return;
     };
-    metrics::counter!("sip_messages_in_total", "kind" => "response", "method" => method.clone(), "status" => code.to_string())
-        .increment(1);
     let key = ClientKey { branch, method };
     let response = Response { code, scan, source };
-    if !endpoint
+    let label = method_label(&key.method);
+    if endpoint
         .tables()
         .on_response(&key, response, Instant::now())
     {
+        // Counted only once matched, and only with known method names: hostile responses must
+        // not mint new metric series.
+        metrics::counter!("sip_messages_in_total", "kind" => "response", "method" => label,
+            "status" => code.to_string())
+        .increment(1);
+    } else {
         dropped("stray_response");
     }
 }
@@ -162,10 +177,12 @@ async fn on_request(
         dropped("request_without_via");
         return;
     }
-    let reply = Destination {
-        addr: source,
-        transport,
+    let addr = match transport {
+        Transport::Udp => message::udp_reply_addr(&scan, source),
+        // On TCP the answer goes back on the connection the request came on.
+        Transport::Tcp => source,
     };
+    let reply = Destination { addr, transport };
     let body_len = bytes.len().saturating_sub(scan.body_start);
     // A request we cannot fully parse still gets an answer, if it is answerable at all.
     let verdict = check_request(&scan, &method, body_len, transport).and_then(|()| {

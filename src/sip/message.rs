@@ -399,6 +399,38 @@ pub fn top_sent_by(scan: &Scan) -> Option<String> {
         .map(str::to_ascii_lowercase)
 }
 
+/// Where a UDP response goes (RFC 3261 §18.2.2, RFC 3581): the source address when the top Via
+/// asks for `rport` (NAT), otherwise the source IP at the sent-by port (default 5060).
+pub fn udp_reply_addr(scan: &Scan, source: SocketAddr) -> SocketAddr {
+    let Some(via) = scan.get("via") else {
+        return source;
+    };
+    let first = split_first_via(via).map_or(via, |(a, _)| a);
+    let mut params = first.split(';');
+    let sent_by = params.next().and_then(|p| p.split_whitespace().nth(1));
+    if params.any(|p| {
+        p.split('=')
+            .next()
+            .is_some_and(|n| n.trim().eq_ignore_ascii_case("rport"))
+    }) {
+        return source;
+    }
+    let port = sent_by
+        .and_then(sent_by_port)
+        .filter(|p| *p != 0)
+        .unwrap_or(5060);
+    SocketAddr::new(source.ip(), port)
+}
+
+/// The port of a sent-by (`host`, `host:port`, `[v6]`, `[v6]:port`), if it names one.
+fn sent_by_port(sent_by: &str) -> Option<u16> {
+    let port = match sent_by.strip_prefix('[') {
+        Some(v6) => v6.split_once(']')?.1.strip_prefix(':')?,
+        None => sent_by.split_once(':')?.1,
+    };
+    port.parse().ok()
+}
+
 /// The CSeq number and method of a scanned message.
 pub fn cseq(scan: &Scan) -> Option<(u32, String)> {
     let value = scan.get("cseq")?;

@@ -70,8 +70,9 @@ impl SipUri {
             return err("unexpected character");
         }
         let (user, hostport) = match addr.rsplit_once('@') {
-            Some((u, h)) if !u.is_empty() => (Some(u.to_string()), h),
-            Some(_) => return err("empty user part"),
+            Some((u, h)) if valid_user(u) => (Some(u.to_string()), h),
+            Some(("", _)) => return err("empty user part"),
+            Some(_) => return err("invalid character in the user part"),
             None => (None, addr),
         };
         let (host_text, port_text) = if let Some(v6) = hostport.strip_prefix('[') {
@@ -140,6 +141,23 @@ impl SipUri {
             None => host,
         }
     }
+}
+
+/// RFC 3261 §25.1 user: unreserved, escaped (`%XX`) and `& = + $ , ; ? /` — never a control
+/// character, so a URI can never inject a header line.
+fn valid_user(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    !bytes.is_empty()
+        && bytes.iter().enumerate().all(|(i, b)| match b {
+            b'%' => {
+                bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                    && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
+            }
+            b if b.is_ascii_alphanumeric() => true,
+            b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')' => true,
+            b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/' => true,
+            _ => false,
+        })
 }
 
 fn valid_hostname(text: &str) -> bool {
@@ -217,6 +235,9 @@ mod tests {
             "sip:bad_host",
             "sip:@gw",
             "sip:a b",
+            "sip:a\r\nMax-Forwards:0\r\nContent-Length:500@gw.example.com",
+            "sip:a\tb@gw",
+            "sip:%zz@gw",
         ] {
             assert!(SipUri::parse(bad).is_err(), "{bad}");
         }

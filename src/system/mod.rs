@@ -1,7 +1,8 @@
-//! Cross-cutting system services: audit log, metrics, health, logging.
+//! Cross-cutting system services: audit log, metrics, health, logging, encrypted secrets.
 
 pub mod audit;
 pub mod events;
 pub mod health;
 pub mod logging;
 pub mod metrics;
+pub mod secrets;

@@ -176,8 +176,10 @@ async fn rate_limit_headers_on_every_response_and_429_past_the_limit() {
         c.rate_limit.window_s = 60;
     })
     .await;
+    // The login spends one request of this IP's budget and issues a genuine token.
+    let user = app.root().await;
     let anonymous = app.anonymous();
-    for n in 0..5u32 {
+    for n in 1..5u32 {
         let response = anonymous
             .request(reqwest::Method::GET, "/healthz")
             .send()
@@ -207,9 +209,17 @@ async fn rate_limit_headers_on_every_response_and_429_past_the_limit() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["code"], 429);
 
-    // A token has its own budget, separate from the IP's.
-    let token_client = app.with_token("dta_not-a-real-token");
-    let response = token_client
+    // A made-up bearer value buys no budget of its own: it counts against the IP.
+    let made_up = app.with_token("dta_not-a-real-token");
+    let response = made_up
+        .request(reqwest::Method::GET, "/healthz")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    // A genuine token has its own budget, separate from the IP's.
+    let response = user
         .request(reqwest::Method::GET, "/healthz")
         .send()
         .await

@@ -57,6 +57,12 @@ fn matrix() -> Vec<Case> {
         case(M::PUT,    "/v1/siptrunks/{id}/gateways/{gateway_id}", Some(json!({"enabled": false}))),
         case(M::GET,    "/v1/siptrunks/{id}/ips", None),
         case(M::POST,   "/v1/siptrunks/{id}/ips", Some(json!({"cidr": "203.0.113.0/24"}))),
+        case(M::GET,    "/v1/devices/{id}", None),
+        case(M::PUT,    "/v1/devices/{id}", Some(json!({"model": "T57W"}))),
+        case(M::POST,   "/v1/devices/{id}/credentials/reveal", None),
+        case(M::POST,   "/v1/devices/{id}/credentials/rotate", None),
+        case(M::GET,    "/v1/organizations/{id}/provisioning", None),
+        case(M::PUT,    "/v1/organizations/{id}/provisioning", Some(json!({"ntp_server": "ntp.partner-a.example"}))),
         // Destructive, in an order where each succeeds for a caller in scope.
         case(M::DELETE, "/v1/users/{id}/foreignids/{foreign_id}", None),
         case(M::DELETE, "/v1/organizations/{id}/domains/{domain_id}", None),
@@ -64,6 +70,7 @@ fn matrix() -> Vec<Case> {
         case(M::DELETE, "/v1/siptrunks/{id}/ips/{ip_id}", None),
         case(M::DELETE, "/v1/siptrunks/{id}/gateways/{gateway_id}", None),
         case(M::DELETE, "/v1/siptrunks/{id}", None),
+        case(M::DELETE, "/v1/devices/{id}", None),
         case(M::DELETE, "/v1/users/{id}", None),
         case(M::DELETE, "/v1/organizations/{id}", None),
     ]
@@ -88,6 +95,7 @@ struct Ids {
     trunk: i64,
     gateway: i64,
     trunk_ip: i64,
+    device: i64,
 }
 
 impl Ids {
@@ -105,6 +113,7 @@ impl Ids {
             trunk: n,
             gateway: n,
             trunk_ip: n,
+            device: n,
         }
     }
 }
@@ -125,6 +134,8 @@ fn fill(template: &str, ids: &Ids) -> String {
         ids.trunk
     } else if template.starts_with("/v1/sipgwping/") {
         ids.gateway
+    } else if template.starts_with("/v1/devices/") {
+        ids.device
     } else {
         panic!("no object id known for {template}")
     };
@@ -186,7 +197,9 @@ struct World {
 }
 
 async fn world() -> World {
-    let app = TestApp::start().await;
+    // Root takes a snapshot around every call of the matrix: more than the default rate limit
+    // allows one token in a window.
+    let app = TestApp::start_with(|config| config.rate_limit.requests = 100_000).await;
     let (tree, root) = support::tree(&app).await;
     root.create_user("dist-admin", tree.dist, "admin").await;
     root.create_user("b-admin", tree.partner_b, "admin").await;
@@ -264,6 +277,24 @@ async fn world() -> World {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let trunk_ip = body["data"]["id"].as_i64().unwrap();
 
+    let (status, body) = root
+        .post(
+            "/v1/devices",
+            json!({"organization_id": tree.partner_a, "mac": "00:15:65:0a:00:01",
+                   "vendor": "yealink", "model": "T54W", "user_id": user,
+                   "lines": [{"username": "201", "registrar": "pbx.partner-a.example"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let device = body["data"]["id"].as_i64().unwrap();
+    let (status, body) = root
+        .put(
+            &format!("/v1/organizations/{}/provisioning", tree.partner_a),
+            json!({"language": "en", "variables": {"brand": "Partner A"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
     let parent = app.login("dist-admin", PASSWORD).await;
     let sibling = app.login("b-admin", PASSWORD).await;
     let child = app.login("a1-admin", PASSWORD).await;
@@ -278,6 +309,7 @@ async fn world() -> World {
         trunk,
         gateway,
         trunk_ip,
+        device,
     };
     World {
         _app: app,
@@ -307,6 +339,8 @@ async fn snapshot(root: &Api, ids: &Ids) -> Value {
         format!("/v1/eventlog/{}/{}", ids.org, ids.event),
         format!("/v1/siptrunks/{}", ids.trunk),
         format!("/v1/siptrunks/{}/ips", ids.trunk),
+        format!("/v1/devices/{}", ids.device),
+        format!("/v1/organizations/{}/provisioning", ids.org),
     ] {
         let (status, mut body) = root.get(&path).await;
         // Gateway health moves with the pinger, not with API calls.
@@ -319,6 +353,7 @@ async fn snapshot(root: &Api, ids: &Ids) -> Value {
         "/v1/orgips/index",
         "/v1/auditlog",
         "/v1/siptrunks",
+        "/v1/devices",
     ] {
         objects.insert(list.to_string(), json!(root.total(list).await));
     }
@@ -443,7 +478,14 @@ async fn parent_is_allowed_on_every_object_route() {
         .iter()
         .filter_map(|r| r["entity_type"].as_str())
         .collect();
-    for entity in ["organization", "client_access", "orgip", "user"] {
+    for entity in [
+        "organization",
+        "client_access",
+        "orgip",
+        "user",
+        "device",
+        "provisioning_settings",
+    ] {
         assert!(
             updated.contains(entity),
             "no update of {entity} recorded: {updated:?}"
@@ -532,6 +574,19 @@ async fn lists_show_partner_a_objects_to_the_parent_only() {
             format!("/v1/siptrunks?limit=1000&organization_id={a}"),
             ids.trunk,
         ),
+        ("/v1/devices?limit=1000".into(), ids.device),
+        (
+            format!("/v1/devices?limit=1000&organization_id={a}"),
+            ids.device,
+        ),
+        (
+            "/v1/devices?limit=1000&mac=00-15-65-0A-00-01".into(),
+            ids.device,
+        ),
+        (
+            format!("/v1/devices?limit=1000&user_id={}", ids.user),
+            ids.device,
+        ),
         ("/v1/auditlog?limit=1000".into(), ids.audit),
         (
             format!("/v1/auditlog?limit=1000&organization_id={a}"),
@@ -600,6 +655,7 @@ async fn lists_show_partner_a_objects_to_the_parent_only() {
         format!("/v1/auditlog?organization_id={a}"),
         format!("/v1/organizations?parent_id={a}"),
         format!("/v1/siptrunks?organization_id={a}"),
+        format!("/v1/devices?organization_id={a}"),
     ] {
         assert_eq!(w.sibling.total(&path).await, 0, "sibling {path}");
     }
@@ -628,6 +684,19 @@ async fn creating_into_partner_a_from_outside_is_refused_and_writes_nothing() {
         (
             "/v1/siptrunks",
             json!({"organization_id": a, "name": "Intruder Trunk", "direction": "both", "max_channels": 1}),
+            "organization_id",
+        ),
+        (
+            "/v1/devices",
+            json!({"organization_id": a, "mac": "00:15:65:0a:00:02", "vendor": "snom",
+                   "model": "D785", "lines": [{"username": "9", "registrar": "pbx.example.com"}]}),
+            "organization_id",
+        ),
+        (
+            "/v1/devices/bulk",
+            json!({"devices": [{"organization_id": a, "mac": "00:15:65:0a:00:03",
+                   "vendor": "snom", "model": "D785",
+                   "lines": [{"username": "9", "registrar": "pbx.example.com"}]}]}),
             "organization_id",
         ),
     ];

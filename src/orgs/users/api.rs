@@ -165,9 +165,9 @@ async fn list_foreign_ids(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Envelope<Vec<ForeignId>>> {
+) -> Result<ListEnvelope<ForeignId>> {
     let id = path::id(&id, "user")?;
-    Ok(Envelope::ok(
+    Ok(ListEnvelope::all(
         super::foreign_ids(&state.db, &caller, id).await?,
     ))
 }

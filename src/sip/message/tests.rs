@@ -311,3 +311,30 @@ fn mutated_corpus_never_panics() {
         fuzz_one(&bytes);
     }
 }
+
+#[test]
+fn udp_replies_go_to_rport_or_the_sent_by_port() {
+    let source: SocketAddr = "127.0.0.9:40000".parse().unwrap();
+    let with_rport = scan(OPTIONS.as_bytes()).unwrap();
+    assert_eq!(udp_reply_addr(&with_rport, source), source);
+    let plain = OPTIONS.replace(";rport", "");
+    assert_eq!(
+        udp_reply_addr(&scan(plain.as_bytes()).unwrap(), source),
+        "127.0.0.9:5070".parse().unwrap()
+    );
+    let no_port = plain.replace("127.0.0.1:5070", "host.example");
+    assert_eq!(
+        udp_reply_addr(&scan(no_port.as_bytes()).unwrap(), source),
+        "127.0.0.9:5060".parse().unwrap()
+    );
+    let v6 = plain.replace("127.0.0.1:5070", "[::1]:5071");
+    assert_eq!(
+        udp_reply_addr(&scan(v6.as_bytes()).unwrap(), source),
+        "127.0.0.9:5071".parse().unwrap()
+    );
+    let v6_bare = plain.replace("127.0.0.1:5070", "[::1]");
+    assert_eq!(
+        udp_reply_addr(&scan(v6_bare.as_bytes()).unwrap(), source),
+        "127.0.0.9:5060".parse().unwrap()
+    );
+}

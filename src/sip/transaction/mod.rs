@@ -23,6 +23,9 @@ use std::sync::Mutex;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+/// Most server transactions remembered at once (each holds one small response for Timer J).
+pub const MAX_SERVER_TRANSACTIONS: usize = 50_000;
+
 /// Where a message goes: an address and a transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Destination {
@@ -213,17 +216,24 @@ impl Tables {
         lock(&self.servers).get(key).cloned()
     }
 
-    /// Remembers the answer of a new server transaction until Timer J (or at once on TCP).
+    /// Remembers the answer of a new server transaction until Timer J (or not at all on TCP).
+    /// The table is capped: past [`MAX_SERVER_TRANSACTIONS`] answers are not remembered (a
+    /// retransmission is then answered afresh), so a flood of unique requests cannot grow it.
     pub fn server_answered(
         &self,
         key: ServerKey,
         response: std::sync::Arc<Vec<u8>>,
         keep_until: Option<Instant>,
     ) {
-        if let Some(at) = keep_until {
-            lock(&self.servers).insert(key.clone(), Some(response));
-            let _ = self.timers.send(TimerCommand::ServerExpiry(key, at));
+        let Some(at) = keep_until else { return };
+        let mut servers = lock(&self.servers);
+        if servers.len() >= MAX_SERVER_TRANSACTIONS {
+            metrics::counter!("sip_server_transactions_not_kept_total").increment(1);
+            return;
         }
+        servers.insert(key.clone(), Some(response));
+        drop(servers);
+        let _ = self.timers.send(TimerCommand::ServerExpiry(key, at));
     }
 
     pub fn server_expired(&self, key: &ServerKey) {

@@ -16,6 +16,9 @@ use tokio_util::sync::CancellationToken;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Open connections at most; past it new inbound connections are closed at once, so a client
+/// holding sockets open cannot exhaust the daemon's file descriptors.
+const MAX_CONNECTIONS: usize = 10_000;
 
 /// Open connections by peer address.
 #[derive(Default)]
@@ -36,11 +39,13 @@ impl Connections {
             .insert(peer, sender);
     }
 
-    fn remove(&self, peer: SocketAddr) {
-        self.by_peer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&peer);
+    /// Forgets `peer`'s connection, but only if it is still the one `sender` feeds (a newer
+    /// connection to the same peer stays).
+    fn remove(&self, peer: SocketAddr, sender: &mpsc::Sender<Arc<Vec<u8>>>) {
+        let mut map = self.by_peer.lock().unwrap_or_else(|p| p.into_inner());
+        if map.get(&peer).is_some_and(|s| s.same_channel(sender)) {
+            map.remove(&peer);
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -65,6 +70,10 @@ pub async fn accept_loop(endpoint: Endpoint, listener: TcpListener, shutdown: Ca
             a = listener.accept() => a,
         };
         match accepted {
+            Ok((stream, _)) if endpoint.tcp_connections().len() >= MAX_CONNECTIONS => {
+                metrics::counter!("sip_tcp_connections_refused_total").increment(1);
+                drop(stream);
+            }
             Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
                 start_connection(endpoint.clone(), stream, peer, shutdown.clone());
@@ -117,6 +126,7 @@ fn start_connection(
     let (mut reader, mut writer) = stream.into_split();
     let (sender, mut outgoing) = mpsc::channel::<Arc<Vec<u8>>>(256);
     endpoint.tcp_connections().insert(peer, sender.clone());
+    let registered = sender.clone();
     let writer_shutdown = shutdown.clone();
     tokio::spawn(async move {
         loop {
@@ -172,7 +182,7 @@ fn start_connection(
                 }
             }
         }
-        endpoint.tcp_connections().remove(peer);
+        endpoint.tcp_connections().remove(peer, &registered);
     });
     sender
 }

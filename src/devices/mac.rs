@@ -1,0 +1,178 @@
+//! A phone's MAC address, parsed once at the edge from whatever notation the operator pasted
+//! (`AA:BB:CC:DD:EE:FF`, `aa-bb-cc-dd-ee-ff`, Cisco's `aabb.ccdd.eeff`, bare hex) into the one
+//! canonical form everything inside uses: 12 lower-case hex digits, as in provisioning file names.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::str::FromStr;
+
+/// A unicast MAC address, canonical lower-case hex (`0015651234ab`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Mac([u8; 6]);
+
+/// Why a MAC was refused (the message is shown to API users).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct MacError(pub String);
+
+impl Mac {
+    /// Parses any common notation. Separators (`:`, `-`, `.`) are optional but must split the
+    /// digits evenly (pairs, or Cisco's groups of four); the all-zero address (Poly's master
+    /// file name, `000000000000.cfg`) and multicast/broadcast addresses are not phones.
+    pub fn parse(text: &str) -> Result<Self, MacError> {
+        let err = |why: &str| Err(MacError(format!("{why}: {text:?}")));
+        let trimmed = text.trim();
+        let separators: Vec<char> = trimmed
+            .chars()
+            .filter(|c| matches!(c, ':' | '-' | '.'))
+            .collect();
+        let groups: Vec<&str> = if separators.is_empty() {
+            vec![trimmed]
+        } else {
+            let separator = separators[0];
+            if separators.iter().any(|c| *c != separator) {
+                return err("mixes separators");
+            }
+            trimmed.split(separator).collect()
+        };
+        let group_len = match groups.len() {
+            1 => 12,
+            3 => 4,
+            6 => 2,
+            _ => return err("must be 12 hex digits, e.g. aa:bb:cc:dd:ee:ff"),
+        };
+        if groups.iter().any(|g| g.len() != group_len) {
+            return err("must be 12 hex digits, e.g. aa:bb:cc:dd:ee:ff");
+        }
+        let digits: String = groups.concat();
+        if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return err("must contain only hex digits");
+        }
+        let mut bytes = [0u8; 6];
+        for (i, byte) in bytes.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&digits[2 * i..2 * i + 2], 16)
+                .map_err(|_| MacError(format!("must contain only hex digits: {text:?}")))?;
+        }
+        if bytes == [0; 6] {
+            return err("000000000000 is not a device (it names the common file)");
+        }
+        if bytes[0] & 0x01 != 0 {
+            return err("is a multicast or broadcast address, not a device");
+        }
+        Ok(Self(bytes))
+    }
+
+    /// `0015651234AB`: the form Snom and Cisco put in file names and User-Agents.
+    pub fn upper(&self) -> String {
+        self.to_string().to_ascii_uppercase()
+    }
+
+    /// `00:15:65:12:34:ab`: the form people read.
+    pub fn colon(&self) -> String {
+        self.0
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(":")
+    }
+
+    pub fn bytes(&self) -> [u8; 6] {
+        self.0
+    }
+}
+
+impl fmt::Display for Mac {
+    /// The canonical form: 12 lower-case hex digits.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for Mac {
+    type Err = MacError;
+    fn from_str(text: &str) -> Result<Self, MacError> {
+        Self::parse(text)
+    }
+}
+
+impl Serialize for Mac {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Mac {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_notation_gives_the_canonical_form() {
+        for text in [
+            "00:15:65:12:34:ab",
+            "00:15:65:12:34:AB",
+            "00-15-65-12-34-AB",
+            "0015.6512.34ab",
+            "0015651234AB",
+            " 0015651234ab ",
+        ] {
+            let mac = Mac::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(mac.to_string(), "0015651234ab", "{text}");
+        }
+    }
+
+    #[test]
+    fn round_trips_through_every_form() {
+        let mac = Mac::parse("0c:38:3e:00:00:01").unwrap();
+        assert_eq!(mac.upper(), "0C383E000001");
+        assert_eq!(mac.colon(), "0c:38:3e:00:00:01");
+        for form in [mac.to_string(), mac.upper(), mac.colon()] {
+            assert_eq!(Mac::parse(&form).unwrap(), mac, "{form}");
+        }
+        let json = serde_json::to_string(&mac).unwrap();
+        assert_eq!(json, "\"0c383e000001\"");
+        assert_eq!(serde_json::from_str::<Mac>(&json).unwrap(), mac);
+        assert_eq!(
+            mac.bytes(),
+            [0x0c, 0x38, 0x3e, 0x00, 0x00, 0x01],
+            "bytes in order"
+        );
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_phone() {
+        for bad in [
+            "",
+            "0015651234a",
+            "0015651234abc",
+            "00:15:65:12:34",
+            "00:15:65:12:34:ab:cd",
+            "0015:6512:34ab:",
+            "00:15:65-12:34:ab",
+            "001:565:123:4ab",
+            "00:15:65:12:34:zz",
+            "0015651234ag",
+            "00 15 65 12 34 ab",
+            "000000000000",
+            "00:00:00:00:00:00",
+            "ff:ff:ff:ff:ff:ff",
+            "01:00:5e:00:00:01",
+            "33:33:00:00:00:01",
+            "+015651234ab",
+        ] {
+            assert!(Mac::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        let err = Mac::parse("000000000000").unwrap_err().to_string();
+        assert!(err.contains("common file"), "{err}");
+        assert!(serde_json::from_str::<Mac>("\"ff:ff:ff:ff:ff:ff\"").is_err());
+    }
+}

@@ -1,0 +1,23 @@
+//! Devices (desk phones): their MACs, SIP lines, template variables and provisioning
+//! credentials (encrypted at rest, shown once), organizations' provisioning settings, and what
+//! the provisioning server and NOTIFY read and record about them.
+
+pub mod api;
+mod credentials;
+pub mod mac;
+pub mod model;
+mod service;
+mod settings;
+mod settings_api;
+mod store;
+pub mod validate;
+
+pub use credentials::*;
+pub use mac::Mac;
+pub use model::{
+    CreatedDevice, Credentials, Device, DeviceStatus, DeviceView, Line, LineTransport,
+    ProvisioningSettings, Variables, Vendor,
+};
+pub use service::*;
+pub use settings::*;
+pub use store::DeviceFilter;

@@ -1,0 +1,492 @@
+//! The devices service: CRUD of devices and their lines, one by one or in bulk (tenancy-checked,
+//! validated, secrets encrypted, audited, one transaction each).
+
+use super::mac::Mac;
+use super::model::{CreatedDevice, Device, DeviceStatus, Variables, Vendor};
+use super::store::{self, DeviceFields, DeviceFilter, LineFields};
+use super::validate::{self, LineInput, PROVISIONING_PASSWORD_LEN, ParsedLine};
+use crate::auth::{Caller, Permission};
+use crate::db::{Db, Tx};
+use crate::error::{Error, Result};
+use crate::http::pagination::Page;
+use crate::system::audit::{self, Actor, Change};
+use crate::system::secrets::{Secrets, generate_password};
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
+/// Devices one bulk request may create.
+pub const MAX_BULK: usize = 1000;
+/// Row errors a failed bulk request lists before summarising the rest.
+const LISTED_ROW_ERRORS: usize = 20;
+
+const DEVICE: &str = "device";
+
+// ---------------------------------------------------------------------------------------------
+// Tenancy and audit.
+
+/// The device `id` with its lines, if the caller may see it; 404 otherwise.
+pub async fn visible(db: &Db, caller: &Caller, id: i64) -> Result<Device> {
+    match store::get(db, id).await? {
+        Some(device) if caller.scope().contains(&device.organization_path) => Ok(device),
+        _ => Err(Error::not_found(DEVICE)),
+    }
+}
+
+/// An audit record about `device`; secrets are never part of a serialized [`Device`].
+pub(super) fn change<'a>(
+    device: &'a Device,
+    action: &'a str,
+    before: Option<&Device>,
+    after: Option<&Device>,
+) -> Change<'a> {
+    Change {
+        organization_id: device.organization_id,
+        organization_path: &device.organization_path,
+        action,
+        entity_type: "device",
+        entity_id: device.id.to_string(),
+        before: before.and_then(|v| serde_json::to_value(v).ok()),
+        after: after.and_then(|v| serde_json::to_value(v).ok()),
+    }
+}
+
+pub(super) async fn reread(tx: &mut Tx, id: i64) -> Result<Device> {
+    store::get_in_tx(tx, id)
+        .await?
+        .ok_or_else(|| Error::not_found(DEVICE))
+}
+
+pub(super) fn to_json(variables: &Variables) -> String {
+    serde_json::to_string(variables).unwrap_or_else(|_| "{}".to_string())
+}
+
+/// The user `user_id` if the caller sees it and it belongs to the device's organization.
+async fn check_user(db: &Db, caller: &Caller, user_id: i64, organization_id: i64) -> Result<i64> {
+    let user = match crate::orgs::users::visible(db, caller, user_id).await {
+        Ok(user) => user,
+        Err(Error::NotFound(_)) => {
+            return Err(Error::field("user_id", format!("user {user_id} not found")));
+        }
+        Err(e) => return Err(e),
+    };
+    if user.organization_id != organization_id {
+        return Err(Error::field(
+            "user_id",
+            format!("user {user_id} is not in the device's organization {organization_id}"),
+        ));
+    }
+    Ok(user_id)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads.
+
+pub async fn list(
+    db: &Db,
+    caller: &Caller,
+    filter: &DeviceFilter,
+    page: Page,
+) -> Result<(Vec<Device>, i64)> {
+    Ok(store::list(db, &caller.scope().like(), filter, page).await?)
+}
+
+/// The device `id`, whoever asks (for the provisioning server and NOTIFY, not the API).
+pub async fn get(db: &Db, id: i64) -> Result<Option<Device>> {
+    Ok(store::get(db, id).await?)
+}
+
+/// The device registered under `mac`, whoever asks (for the provisioning server).
+pub async fn by_mac(db: &Db, mac: &Mac) -> Result<Option<Device>> {
+    Ok(store::by_mac(db, &mac.to_string()).await?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Create, one or many.
+
+/// Input of a new device; `organization_id` defaults to the caller's organization, absent
+/// passwords are generated.
+#[derive(Debug, Clone)]
+pub struct NewDevice {
+    pub organization_id: Option<i64>,
+    pub mac: Mac,
+    pub vendor: Vendor,
+    pub model: String,
+    pub user_id: Option<i64>,
+    pub lines: Vec<LineInput>,
+    pub variables: Option<Variables>,
+    pub contact: Option<String>,
+    pub status: Option<DeviceStatus>,
+    pub provisioning_username: Option<String>,
+    pub provisioning_password: Option<String>,
+}
+
+/// A [`NewDevice`] checked against the caller and its organization, ready to insert.
+struct Plan {
+    organization_id: i64,
+    user_id: Option<i64>,
+    mac: Mac,
+    vendor: Vendor,
+    model: String,
+    lines: Vec<ParsedLine>,
+    variables: Variables,
+    contact: Option<String>,
+    status: DeviceStatus,
+    provisioning_username: String,
+    provisioning_password: Option<String>,
+}
+
+async fn plan(db: &Db, caller: &Caller, input: NewDevice) -> Result<Plan> {
+    let organization_id = input.organization_id.unwrap_or(caller.organization_id);
+    crate::orgs::visible_field(db, caller, "organization_id", organization_id).await?;
+    let model = validate::model(&input.model)?;
+    let lines = validate::lines(&input.lines)?;
+    let variables = validate::variables("variables", &input.variables.unwrap_or_default())?;
+    let contact = input
+        .contact
+        .as_deref()
+        .map(|c| validate::sip_uri("contact", c))
+        .transpose()?;
+    let provisioning_username = match &input.provisioning_username {
+        Some(u) => validate::account("provisioning_username", u)?,
+        None => input.mac.to_string(),
+    };
+    let provisioning_password = input
+        .provisioning_password
+        .as_deref()
+        .map(|p| validate::password("provisioning_password", p))
+        .transpose()?;
+    let user_id = match input.user_id {
+        Some(u) => Some(check_user(db, caller, u, organization_id).await?),
+        None => None,
+    };
+    Ok(Plan {
+        organization_id,
+        user_id,
+        mac: input.mac,
+        vendor: input.vendor,
+        model,
+        lines,
+        variables,
+        contact,
+        status: input.status.unwrap_or_default(),
+        provisioning_username,
+        provisioning_password,
+    })
+}
+
+/// Inserts a planned device with its lines, generating missing passwords, and audits it.
+async fn insert(
+    tx: &mut Tx,
+    secrets: &Secrets,
+    actor: &Actor,
+    plan: Plan,
+    now: DateTime<Utc>,
+) -> Result<CreatedDevice> {
+    let provisioning_password = plan
+        .provisioning_password
+        .unwrap_or_else(|| generate_password(PROVISIONING_PASSWORD_LEN));
+    let line_passwords: Vec<String> = plan
+        .lines
+        .iter()
+        .map(|l| {
+            l.password
+                .clone()
+                .unwrap_or_else(|| generate_password(validate::LINE_PASSWORD_LEN))
+        })
+        .collect();
+    let sealed: Vec<String> = line_passwords.iter().map(|p| secrets.encrypt(p)).collect();
+    let mac = plan.mac.to_string();
+    let variables_json = to_json(&plan.variables);
+    let fields = DeviceFields {
+        user_id: plan.user_id,
+        mac: &mac,
+        vendor: plan.vendor.as_str(),
+        model: &plan.model,
+        variables_json: &variables_json,
+        contact: plan.contact.as_deref(),
+        status: plan.status.as_str(),
+        provisioning_username: &plan.provisioning_username,
+    };
+    let id = store::insert_device(
+        tx,
+        plan.organization_id,
+        &fields,
+        &secrets.encrypt(&provisioning_password),
+        now,
+    )
+    .await?;
+    store::replace_lines(tx, id, &line_fields(&plan.lines, &sealed)).await?;
+    let device = reread(tx, id).await?;
+    audit::record(tx, actor, change(&device, "create", None, Some(&device))).await?;
+    Ok(CreatedDevice {
+        device,
+        provisioning_password,
+        line_passwords,
+    })
+}
+
+fn line_fields<'a>(lines: &'a [ParsedLine], sealed: &'a [String]) -> Vec<LineFields<'a>> {
+    lines
+        .iter()
+        .zip(sealed)
+        .map(|(line, password)| LineFields {
+            username: &line.username,
+            auth_user: &line.auth_user,
+            password,
+            display_name: &line.display_name,
+            registrar: &line.registrar,
+            proxy: line.proxy.as_deref(),
+            transport: line.transport.as_str(),
+        })
+        .collect()
+}
+
+/// Creates a device and its lines in one transaction; the result carries the passwords in
+/// clear, to be shown once.
+pub async fn create(
+    db: &Db,
+    secrets: &Secrets,
+    caller: &Caller,
+    input: NewDevice,
+) -> Result<CreatedDevice> {
+    caller.require(Permission::OrganizationsWrite)?;
+    let plan = plan(db, caller, input).await?;
+    let mut tx = db.begin().await?;
+    let created = insert(&mut tx, secrets, &caller.actor(), plan, Utc::now()).await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// Creates every device or none. Each row is a parsed [`NewDevice`] or the error its parsing
+/// gave; all rows are checked (also against each other and against registered MACs) before
+/// anything is written, and a 400 lists every bad row as `devices[i]: field: what`.
+pub async fn create_many(
+    db: &Db,
+    secrets: &Secrets,
+    caller: &Caller,
+    rows: Vec<Result<NewDevice>>,
+) -> Result<Vec<CreatedDevice>> {
+    caller.require(Permission::OrganizationsWrite)?;
+    if rows.is_empty() {
+        return Err(Error::field("devices", "give at least one device"));
+    }
+    if rows.len() > MAX_BULK {
+        return Err(Error::field(
+            "devices",
+            format!("at most {MAX_BULK} devices per request, got {}", rows.len()),
+        ));
+    }
+    let total = rows.len();
+    let mut errors: Vec<(usize, String)> = Vec::new();
+    let mut plans: Vec<(usize, Plan)> = Vec::with_capacity(total);
+    let mut seen: HashMap<Mac, usize> = HashMap::new();
+    for (row, parsed) in rows.into_iter().enumerate() {
+        let outcome = match parsed {
+            Ok(input) => match seen.get(&input.mac) {
+                Some(first) => Err(Error::field(
+                    "mac",
+                    format!("{} is also devices[{first}]", input.mac),
+                )),
+                None => {
+                    seen.insert(input.mac, row);
+                    plan(db, caller, input).await
+                }
+            },
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(plan) => plans.push((row, plan)),
+            Err(Error::BadRequest(message)) => errors.push((row, message)),
+            Err(other) => return Err(other),
+        }
+    }
+    let macs: Vec<String> = plans.iter().map(|(_, p)| p.mac.to_string()).collect();
+    let taken = store::existing_macs(db, &macs).await?;
+    for (row, plan) in &plans {
+        if taken.contains(&plan.mac.to_string()) {
+            errors.push((*row, "mac: already exists".to_string()));
+        }
+    }
+    if !errors.is_empty() {
+        errors.sort_by_key(|(row, _)| *row);
+        return Err(Error::BadRequest(bulk_message(total, &errors)));
+    }
+    let now = Utc::now();
+    let actor = caller.actor();
+    let mut tx = db.begin().await?;
+    let mut created = Vec::with_capacity(plans.len());
+    for (_, plan) in plans {
+        created.push(insert(&mut tx, secrets, &actor, plan, now).await?);
+    }
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// `2 of 5 devices are invalid, none was created: devices[1]: mac: …; devices[4]: …`.
+fn bulk_message(total: usize, errors: &[(usize, String)]) -> String {
+    let mut bad_rows: Vec<usize> = errors.iter().map(|(row, _)| *row).collect();
+    bad_rows.dedup();
+    let listed: Vec<String> = errors
+        .iter()
+        .take(LISTED_ROW_ERRORS)
+        .map(|(row, message)| format!("devices[{row}]: {message}"))
+        .collect();
+    let mut text = format!(
+        "{} of {total} devices are invalid, none was created: {}",
+        bad_rows.len(),
+        listed.join("; ")
+    );
+    if errors.len() > LISTED_ROW_ERRORS {
+        text.push_str(&format!("; and {} more", errors.len() - LISTED_ROW_ERRORS));
+    }
+    text
+}
+
+// ---------------------------------------------------------------------------------------------
+// Update and delete.
+
+/// Changes to a device: absent fields keep their value; `lines`, when given, is the whole new
+/// list (a line without a password keeps the password of the line at the same position, or
+/// gets a generated one); `Some(None)` clears `user_id` or `contact`. `organization_id` may be
+/// repeated but not changed. A provisioning user name that was the MAC follows a MAC change.
+#[derive(Debug, Clone, Default)]
+pub struct DeviceUpdate {
+    pub organization_id: Option<i64>,
+    pub mac: Option<Mac>,
+    pub vendor: Option<Vendor>,
+    pub model: Option<String>,
+    pub user_id: Option<Option<i64>>,
+    pub lines: Option<Vec<LineInput>>,
+    pub variables: Option<Variables>,
+    pub contact: Option<Option<String>>,
+    pub status: Option<DeviceStatus>,
+    pub provisioning_username: Option<String>,
+}
+
+pub async fn update(
+    db: &Db,
+    secrets: &Secrets,
+    caller: &Caller,
+    id: i64,
+    input: DeviceUpdate,
+) -> Result<Device> {
+    let current = visible(db, caller, id).await?;
+    caller.require(Permission::OrganizationsWrite)?;
+    if let Some(org) = input.organization_id
+        && org != current.organization_id
+    {
+        return Err(Error::field("organization_id", "cannot be changed"));
+    }
+    let model = input.model.as_deref().map(validate::model).transpose()?;
+    let lines = input.lines.as_deref().map(validate::lines).transpose()?;
+    let variables = input
+        .variables
+        .as_ref()
+        .map(|v| validate::variables("variables", v))
+        .transpose()?;
+    let contact = match &input.contact {
+        Some(Some(c)) => Some(Some(validate::sip_uri("contact", c)?)),
+        Some(None) => Some(None),
+        None => None,
+    };
+    let provisioning_username = input
+        .provisioning_username
+        .as_deref()
+        .map(|u| validate::account("provisioning_username", u))
+        .transpose()?;
+    let user_id = match input.user_id {
+        Some(Some(u)) => Some(Some(
+            check_user(db, caller, u, current.organization_id).await?,
+        )),
+        other => other,
+    };
+
+    let now = Utc::now();
+    let mut tx = db.begin().await?;
+    let before = reread(&mut tx, id).await?;
+    let mac = input
+        .mac
+        .map_or_else(|| before.mac.clone(), |m| m.to_string());
+    let provisioning_username = match provisioning_username {
+        Some(u) => u,
+        None if before.provisioning_username == before.mac => mac.clone(),
+        None => before.provisioning_username.clone(),
+    };
+    let variables_json = to_json(variables.as_ref().unwrap_or(&before.variables));
+    let contact = contact.unwrap_or_else(|| before.contact.clone());
+    let fields = DeviceFields {
+        user_id: user_id.unwrap_or(before.user_id),
+        mac: &mac,
+        vendor: match input.vendor {
+            Some(v) => v.as_str(),
+            None => &before.vendor,
+        },
+        model: model.as_deref().unwrap_or(&before.model),
+        variables_json: &variables_json,
+        contact: contact.as_deref(),
+        status: match input.status {
+            Some(s) => s.as_str(),
+            None => &before.status,
+        },
+        provisioning_username: &provisioning_username,
+    };
+    store::update_device(&mut tx, id, &fields, now).await?;
+    if let Some(lines) = &lines {
+        let seal = |clear: &str| secrets.encrypt(clear);
+        let sealed: Vec<String> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, line)| validate::line_password(line, before.lines.get(i), &seal).0)
+            .collect();
+        store::replace_lines(&mut tx, id, &line_fields(lines, &sealed)).await?;
+    }
+    let after = reread(&mut tx, id).await?;
+    audit::record(
+        &mut tx,
+        &caller.actor(),
+        change(&after, "update", Some(&before), Some(&after)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Deletes a device with its lines.
+pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
+    visible(db, caller, id).await?;
+    caller.require(Permission::OrganizationsWrite)?;
+    let mut tx = db.begin().await?;
+    let before = reread(&mut tx, id).await?;
+    store::delete_device(&mut tx, id).await?;
+    audit::record(
+        &mut tx,
+        &caller.actor(),
+        change(&before, "delete", Some(&before), None),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bulk_message_lists_rows_and_summarises_the_rest() {
+        let errors = vec![
+            (1, "mac: already exists".to_string()),
+            (4, "vendor: unknown variant".to_string()),
+        ];
+        assert_eq!(
+            bulk_message(5, &errors),
+            "2 of 5 devices are invalid, none was created: devices[1]: mac: already exists; \
+             devices[4]: vendor: unknown variant"
+        );
+        let many: Vec<(usize, String)> = (0..25).map(|i| (i, "model: bad".to_string())).collect();
+        let text = bulk_message(30, &many);
+        assert!(text.starts_with("25 of 30 devices"), "{text}");
+        assert!(text.ends_with("; and 5 more"), "{text}");
+        assert!(text.contains("devices[19]: model: bad") && !text.contains("devices[20]"));
+    }
+}

@@ -1,0 +1,462 @@
+//! SQL of devices, their lines and organizations' provisioning settings.
+
+use super::model::{Device, Line, ProvisioningSettings, Variables};
+use crate::db::{Db, Tx};
+use crate::http::pagination::Page;
+use crate::{on_db, on_tx};
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
+const DEVICE_COLUMNS: &str = "d.id, d.organization_id, o.path AS organization_path, d.user_id, \
+    d.mac, d.vendor, d.model, d.variables_json, d.contact, d.status, d.provisioning_username, \
+    d.provisioning_password, d.previous_provisioning_password, d.previous_password_valid_until, \
+    d.last_provisioned_at, d.last_provisioned_ip, d.last_user_agent, d.firmware, \
+    d.created_at, d.updated_at";
+const DEVICE_FROM: &str = " FROM devices d JOIN organizations o ON o.id = d.organization_id";
+const LINE_COLUMNS: &str = "device_id, position, username, auth_user, password, display_name, \
+    registrar, proxy, transport";
+const SETTINGS_COLUMNS: &str = "organization_id, timezone, ntp_server, language, firmware_url, \
+    registrar, outbound_proxy, variables_json, updated_at";
+
+/// A `devices` row; variables are JSON text in both backends.
+#[derive(sqlx::FromRow)]
+struct DeviceRow {
+    id: i64,
+    organization_id: i64,
+    organization_path: String,
+    user_id: Option<i64>,
+    mac: String,
+    vendor: String,
+    model: String,
+    variables_json: String,
+    contact: Option<String>,
+    status: String,
+    provisioning_username: String,
+    provisioning_password: String,
+    previous_provisioning_password: Option<String>,
+    previous_password_valid_until: Option<DateTime<Utc>>,
+    last_provisioned_at: Option<DateTime<Utc>>,
+    last_provisioned_ip: Option<String>,
+    last_user_agent: Option<String>,
+    firmware: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+/// Stored JSON that no longer parses (it was checked on the way in) reads as no variables.
+fn parse_variables(text: &str, what: &str, id: i64) -> Variables {
+    serde_json::from_str(text).unwrap_or_else(|e| {
+        tracing::warn!(id, error = %e, "stored {what} variables do not parse; ignoring them");
+        Variables::new()
+    })
+}
+
+impl From<DeviceRow> for Device {
+    fn from(row: DeviceRow) -> Self {
+        Self {
+            variables: parse_variables(&row.variables_json, "device", row.id),
+            id: row.id,
+            organization_id: row.organization_id,
+            organization_path: row.organization_path,
+            user_id: row.user_id,
+            mac: row.mac,
+            vendor: row.vendor,
+            model: row.model,
+            contact: row.contact,
+            status: row.status,
+            provisioning_username: row.provisioning_username,
+            provisioning_password: row.provisioning_password,
+            previous_provisioning_password: row.previous_provisioning_password,
+            previous_password_valid_until: row.previous_password_valid_until,
+            last_provisioned_at: row.last_provisioned_at,
+            last_provisioned_ip: row.last_provisioned_ip,
+            last_user_agent: row.last_user_agent,
+            firmware: row.firmware,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            lines: Vec::new(),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct LineRow {
+    device_id: i64,
+    position: i64,
+    username: String,
+    auth_user: String,
+    password: String,
+    display_name: String,
+    registrar: String,
+    proxy: Option<String>,
+    transport: String,
+}
+
+impl From<LineRow> for Line {
+    fn from(row: LineRow) -> Self {
+        Self {
+            position: row.position,
+            username: row.username,
+            auth_user: row.auth_user,
+            password: row.password,
+            display_name: row.display_name,
+            registrar: row.registrar,
+            proxy: row.proxy,
+            transport: row.transport,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct SettingsRow {
+    organization_id: i64,
+    timezone: Option<String>,
+    ntp_server: Option<String>,
+    language: Option<String>,
+    firmware_url: Option<String>,
+    registrar: Option<String>,
+    outbound_proxy: Option<String>,
+    variables_json: String,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<SettingsRow> for ProvisioningSettings {
+    fn from(row: SettingsRow) -> Self {
+        Self {
+            variables: parse_variables(&row.variables_json, "organization", row.organization_id),
+            organization_id: row.organization_id,
+            timezone: row.timezone,
+            ntp_server: row.ntp_server,
+            language: row.language,
+            firmware_url: row.firmware_url,
+            registrar: row.registrar,
+            outbound_proxy: row.outbound_proxy,
+            updated_at: Some(row.updated_at),
+        }
+    }
+}
+
+/// Filters of `GET /v1/devices`.
+#[derive(Debug, Default)]
+pub struct DeviceFilter {
+    pub organization_id: Option<i64>,
+    pub vendor: Option<String>,
+    /// Case-insensitive, exact.
+    pub model: Option<String>,
+    /// Canonical MAC, exact.
+    pub mac: Option<String>,
+    pub status: Option<String>,
+    pub user_id: Option<i64>,
+}
+
+/// The writable columns of a device, validated; passwords already encrypted.
+pub struct DeviceFields<'a> {
+    pub user_id: Option<i64>,
+    pub mac: &'a str,
+    pub vendor: &'a str,
+    pub model: &'a str,
+    pub variables_json: &'a str,
+    pub contact: Option<&'a str>,
+    pub status: &'a str,
+    pub provisioning_username: &'a str,
+}
+
+/// One line to store, its password encrypted.
+pub struct LineFields<'a> {
+    pub username: &'a str,
+    pub auth_user: &'a str,
+    pub password: &'a str,
+    pub display_name: &'a str,
+    pub registrar: &'a str,
+    pub proxy: Option<&'a str>,
+    pub transport: &'a str,
+}
+
+/// The writable columns of an organization's provisioning settings, validated.
+pub struct SettingsFields<'a> {
+    pub timezone: Option<&'a str>,
+    pub ntp_server: Option<&'a str>,
+    pub language: Option<&'a str>,
+    pub firmware_url: Option<&'a str>,
+    pub registrar: Option<&'a str>,
+    pub outbound_proxy: Option<&'a str>,
+    pub variables_json: &'a str,
+}
+
+const LIST_WHERE: &str = " WHERE o.path LIKE $1 \
+    AND (CAST($2 AS BIGINT) IS NULL OR d.organization_id = $2) \
+    AND (CAST($3 AS TEXT) IS NULL OR d.vendor = $3) \
+    AND (CAST($4 AS TEXT) IS NULL OR LOWER(d.model) = $4) \
+    AND (CAST($5 AS TEXT) IS NULL OR d.mac = $5) \
+    AND (CAST($6 AS TEXT) IS NULL OR d.status = $6) \
+    AND (CAST($7 AS BIGINT) IS NULL OR d.user_id = $7)";
+
+/// A page of the devices under `scope_like`, each with its lines (two queries in all).
+pub async fn list(
+    db: &Db,
+    scope_like: &str,
+    f: &DeviceFilter,
+    page: Page,
+) -> sqlx::Result<(Vec<Device>, i64)> {
+    let list_sql = format!(
+        "SELECT {DEVICE_COLUMNS}{DEVICE_FROM}{LIST_WHERE} ORDER BY d.id LIMIT $8 OFFSET $9"
+    );
+    let count_sql = format!("SELECT COUNT(*){DEVICE_FROM}{LIST_WHERE}");
+    let model = f.model.as_ref().map(|m| m.to_lowercase());
+    let (rows, total): (Vec<DeviceRow>, i64) = on_db!(db, pool => {
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
+            .bind(scope_like).bind(f.organization_id).bind(&f.vendor).bind(&model)
+            .bind(&f.mac).bind(&f.status).bind(f.user_id)
+            .bind(page.limit).bind(page.offset)
+            .fetch_all(pool).await?;
+        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
+            .bind(scope_like).bind(f.organization_id).bind(&f.vendor).bind(&model)
+            .bind(&f.mac).bind(&f.status).bind(f.user_id)
+            .fetch_one(pool).await?;
+        Ok::<_, sqlx::Error>((rows, total))
+    })?;
+    let mut devices: Vec<Device> = rows.into_iter().map(Device::from).collect();
+    let ids: Vec<i64> = devices.iter().map(|d| d.id).collect();
+    let mut by_device: HashMap<i64, Vec<Line>> = HashMap::new();
+    for row in lines_of(db, &ids).await? {
+        by_device.entry(row.device_id).or_default().push(row.into());
+    }
+    for device in &mut devices {
+        device.lines = by_device.remove(&device.id).unwrap_or_default();
+    }
+    Ok((devices, total))
+}
+
+/// Lines of the devices `ids`, ordered by device, then position.
+async fn lines_of(db: &Db, ids: &[i64]) -> sqlx::Result<Vec<LineRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT {LINE_COLUMNS} FROM device_lines WHERE device_id IN ({}) \
+         ORDER BY device_id, position",
+        placeholders.join(", ")
+    );
+    on_db!(db, pool => {
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            query = query.bind(id);
+        }
+        query.fetch_all(pool).await
+    })
+}
+
+async fn with_lines(db: &Db, row: Option<DeviceRow>) -> sqlx::Result<Option<Device>> {
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let mut device = Device::from(row);
+    device.lines = lines_of(db, &[device.id])
+        .await?
+        .into_iter()
+        .map(Line::from)
+        .collect();
+    Ok(Some(device))
+}
+
+/// The device `id` with its lines.
+pub async fn get(db: &Db, id: i64) -> sqlx::Result<Option<Device>> {
+    let sql = format!("SELECT {DEVICE_COLUMNS}{DEVICE_FROM} WHERE d.id = $1");
+    let row: Option<DeviceRow> = on_db!(db, pool =>
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await)?;
+    with_lines(db, row).await
+}
+
+/// The device with the canonical MAC `mac`, with its lines.
+pub async fn by_mac(db: &Db, mac: &str) -> sqlx::Result<Option<Device>> {
+    let sql = format!("SELECT {DEVICE_COLUMNS}{DEVICE_FROM} WHERE d.mac = $1");
+    let row: Option<DeviceRow> = on_db!(db, pool =>
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(mac).fetch_optional(pool).await)?;
+    with_lines(db, row).await
+}
+
+/// Like [`get`], inside a transaction (reads what the transaction wrote).
+pub async fn get_in_tx(tx: &mut Tx, id: i64) -> sqlx::Result<Option<Device>> {
+    let sql = format!("SELECT {DEVICE_COLUMNS}{DEVICE_FROM} WHERE d.id = $1");
+    let row: Option<DeviceRow> = on_tx!(tx, conn =>
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await)?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let mut device = Device::from(row);
+    let sql =
+        format!("SELECT {LINE_COLUMNS} FROM device_lines WHERE device_id = $1 ORDER BY position");
+    let lines: Vec<LineRow> = on_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id).fetch_all(conn).await)?;
+    device.lines = lines.into_iter().map(Line::from).collect();
+    Ok(Some(device))
+}
+
+/// Which of the canonical MACs `macs` are already registered.
+pub async fn existing_macs(db: &Db, macs: &[String]) -> sqlx::Result<Vec<String>> {
+    if macs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=macs.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT mac FROM devices WHERE mac IN ({})",
+        placeholders.join(", ")
+    );
+    on_db!(db, pool => {
+        let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+        for mac in macs {
+            query = query.bind(mac);
+        }
+        query.fetch_all(pool).await
+    })
+}
+
+pub async fn insert_device(
+    tx: &mut Tx,
+    organization_id: i64,
+    f: &DeviceFields<'_>,
+    provisioning_password: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    on_tx!(tx, conn => sqlx::query_scalar(
+        "INSERT INTO devices (organization_id, user_id, mac, vendor, model, variables_json, \
+         contact, status, provisioning_username, provisioning_password, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id")
+        .bind(organization_id).bind(f.user_id).bind(f.mac).bind(f.vendor).bind(f.model)
+        .bind(f.variables_json).bind(f.contact).bind(f.status).bind(f.provisioning_username)
+        .bind(provisioning_password).bind(now)
+        .fetch_one(conn).await)
+}
+
+pub async fn update_device(
+    tx: &mut Tx,
+    id: i64,
+    f: &DeviceFields<'_>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE devices SET user_id = $2, mac = $3, vendor = $4, model = $5, variables_json = $6, \
+         contact = $7, status = $8, provisioning_username = $9, updated_at = $10 WHERE id = $1")
+        .bind(id).bind(f.user_id).bind(f.mac).bind(f.vendor).bind(f.model)
+        .bind(f.variables_json).bind(f.contact).bind(f.status).bind(f.provisioning_username)
+        .bind(now)
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Makes `lines` (in order, positions from 0) the device's whole line list.
+pub async fn replace_lines(
+    tx: &mut Tx,
+    device_id: i64,
+    lines: &[LineFields<'_>],
+) -> sqlx::Result<()> {
+    on_tx!(tx, conn => sqlx::query("DELETE FROM device_lines WHERE device_id = $1")
+        .bind(device_id).execute(conn).await.map(|r| r.rows_affected()))?;
+    for (position, line) in lines.iter().enumerate() {
+        on_tx!(tx, conn => sqlx::query(
+            "INSERT INTO device_lines (device_id, position, username, auth_user, password, \
+             display_name, registrar, proxy, transport) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            .bind(device_id).bind(position as i64).bind(line.username).bind(line.auth_user)
+            .bind(line.password).bind(line.display_name).bind(line.registrar).bind(line.proxy)
+            .bind(line.transport)
+            .execute(conn).await.map(|r| r.rows_affected()))?;
+    }
+    Ok(())
+}
+
+/// Deletes a device; its lines go with it (ON DELETE CASCADE).
+pub async fn delete_device(tx: &mut Tx, id: i64) -> sqlx::Result<()> {
+    on_tx!(tx, conn => sqlx::query("DELETE FROM devices WHERE id = $1")
+        .bind(id).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Stores a new current provisioning password and the previous one with its end of validity.
+pub async fn set_provisioning_password(
+    tx: &mut Tx,
+    id: i64,
+    current: &str,
+    previous: Option<&str>,
+    previous_valid_until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE devices SET provisioning_password = $2, previous_provisioning_password = $3, \
+         previous_password_valid_until = $4, updated_at = $5 WHERE id = $1")
+        .bind(id).bind(current).bind(previous).bind(previous_valid_until).bind(now)
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Notes a configuration fetch. `updated_at` is left alone: it tracks configuration changes.
+pub async fn record_fetch(
+    db: &Db,
+    id: i64,
+    ip: &str,
+    user_agent: Option<&str>,
+    firmware: Option<&str>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    on_db!(db, pool => sqlx::query(
+        "UPDATE devices SET last_provisioned_at = $2, last_provisioned_ip = $3, \
+         last_user_agent = COALESCE($4, last_user_agent), firmware = COALESCE($5, firmware) \
+         WHERE id = $1")
+        .bind(id).bind(now).bind(ip).bind(user_agent).bind(firmware)
+        .execute(pool).await.map(|r| r.rows_affected()))
+}
+
+/// The stored provisioning settings of organization `id`, if any were ever set.
+pub async fn settings(db: &Db, organization_id: i64) -> sqlx::Result<Option<ProvisioningSettings>> {
+    let sql = format!(
+        "SELECT {SETTINGS_COLUMNS} FROM organization_provisioning WHERE organization_id = $1"
+    );
+    let row: Option<SettingsRow> = on_db!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(organization_id).fetch_optional(pool).await)?;
+    Ok(row.map(ProvisioningSettings::from))
+}
+
+/// The stored settings of the organizations `ids` (any order; missing ones are absent).
+pub async fn settings_of(db: &Db, ids: &[i64]) -> sqlx::Result<Vec<ProvisioningSettings>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT {SETTINGS_COLUMNS} FROM organization_provisioning WHERE organization_id IN ({})",
+        placeholders.join(", ")
+    );
+    let rows: Vec<SettingsRow> = on_db!(db, pool => {
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            query = query.bind(id);
+        }
+        query.fetch_all(pool).await
+    })?;
+    Ok(rows.into_iter().map(ProvisioningSettings::from).collect())
+}
+
+pub async fn set_settings(
+    tx: &mut Tx,
+    organization_id: i64,
+    f: &SettingsFields<'_>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<ProvisioningSettings> {
+    let sql = format!(
+        "INSERT INTO organization_provisioning (organization_id, timezone, ntp_server, language, \
+         firmware_url, registrar, outbound_proxy, variables_json, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (organization_id) DO UPDATE SET \
+         timezone = excluded.timezone, ntp_server = excluded.ntp_server, \
+         language = excluded.language, firmware_url = excluded.firmware_url, \
+         registrar = excluded.registrar, outbound_proxy = excluded.outbound_proxy, \
+         variables_json = excluded.variables_json, updated_at = excluded.updated_at \
+         RETURNING {SETTINGS_COLUMNS}"
+    );
+    let row: SettingsRow = on_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(organization_id).bind(f.timezone).bind(f.ntp_server).bind(f.language)
+        .bind(f.firmware_url).bind(f.registrar).bind(f.outbound_proxy).bind(f.variables_json)
+        .bind(now)
+        .fetch_one(conn).await)?;
+    Ok(row.into())
+}
