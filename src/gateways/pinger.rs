@@ -224,8 +224,17 @@ async fn report(state: &AppState, target: &PingTarget, transition: &Transition) 
     {
         let to = transition.to.as_str();
         metrics::counter!("pinger_state_changes_total", "to" => to).increment(1);
-        tracing::warn!(gateway = target.gateway_id, uri = %target.uri, from = transition.from.as_str(), to,
-            reason = %transition.reason, "gateway state changed");
+        let (id, from, reason) = (
+            target.gateway_id,
+            transition.from.as_str(),
+            &transition.reason,
+        );
+        // Going down is worth a warning; coming up (or the first answer) is news, not trouble.
+        if transition.to == State::Down {
+            tracing::warn!(gateway = id, uri = %target.uri, from, to, %reason, "gateway state changed");
+        } else {
+            tracing::info!(gateway = id, uri = %target.uri, from, to, %reason, "gateway state changed");
+        }
         let detail = serde_json::json!({
             "gateway_id": target.gateway_id,
             "trunk_id": target.trunk_id,
