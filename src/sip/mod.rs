@@ -305,21 +305,51 @@ async fn timer_loop(
     shutdown: CancellationToken,
 ) {
     use futures_util::StreamExt;
+    use tokio_util::time::delay_queue;
     let mut queue: tokio_util::time::DelayQueue<TimerCommand> = tokio_util::time::DelayQueue::new();
+    // The armed timers of each client transaction, so completion can disarm them.
+    let mut armed: HashMap<ClientKey, Vec<(transaction::client::Timer, delay_queue::Key)>> =
+        HashMap::new();
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             command = commands.recv() => {
                 let Some(command) = command else { return };
-                let at = match &command {
-                    TimerCommand::Client(_, _, at) | TimerCommand::ServerExpiry(_, at) => *at,
-                };
-                queue.insert_at(command, at);
+                match command {
+                    TimerCommand::Client(key, timer, at) => {
+                        let slot = queue.insert_at(TimerCommand::Client(key.clone(), timer, at), at);
+                        armed.entry(key).or_default().push((timer, slot));
+                    }
+                    TimerCommand::ServerExpiry(_, at) => {
+                        queue.insert_at(command, at);
+                    }
+                    TimerCommand::CancelClient { key, keep_k } => {
+                        if let Some(timers) = armed.get_mut(&key) {
+                            timers.retain(|(timer, slot)| {
+                                let keep = keep_k && *timer == transaction::client::Timer::K;
+                                if !keep {
+                                    queue.remove(slot);
+                                }
+                                keep
+                            });
+                            if timers.is_empty() {
+                                armed.remove(&key);
+                            }
+                        }
+                    }
+                }
             }
             Some(expired) = queue.next(), if !queue.is_empty() => {
                 let now = Instant::now();
+                let slot = expired.key();
                 match expired.into_inner() {
                     TimerCommand::Client(key, timer, _) => {
+                        if let Some(timers) = armed.get_mut(&key) {
+                            timers.retain(|(_, s)| *s != slot);
+                            if timers.is_empty() {
+                                armed.remove(&key);
+                            }
+                        }
                         for send in endpoint.tables().on_client_timer(&key, timer, now) {
                             if let Err(e) = endpoint.send(send.destination, send.bytes).await {
                                 tracing::debug!(error = %e, "retransmission failed");
@@ -327,6 +357,7 @@ async fn timer_loop(
                         }
                     }
                     TimerCommand::ServerExpiry(key, _) => endpoint.tables().server_expired(&key),
+                    TimerCommand::CancelClient { .. } => {}
                 }
             }
         }

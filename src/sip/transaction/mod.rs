@@ -68,6 +68,12 @@ struct ClientEntry {
 pub enum TimerCommand {
     Client(ClientKey, Timer, Instant),
     ServerExpiry(ServerKey, Instant),
+    /// Disarm the transaction's pending timers: Timer E and F once it completed (Timer K stays),
+    /// or all of them once it is gone. Saves a wake-up per timer and keeps the wheel small.
+    CancelClient {
+        key: ClientKey,
+        keep_k: bool,
+    },
 }
 
 /// What the driver must do after a table operation (send bytes, outside any lock).
@@ -131,6 +137,7 @@ impl Tables {
                     if let (Some(waiter), Some(response)) = (entry.waiter.take(), response) {
                         let _ = waiter.send(Ok(response.clone()));
                     }
+                    self.cancel_timers(key, true);
                 }
                 Action::TimedOut => {
                     metrics::counter!("sip_transactions_timed_out_total").increment(1);
@@ -138,7 +145,10 @@ impl Tables {
                         let _ = waiter.send(Err(SipError::TimedOut));
                     }
                 }
-                Action::Terminate => *remove = true,
+                Action::Terminate => {
+                    *remove = true;
+                    self.cancel_timers(key, false);
+                }
             }
         }
     }
@@ -166,7 +176,15 @@ impl Tables {
     }
 
     /// Fails a client transaction at once (the request could not be sent).
+    fn cancel_timers(&self, key: &ClientKey, keep_k: bool) {
+        let _ = self.timers.send(TimerCommand::CancelClient {
+            key: key.clone(),
+            keep_k,
+        });
+    }
+
     pub fn fail_client(&self, key: &ClientKey, error: SipError) {
+        self.cancel_timers(key, false);
         if let Some(mut entry) = lock(&self.clients).remove(key)
             && let Some(waiter) = entry.waiter.take()
         {
@@ -176,7 +194,9 @@ impl Tables {
 
     /// Forgets a client transaction whose user stopped waiting.
     pub fn abandon_client(&self, key: &ClientKey) {
-        lock(&self.clients).remove(key);
+        if lock(&self.clients).remove(key).is_some() {
+            self.cancel_timers(key, false);
+        }
     }
 
     /// A response arrived; false when it matched no transaction (a stray).
