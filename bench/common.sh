@@ -62,6 +62,10 @@ dialtone_vars() {
         # serve also runs a SIP endpoint, by default on 0.0.0.0:5060 (UDP and TCP): keep it on
         # loopback, on a free port (port 0), so runs never collide or listen beyond this machine.
         DIALTONE_SIP_LISTEN=127.0.0.1:0
+        # Likewise the SIP redirect listener (default 0.0.0.0:5070).
+        DIALTONE_REDIRECT_LISTEN="${DIALTONE_REDIRECT_LISTEN:-127.0.0.1:0}"
+        # And the provisioning listener (default 0.0.0.0:8081).
+        DIALTONE_PROVISIONING_LISTEN="${DIALTONE_PROVISIONING_LISTEN:-127.0.0.1:0}"
         DIALTONE_RATE_LIMIT_REQUESTS=100000000
         DIALTONE_LOG_FILTER=warn
     )

@@ -11,63 +11,14 @@
 //! `other N` (datagrams that were not an OPTIONS), then one `port count` line per socket.
 //! One thread, one task per socket.
 
-use std::net::{IpAddr, SocketAddr};
+#[path = "support/loopback_uas.rs"]
+mod loopback_uas;
+
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::net::UdpSocket;
-
-struct Args {
-    bind: IpAddr,
-    base: u16,
-    count: u16,
-    stats: Option<std::path::PathBuf>,
-}
-
-fn args() -> Result<Args, String> {
-    let mut out = Args {
-        bind: IpAddr::from([127, 0, 0, 1]),
-        base: 20_000,
-        count: 5_000,
-        stats: None,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let value = it.next().ok_or(format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--bind" => out.bind = value.parse().map_err(|e| format!("--bind: {e}"))?,
-            "--base" => out.base = value.parse().map_err(|e| format!("--base: {e}"))?,
-            "--count" => out.count = value.parse().map_err(|e| format!("--count: {e}"))?,
-            "--stats" => out.stats = Some(value.into()),
-            other => return Err(format!("unknown flag {other}")),
-        }
-    }
-    if !out.bind.is_loopback() {
-        return Err(format!("{} is not a loopback address", out.bind));
-    }
-    if u32::from(out.base) + u32::from(out.count) > 65_536 {
-        return Err("ports run past 65535".into());
-    }
-    Ok(out)
-}
-
-/// The canonical lower-case name of a header we copy, or `None`.
-fn copied(name: &str) -> Option<&'static str> {
-    let name = name.trim();
-    [
-        ("via", "v", "Via"),
-        ("from", "f", "From"),
-        ("to", "t", "To"),
-        ("call-id", "i", "Call-ID"),
-        ("cseq", "", "CSeq"),
-    ]
-    .into_iter()
-    .find(|(full, compact, _)| {
-        name.eq_ignore_ascii_case(full)
-            || (!compact.is_empty() && name.eq_ignore_ascii_case(compact))
-    })
-    .map(|(_, _, canonical)| canonical)
-}
 
 /// The branch parameter of the first Via line.
 fn branch(reply: &[u8]) -> Option<&[u8]> {
@@ -85,47 +36,7 @@ fn branch(reply: &[u8]) -> Option<&[u8]> {
 
 /// The 200 to an OPTIONS, or `None` when the datagram is not one.
 fn answer(request: &[u8], tag: &str) -> Option<Vec<u8>> {
-    let text = std::str::from_utf8(request).ok()?;
-    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
-    let start = lines.next()?;
-    if !start.starts_with("OPTIONS ") || !start.ends_with(" SIP/2.0") {
-        return None;
-    }
-    let mut out = String::with_capacity(request.len() + 64);
-    out.push_str("SIP/2.0 200 OK\r\n");
-    let mut seen = 0u8;
-    for line in lines {
-        if line.is_empty() {
-            break;
-        }
-        let Some((name, value)) = line.split_once(':') else {
-            continue;
-        };
-        let Some(canonical) = copied(name) else {
-            continue;
-        };
-        let value = value.trim();
-        out.push_str(canonical);
-        out.push_str(": ");
-        out.push_str(value);
-        if canonical == "To" && !value.to_ascii_lowercase().contains(";tag=") {
-            out.push_str(";tag=");
-            out.push_str(tag);
-        }
-        out.push_str("\r\n");
-        seen |= match canonical {
-            "Via" => 1,
-            "From" => 2,
-            "To" => 4,
-            "Call-ID" => 8,
-            _ => 16,
-        };
-    }
-    if seen != 31 {
-        return None;
-    }
-    out.push_str("Server: udp-responders\r\nContent-Length: 0\r\n\r\n");
-    Some(out.into_bytes())
+    loopback_uas::ok_to(request, "OPTIONS", "udp-responders", tag, |_, _| {})
 }
 
 struct Counters {
@@ -157,7 +68,7 @@ fn write_stats(path: &std::path::Path, base: u16, counters: &Counters) {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let args = match args() {
+    let args = match loopback_uas::args(20_000) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("udp_responders: {e}");

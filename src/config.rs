@@ -36,9 +36,12 @@ pub struct Config {
     pub auth: AuthConfig,
     pub sip: SipConfig,
     pub pinger: PingerConfig,
+    pub dialplan: DialplanConfig,
+    pub redirect: RedirectConfig,
     pub secrets: SecretsConfig,
     pub provisioning: ProvisioningConfig,
     pub events: EventsConfig,
+    pub notify: NotifyConfig,
     pub log: LogConfig,
 }
 
@@ -53,6 +56,38 @@ pub struct EventsConfig {
 impl Default for EventsConfig {
     fn default() -> Self {
         Self { retention_days: 90 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifyConfig {
+    /// NOTIFYs a bulk job has in flight at once when the request does not say.
+    pub concurrency: usize,
+    /// Upper bound of the `concurrency` a bulk request may ask for.
+    pub max_concurrency: usize,
+    /// Seconds over which a bulk job spreads its NOTIFYs (each device gets a random delay in
+    /// that window) when the request does not say, so a fleet does not reboot at once.
+    pub spread_s: u64,
+    /// Upper bound of the `spread_s` a bulk request may ask for.
+    pub max_spread_s: u64,
+    /// How long a NOTIFY waits for the phone's final answer before it counts as a timeout (at
+    /// most Timer F, 32 s, and below `http.request_timeout_s`).
+    pub timeout_ms: u64,
+    /// Most devices one bulk job may cover; a filter matching more is refused.
+    pub max_job_devices: usize,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 50,
+            max_concurrency: 1_000,
+            spread_s: 60,
+            max_spread_s: 3_600,
+            timeout_ms: 5_000,
+            max_job_devices: 50_000,
+        }
     }
 }
 
@@ -71,12 +106,59 @@ pub struct ProvisioningConfig {
     /// After a device's provisioning password is rotated, how long (seconds) the previous one
     /// is still accepted, so phones already deployed can fetch the new one. 0: not at all.
     pub rotation_grace_s: u64,
+    /// Folder of the operator's own templates (`<vendor>/<file>`, as in
+    /// `provisioning-templates/`); each file replaces the shipped one of the same name. Empty:
+    /// the shipped templates only.
+    pub templates_dir: PathBuf,
+    /// Seconds between checks of `templates_dir` for changes (SIGHUP also reloads); 0: only
+    /// on SIGHUP.
+    pub templates_poll_s: u64,
+    /// Address of the provisioning listener phones fetch their files from.
+    pub listen: SocketAddr,
+    /// PEM certificate chain; with `tls_key`, the listener speaks HTTPS (and accepts Basic
+    /// credentials). Empty: plain HTTP, Digest only.
+    pub tls_cert: PathBuf,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: PathBuf,
+    /// Accept HTTP Basic credentials over TLS (never over plain HTTP) besides Digest.
+    pub allow_basic: bool,
+    /// Seconds a Digest nonce stays fresh; an older one with right credentials earns a new
+    /// challenge with `stale=true`.
+    pub nonce_lifetime_s: u64,
+    /// Failed fetches one client address may have within `failure_window_s` before it is
+    /// locked out for `cooling_off_s` (phones behind one NAT share it: keep it generous).
+    pub max_failures_per_ip: u32,
+    /// Failed fetches against one device (its provisioning user name, normally the MAC)
+    /// within `failure_window_s` before that device is locked out for `cooling_off_s`.
+    pub max_failures_per_device: u32,
+    /// Window of the failure counters, in seconds.
+    pub failure_window_s: u64,
+    /// Seconds a locked-out address or device is refused without its credentials being read.
+    pub cooling_off_s: u64,
+    /// Seconds between checks for device, settings and orgips changes made by other instances
+    /// sharing the database (this instance's own changes apply at once).
+    pub cache_ttl_s: u64,
+    /// Refused requests written to the event log per minute; the rest are only counted.
+    pub refusal_events_per_minute: u32,
 }
 
 impl Default for ProvisioningConfig {
     fn default() -> Self {
         Self {
             rotation_grace_s: 7 * 24 * 3600,
+            templates_dir: PathBuf::new(),
+            templates_poll_s: 5,
+            listen: SocketAddr::from(([0, 0, 0, 0], 8081)),
+            tls_cert: PathBuf::new(),
+            tls_key: PathBuf::new(),
+            allow_basic: true,
+            nonce_lifetime_s: 300,
+            max_failures_per_ip: 50,
+            max_failures_per_device: 10,
+            failure_window_s: 600,
+            cooling_off_s: 900,
+            cache_ttl_s: 5,
+            refusal_events_per_minute: 60,
         }
     }
 }
@@ -107,6 +189,63 @@ impl Default for PingerConfig {
             timeout_ms: 5_000,
             max_in_flight: 2_000,
             reload_s: 60,
+        }
+    }
+}
+
+/// Dial plans: how this instance keeps its compiled plan current.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DialplanConfig {
+    /// Seconds between checks of the dial plan revision (another instance's change is compiled
+    /// here within this time) and refreshes of the trunk and gateway snapshot routes use.
+    pub reload_interval_s: u64,
+    /// Seconds a trunk's reported channel count (`PUT /v1/siptrunks/{id}/channels`) is
+    /// believed; an older report counts as no report, so a silent PBX blocks no trunk.
+    pub channel_report_ttl_s: u64,
+}
+
+impl Default for DialplanConfig {
+    fn default() -> Self {
+        Self {
+            reload_interval_s: 5,
+            channel_report_ttl_s: 60,
+        }
+    }
+}
+
+/// The SIP redirect listener: PBXs and SBCs send INVITEs, dialtone answers 302 with the dial
+/// plan's routes (or 403/404/480/503 with a Reason).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedirectConfig {
+    /// Run the redirect listener.
+    pub enabled: bool,
+    /// Addresses it listens on, each on UDP and TCP (same port); its own port, apart from
+    /// `sip.listen`. Add `[::]:5070` for IPv6; port 0 picks a free port.
+    pub listen: Vec<SocketAddr>,
+    /// Request header naming the calling organization by id (`X-Dialtone-Org: 42`); empty
+    /// turns it off. Trusted only from an address of that organization or of an ancestor.
+    pub org_header: String,
+    /// Request-URI parameter naming the calling organization by id (`sip:+4420…@host;dialtone_org=42`);
+    /// empty turns it off. Trusted like `org_header`.
+    pub org_uri_param: String,
+    /// Identify the organization by the source address alone (org IPs and trunk IP ACLs,
+    /// longest prefix) when neither the header nor the parameter names one.
+    pub identify_by_source_ip: bool,
+    /// Seconds between reloads of the org IP / trunk IP table the listener identifies sources by.
+    pub refresh_s: u64,
+}
+
+impl Default for RedirectConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen: vec![SocketAddr::from(([0, 0, 0, 0], 5070))],
+            org_header: "X-Dialtone-Org".into(),
+            org_uri_param: "dialtone_org".into(),
+            identify_by_source_ip: true,
+            refresh_s: 5,
         }
     }
 }
@@ -218,7 +357,10 @@ impl Default for Config {
             auth: AuthConfig::default(),
             sip: SipConfig::default(),
             pinger: PingerConfig::default(),
+            dialplan: DialplanConfig::default(),
+            redirect: RedirectConfig::default(),
             events: EventsConfig::default(),
+            notify: NotifyConfig::default(),
             secrets: SecretsConfig::default(),
             provisioning: ProvisioningConfig::default(),
             log: LogConfig::default(),
@@ -335,8 +477,19 @@ impl Config {
                 "DIALTONE_HTTP_LISTEN" => {
                     self.http.listen = value.parse().map_err(|e| bad(format!("{e}: {value:?}")))?
                 }
+                "DIALTONE_PROVISIONING_LISTEN" => {
+                    self.provisioning.listen =
+                        value.parse().map_err(|e| bad(format!("{e}: {value:?}")))?
+                }
                 "DIALTONE_SIP_LISTEN" => {
                     self.sip.listen = value
+                        .split(',')
+                        .map(|a| a.trim().parse())
+                        .collect::<Result<_, _>>()
+                        .map_err(|e| bad(format!("{e}: {value:?}")))?
+                }
+                "DIALTONE_REDIRECT_LISTEN" => {
+                    self.redirect.listen = value
                         .split(',')
                         .map(|a| a.trim().parse())
                         .collect::<Result<_, _>>()
@@ -398,11 +551,49 @@ impl Config {
         positive("pinger.timeout_ms", self.pinger.timeout_ms)?;
         positive("pinger.max_in_flight", self.pinger.max_in_flight as u64)?;
         positive("pinger.reload_s", self.pinger.reload_s)?;
+        positive(
+            "dialplan.reload_interval_s",
+            self.dialplan.reload_interval_s,
+        )?;
+        positive(
+            "dialplan.channel_report_ttl_s",
+            self.dialplan.channel_report_ttl_s,
+        )?;
         positive("events.retention_days", self.events.retention_days.into())?;
         if self.pinger.timeout_ms > 32_000 {
             return Err(ConfigError::Value {
                 key: "pinger.timeout_ms".into(),
                 message: "must be at most 32000 (Timer F)".into(),
+            });
+        }
+        positive("notify.concurrency", self.notify.concurrency as u64)?;
+        positive("notify.max_concurrency", self.notify.max_concurrency as u64)?;
+        positive("notify.timeout_ms", self.notify.timeout_ms)?;
+        positive("notify.max_job_devices", self.notify.max_job_devices as u64)?;
+        if self.notify.concurrency > self.notify.max_concurrency {
+            return Err(ConfigError::Value {
+                key: "notify.concurrency".into(),
+                message: format!(
+                    "must be at most notify.max_concurrency ({})",
+                    self.notify.max_concurrency
+                ),
+            });
+        }
+        if self.notify.spread_s > self.notify.max_spread_s {
+            return Err(ConfigError::Value {
+                key: "notify.spread_s".into(),
+                message: format!(
+                    "must be at most notify.max_spread_s ({})",
+                    self.notify.max_spread_s
+                ),
+            });
+        }
+        if self.notify.timeout_ms > 32_000
+            || self.notify.timeout_ms >= self.http.request_timeout_s.saturating_mul(1000)
+        {
+            return Err(ConfigError::Value {
+                key: "notify.timeout_ms".into(),
+                message: "must be at most 32000 (Timer F) and below http.request_timeout_s".into(),
             });
         }
         if self.provisioning.rotation_grace_s > 365 * 24 * 3600 {
@@ -411,11 +602,68 @@ impl Config {
                 message: "must be at most 31536000 (a year)".into(),
             });
         }
+        if self.provisioning.templates_poll_s > 24 * 3600 {
+            return Err(ConfigError::Value {
+                key: "provisioning.templates_poll_s".into(),
+                message: "must be at most 86400 (a day)".into(),
+            });
+        }
+        positive(
+            "provisioning.nonce_lifetime_s",
+            self.provisioning.nonce_lifetime_s,
+        )?;
+        positive(
+            "provisioning.max_failures_per_ip",
+            self.provisioning.max_failures_per_ip.into(),
+        )?;
+        positive(
+            "provisioning.max_failures_per_device",
+            self.provisioning.max_failures_per_device.into(),
+        )?;
+        positive(
+            "provisioning.failure_window_s",
+            self.provisioning.failure_window_s,
+        )?;
+        positive(
+            "provisioning.cooling_off_s",
+            self.provisioning.cooling_off_s,
+        )?;
+        positive("provisioning.cache_ttl_s", self.provisioning.cache_ttl_s)?;
+        if self.provisioning.tls_cert.as_os_str().is_empty()
+            != self.provisioning.tls_key.as_os_str().is_empty()
+        {
+            return Err(ConfigError::Value {
+                key: "provisioning.tls_key".into(),
+                message: "set both provisioning.tls_cert and provisioning.tls_key, or neither"
+                    .into(),
+            });
+        }
         if self.sip.listen.is_empty() {
             return Err(ConfigError::Value {
                 key: "sip.listen".into(),
                 message: "needs at least one address".into(),
             });
+        }
+        positive("redirect.refresh_s", self.redirect.refresh_s)?;
+        if self.redirect.enabled && self.redirect.listen.is_empty() {
+            return Err(ConfigError::Value {
+                key: "redirect.listen".into(),
+                message: "needs at least one address (or set redirect.enabled = false)".into(),
+            });
+        }
+        for (key, name) in [
+            ("redirect.org_header", &self.redirect.org_header),
+            ("redirect.org_uri_param", &self.redirect.org_uri_param),
+        ] {
+            if !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.!%*+`'~".contains(&b))
+            {
+                return Err(ConfigError::Value {
+                    key: key.into(),
+                    message: format!("not a SIP token: {name:?}"),
+                });
+            }
         }
         let url = &self.database.url;
         if !(url.is_empty()
@@ -544,6 +792,127 @@ mod tests {
         config.provisioning.rotation_grace_s = 400 * 24 * 3600;
         let err = config.validate().unwrap_err().to_string();
         assert!(err.starts_with("provisioning.rotation_grace_s"), "{err}");
+    }
+
+    #[test]
+    fn redirect_section_defaults_overrides_and_validation() {
+        let config = Config::from_toml("").unwrap();
+        assert!(config.redirect.enabled);
+        assert_eq!(config.redirect.listen[0].to_string(), "0.0.0.0:5070");
+        assert_eq!(config.redirect.org_header, "X-Dialtone-Org");
+        let config = Config::from_toml(
+            "[redirect]\nlisten = [\"127.0.0.1:5099\"]\norg_header = \"\"\nidentify_by_source_ip = false\n",
+        )
+        .unwrap();
+        assert_eq!(config.redirect.listen[0].to_string(), "127.0.0.1:5099");
+        assert!(config.redirect.org_header.is_empty());
+        let err = Config::from_toml("[redirect]\nlisen = []\n").unwrap_err();
+        assert!(err.contains("lisen"), "{err}");
+        let vars = vec![(
+            "DIALTONE_REDIRECT_LISTEN".to_string(),
+            "127.0.0.1:7000, [::1]:7000".to_string(),
+        )];
+        let config = Config::load_with_env(None, &vars).unwrap();
+        assert_eq!(config.redirect.listen.len(), 2);
+        let mut config = Config::default();
+        config.redirect.listen.clear();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.starts_with("redirect.listen"), "{err}");
+        config.redirect.enabled = false;
+        assert!(config.validate().is_ok());
+        let mut config = Config::default();
+        config.redirect.org_header = "X Org".into();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.starts_with("redirect.org_header"), "{err}");
+    }
+
+    #[test]
+    fn dialplan_section_defaults_and_validation() {
+        let config = Config::from_toml("").unwrap();
+        assert_eq!(config.dialplan.reload_interval_s, 5);
+        assert_eq!(config.dialplan.channel_report_ttl_s, 60);
+        let config = Config::from_toml("[dialplan]\nreload_interval_s = 2\n").unwrap();
+        assert_eq!(config.dialplan.reload_interval_s, 2);
+        let err = Config::from_toml("[dialplan]\nreload = 2\n").unwrap_err();
+        assert!(err.contains("reload"), "{err}");
+        let mut config = Config::default();
+        config.dialplan.channel_report_ttl_s = 0;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.starts_with("dialplan.channel_report_ttl_s"), "{err}");
+    }
+
+    #[test]
+    fn template_keys() {
+        let config = Config::from_toml("").unwrap();
+        assert!(config.provisioning.templates_dir.as_os_str().is_empty());
+        assert_eq!(config.provisioning.templates_poll_s, 5);
+        let config = Config::from_toml(
+            "[provisioning]\ntemplates_dir = \"/etc/dialtone/templates\"\ntemplates_poll_s = 0\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.provisioning.templates_dir,
+            PathBuf::from("/etc/dialtone/templates")
+        );
+        assert_eq!(config.provisioning.templates_poll_s, 0);
+        let err = Config::from_toml("[provisioning]\ntemplates_poll_s = -1\n").unwrap_err();
+        assert!(err.starts_with("provisioning.templates_poll_s"), "{err}");
+        let mut config = Config::default();
+        config.provisioning.templates_poll_s = 100_000;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.starts_with("provisioning.templates_poll_s"), "{err}");
+    }
+
+    #[test]
+    fn notify_section_defaults_and_bounds() {
+        let config = Config::from_toml("").unwrap();
+        assert_eq!(config.notify.concurrency, 50);
+        assert_eq!(config.notify.timeout_ms, 5_000);
+        let config =
+            Config::from_toml("[notify]\nconcurrency = 8\nspread_s = 0\ntimeout_ms = 300\n")
+                .unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.notify.concurrency, 8);
+        let err = Config::from_toml("[notify]\nspread = 3\n").unwrap_err();
+        assert!(err.contains("spread"), "{err}");
+        for (mutate, key) in [
+            (
+                (|c: &mut Config| c.notify.concurrency = 0) as fn(&mut Config),
+                "notify.concurrency",
+            ),
+            (|c| c.notify.concurrency = 5_000, "notify.concurrency"),
+            (|c| c.notify.spread_s = 7_200, "notify.spread_s"),
+            (|c| c.notify.timeout_ms = 40_000, "notify.timeout_ms"),
+            (|c| c.http.request_timeout_s = 5, "notify.timeout_ms"),
+        ] {
+            let mut config = Config::default();
+            mutate(&mut config);
+            let err = config.validate().unwrap_err().to_string();
+            assert!(err.starts_with(key), "{err}");
+        }
+    }
+
+    #[test]
+    fn provisioning_listener_keys() {
+        let config = Config::from_toml("").unwrap();
+        assert_eq!(config.provisioning.listen.to_string(), "0.0.0.0:8081");
+        assert!(config.provisioning.tls_cert.as_os_str().is_empty());
+        let config = Config::from_toml(
+            "[provisioning]\nlisten = \"127.0.0.1:9443\"\ntls_cert = \"/c.pem\"\ntls_key = \"/k.pem\"\ncooling_off_s = 30\n",
+        )
+        .unwrap();
+        assert_eq!(config.provisioning.listen.to_string(), "127.0.0.1:9443");
+        assert_eq!(config.provisioning.cooling_off_s, 30);
+        let mut config = Config::default();
+        config.provisioning.tls_cert = PathBuf::from("/c.pem");
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.starts_with("provisioning.tls_key"), "{err}");
+        let mut config = Config::default();
+        config.provisioning.max_failures_per_ip = 0;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.starts_with("provisioning.max_failures_per_ip"), "{err}");
+        let err = Config::from_toml("[provisioning]\nlisten = \"nowhere\"\n").unwrap_err();
+        assert!(err.starts_with("provisioning.listen"), "{err}");
     }
 
     #[test]

@@ -32,6 +32,10 @@ pub enum StartError {
     },
     #[error("{0}")]
     Secrets(#[from] crate::system::secrets::SecretsError),
+    #[error("provisioning templates: {0}")]
+    Templates(String),
+    #[error("provisioning listener: {0}")]
+    Provisioning(String),
     #[error("server failed: {0}")]
     Serve(std::io::Error),
 }
@@ -39,9 +43,14 @@ pub enum StartError {
 /// A started daemon: where it listens, its state, and how to stop it.
 pub struct Running {
     pub http_addr: SocketAddr,
+    /// Where phones fetch their provisioning files.
+    pub provisioning_addr: SocketAddr,
     pub state: AppState,
+    /// The SIP redirect listener (`None` when `redirect.enabled` is off).
+    pub redirect: Option<crate::dialplan::redirect::Listener>,
     shutdown: CancellationToken,
     server: JoinHandle<Result<(), std::io::Error>>,
+    provisioning: JoinHandle<()>,
 }
 
 /// Opens (and migrates) the database named by the config.
@@ -85,6 +94,8 @@ fn system_resolver() -> Resolver {
 /// Starts everything and returns once the listeners are bound.
 pub async fn start(config: Config) -> Result<Running, StartError> {
     let secrets = crate::system::secrets::Secrets::load_or_create(&config.secrets_key_file())?;
+    let templates = crate::devices::templates::Templates::load(&config.provisioning)
+        .map_err(StartError::Templates)?;
     let database = open_database(&config).await?;
     let addr = config.http.listen;
     let listener = TcpListener::bind(addr)
@@ -104,11 +115,39 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         sip,
         Arc::new(system_resolver()),
         Arc::new(secrets),
+        templates,
     );
+    // The dial plan is compiled before the API answers, so the first evaluation sees it.
+    if let Err(e) = state.dialplan.refresh(&state.db).await {
+        tracing::error!(error = %e, "dial plan does not compile at start-up; no routes until it does");
+    }
+    let redirect = if state.config.redirect.enabled {
+        let listener =
+            crate::dialplan::redirect::Listener::start(state.clone(), shutdown.child_token())
+                .await
+                .map_err(|source| {
+                    shutdown.cancel();
+                    StartError::Sip {
+                        addrs: format!("{:?}", state.config.redirect.listen),
+                        source,
+                    }
+                })?;
+        Some(listener)
+    } else {
+        None
+    };
     let app = http::router(state.clone());
     let grace = Duration::from_secs(state.config.http.shutdown_grace_s);
+    let provisioning =
+        crate::devices::provisioning::start(state.clone(), shutdown.child_token(), grace)
+            .await
+            .map_err(StartError::Provisioning)?;
     let server = tokio::spawn(serve(listener, app, shutdown.clone(), grace));
     tokio::spawn(housekeeping(state.clone(), shutdown.clone()));
+    tokio::spawn(crate::dialplan::plans::run(
+        state.clone(),
+        shutdown.child_token(),
+    ));
     if state.config.pinger.enabled {
         tokio::spawn(crate::gateways::pinger::run(
             state.clone(),
@@ -117,15 +156,39 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             shutdown.child_token(),
         ));
     }
+    if state.config.provisioning.templates_poll_s > 0 {
+        tokio::spawn(state.templates.clone().watch(
+            Duration::from_secs(state.config.provisioning.templates_poll_s),
+            shutdown.child_token(),
+            {
+                let state = state.clone();
+                move |outcome| {
+                    let state = state.clone();
+                    tokio::spawn(async move {
+                        let generation = state.templates.current().generation();
+                        crate::devices::templates::reload_outcome(
+                            &state.db, "poll", generation, outcome,
+                        )
+                        .await;
+                    });
+                }
+            },
+        ));
+    }
     tracing::info!(
         http = %http_addr,
+        provisioning = %provisioning.addr,
         sip = ?state.sip.udp_addrs(),
+        redirect = ?redirect.as_ref().map(|r| r.udp_addrs()),
         database = state.db.backend(),
         "dialtone listening"
     );
     Ok(Running {
         http_addr,
+        provisioning_addr: provisioning.addr,
+        provisioning: provisioning.task,
         state,
+        redirect,
         shutdown,
         server,
     })
@@ -186,6 +249,7 @@ impl Running {
     pub async fn shutdown(self) -> Result<(), StartError> {
         self.shutdown.cancel();
         let result = self.server.await.unwrap_or(Ok(()));
+        let _ = self.provisioning.await;
         self.state.db.close().await;
         result.map_err(StartError::Serve)
     }
@@ -200,6 +264,8 @@ impl Running {
 /// answers, and drain on SIGTERM/SIGINT.
 pub async fn run(config: Config) -> Result<(), StartError> {
     let running = start(config).await?;
+    // Listening before READY, so a `systemctl reload` right after the start cannot kill us.
+    let reloader = reload_on_sighup(running.state.clone());
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     let watchdog = sd_notify::watchdog_enabled().map(|interval| {
         let state = running.state.clone();
@@ -221,6 +287,9 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         })
     });
     wait_for_signal().await;
+    if let Some(task) = reloader {
+        task.abort();
+    }
     tracing::info!("shutting down: draining in-flight requests");
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     if let Some(task) = watchdog {
@@ -229,6 +298,39 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     let result = running.shutdown().await;
     tracing::info!("stopped");
     result
+}
+
+/// SIGHUP reloads the provisioning templates; a broken set is logged and the previous one kept.
+/// The handler is installed before this returns.
+fn reload_on_sighup(state: AppState) -> Option<JoinHandle<()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangup) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP; templates reload only when polled");
+            return None;
+        };
+        Some(tokio::spawn(async move {
+            while hangup.recv().await.is_some() {
+                let templates = state.templates.clone();
+                match tokio::task::spawn_blocking(move || templates.reload()).await {
+                    Ok(outcome) => {
+                        let generation = state.templates.current().generation();
+                        crate::devices::templates::reload_outcome(
+                            &state.db, "SIGHUP", generation, outcome,
+                        )
+                        .await;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "SIGHUP: template reload task failed"),
+                }
+            }
+        }))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = state;
+        None
+    }
 }
 
 async fn wait_for_signal() {
@@ -256,6 +358,29 @@ async fn wait_for_signal() {
 
 #[cfg(test)]
 mod tests {
+    #[tokio::test]
+    async fn a_broken_template_folder_stops_the_start_naming_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let templates = dir.path().join("templates");
+        std::fs::create_dir_all(templates.join("yealink")).unwrap();
+        std::fs::create_dir_all(dir.path().join("state")).unwrap();
+        let broken = templates.join("yealink/device.cfg.j2");
+        std::fs::write(&broken, "#!version:1.0.0.1\n{% if %}\n").unwrap();
+        let mut config = crate::config::Config {
+            state_directory: dir.path().join("state"),
+            ..Default::default()
+        };
+        config.http.listen = "127.0.0.1:0".parse().unwrap();
+        config.sip.listen = vec!["127.0.0.1:0".parse().unwrap()];
+        config.provisioning.templates_dir = templates;
+        let err = super::start(config).await.err().unwrap().to_string();
+        assert!(err.starts_with("provisioning templates: "), "{err}");
+        assert!(
+            err.contains(&format!("{} line 2", broken.display())),
+            "{err}"
+        );
+    }
+
     #[test]
     fn passwords_are_redacted_from_urls() {
         assert_eq!(

@@ -19,6 +19,9 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A bulk input (CSV import, bulk create) with bad rows: 400 listing every one of them.
+    #[error("{}", .0.message)]
+    Rows(RowErrors),
     #[error("Request body too large (limit {0} bytes)")]
     PayloadTooLarge(usize),
     #[error("{message}")]
@@ -29,6 +32,24 @@ pub enum Error {
     Database(sqlx::Error),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// One bad row of a bulk input: where it is, which field, what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct RowError {
+    /// The row as the client counts it (for CSV: the line in the file, the header being 1).
+    pub row: usize,
+    pub field: String,
+    pub message: String,
+}
+
+/// A summary message and the list of bad rows; rendered as an `errors` array in JSON and as
+/// `<errors><error row=".." field="..">message</error></errors>` in XML. Also attached to the
+/// response, beside [`ErrorInfo`], for the renderer.
+#[derive(Debug, Clone)]
+pub struct RowErrors {
+    pub message: String,
+    pub errors: Vec<RowError>,
 }
 
 /// Attached to an error response so the renderer can build the negotiated body.
@@ -60,7 +81,7 @@ impl Error {
 
     pub fn status_code(&self) -> StatusCode {
         match self {
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::Rows(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -167,6 +188,11 @@ impl IntoResponse for Error {
             message: self.public_message(),
         };
         let mut response = status.into_response();
+        if let Self::Rows(rows) = self {
+            response.extensions_mut().insert(rows);
+            response.extensions_mut().insert(info);
+            return response;
+        }
         if let Self::TooManyRequests { retry_after_s, .. } = &self
             && let Ok(value) = retry_after_s.to_string().parse()
         {

@@ -26,8 +26,15 @@ pub struct App {
     pub gateways_changed: Arc<tokio::sync::Notify>,
     /// RFC 3263 resolution of SIP URIs (system DNS, cached by TTL).
     pub resolver: Arc<crate::sip::resolver::Resolver>,
+    /// The compiled dial plan, the trunk snapshot and channel counts evaluation reads.
+    pub dialplan: Arc<crate::dialplan::plans::DialPlans>,
     /// The key that encrypts recoverable secrets (line and provisioning passwords), loaded once.
     pub secrets: Arc<crate::system::secrets::Secrets>,
+    /// Phone provisioning templates, compiled; reloaded in place on change or SIGHUP.
+    pub templates: crate::devices::templates::Templates,
+    /// What the provisioning server keeps in memory per device; handlers that change devices,
+    /// provisioning settings or orgips invalidate it.
+    pub provisioning_cache: Arc<crate::devices::provisioning::Cache>,
 }
 
 impl AppState {
@@ -37,6 +44,7 @@ impl AppState {
         sip: Endpoint,
         resolver: Arc<crate::sip::resolver::Resolver>,
         secrets: Arc<crate::system::secrets::Secrets>,
+        templates: crate::devices::templates::Templates,
     ) -> Self {
         let rate_limiter = RateLimiter::new(config.rate_limit.requests, config.rate_limit.window_s);
         let login_limiter = LoginLimiter::new(&config.auth);
@@ -49,7 +57,12 @@ impl AppState {
             gateway_health: Arc::default(),
             gateways_changed: Arc::default(),
             resolver,
+            dialplan: Arc::new(crate::dialplan::plans::DialPlans::new(
+                std::time::Duration::from_secs(config.dialplan.channel_report_ttl_s),
+            )),
             secrets,
+            templates,
+            provisioning_cache: Arc::default(),
             config,
         }))
     }

@@ -170,6 +170,7 @@ async fn create_device(
     JsonBody(body): JsonBody<CreateDevice>,
 ) -> Result<Envelope<DeviceView>> {
     let created = service::create(&state.db, &state.secrets, &caller, body.into()).await?;
+    state.provisioning_cache.invalidate(&created.device.mac);
     Ok(Envelope::created(created.into()))
 }
 
@@ -214,6 +215,7 @@ async fn bulk_create_devices(
 ) -> Result<Envelope<Vec<DeviceView>>> {
     let rows = body.devices.into_iter().map(parse_row).collect();
     let created = service::create_many(&state.db, &state.secrets, &caller, rows).await?;
+    state.provisioning_cache.invalidate_all();
     Ok(Envelope::created(
         created.into_iter().map(DeviceView::from).collect(),
     ))
@@ -314,6 +316,8 @@ async fn update_device(
         },
     )
     .await?;
+    // The MAC or user name may have changed: the old ones are not at hand.
+    state.provisioning_cache.invalidate_all();
     Ok(Envelope::ok(device.into()))
 }
 
@@ -327,6 +331,7 @@ async fn delete_device(
 ) -> Result<Envelope<Option<()>>> {
     let id = device_id(&id)?;
     service::delete(&state.db, &caller, id).await?;
+    state.provisioning_cache.invalidate_all();
     Ok(done())
 }
 
@@ -384,5 +389,6 @@ async fn rotate_credentials(
         grace,
     )
     .await?;
+    state.provisioning_cache.invalidate_all();
     Ok(Envelope::ok(credentials))
 }

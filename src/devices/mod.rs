@@ -6,10 +6,18 @@ pub mod api;
 mod credentials;
 pub mod mac;
 pub mod model;
+pub mod notify;
+pub mod notify_api;
+pub mod notify_jobs;
+mod notify_store;
+pub mod notify_target;
+pub mod provisioning;
 mod service;
 mod settings;
 mod settings_api;
 mod store;
+pub mod templates;
+pub mod user_agent;
 pub mod validate;
 
 pub use credentials::*;

@@ -102,5 +102,7 @@ async fn update_provisioning_settings(
         },
     )
     .await?;
+    // Settings reach every device below the organization.
+    state.provisioning_cache.invalidate_all();
     Ok(Envelope::ok(settings))
 }

@@ -407,6 +407,65 @@ pub async fn record_fetch(
         .execute(pool).await.map(|r| r.rows_affected()))
 }
 
+/// Most devices one provisioning user name is looked up for (it is normally unique: the MAC).
+const MAX_SAME_USERNAME: i64 = 8;
+
+/// The devices whose provisioning user name is `username` (normally one), with their lines.
+pub async fn by_provisioning_username(db: &Db, username: &str) -> sqlx::Result<Vec<Device>> {
+    let sql = format!(
+        "SELECT {DEVICE_COLUMNS}{DEVICE_FROM} WHERE d.provisioning_username = $1 \
+         ORDER BY d.id LIMIT $2"
+    );
+    let rows: Vec<DeviceRow> = on_db!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(username).bind(MAX_SAME_USERNAME).fetch_all(pool).await)?;
+    let mut devices: Vec<Device> = rows.into_iter().map(Device::from).collect();
+    let ids: Vec<i64> = devices.iter().map(|d| d.id).collect();
+    let mut by_device: HashMap<i64, Vec<Line>> = HashMap::new();
+    for row in lines_of(db, &ids).await? {
+        by_device.entry(row.device_id).or_default().push(row.into());
+    }
+    for device in &mut devices {
+        device.lines = by_device.remove(&device.id).unwrap_or_default();
+    }
+    Ok(devices)
+}
+
+/// One fetch to note, for [`record_fetches`].
+pub struct FetchRow<'a> {
+    pub id: i64,
+    pub ip: &'a str,
+    pub user_agent: Option<&'a str>,
+    pub firmware: Option<&'a str>,
+    pub at: DateTime<Utc>,
+}
+
+/// Notes many fetches in one transaction (the provisioning recorder's batches).
+pub async fn record_fetches(db: &Db, rows: &[FetchRow<'_>]) -> sqlx::Result<()> {
+    let mut tx = db.begin().await?;
+    for row in rows {
+        on_tx!(&mut tx, conn => sqlx::query(
+            "UPDATE devices SET last_provisioned_at = $2, last_provisioned_ip = $3, \
+             last_user_agent = COALESCE($4, last_user_agent), firmware = COALESCE($5, firmware) \
+             WHERE id = $1")
+            .bind(row.id).bind(row.at).bind(row.ip).bind(row.user_agent).bind(row.firmware)
+            .execute(conn).await.map(|r| r.rows_affected()))?;
+    }
+    tx.commit().await
+}
+
+/// A cheap summary that changes whenever a device, a line (lines change their device's
+/// `updated_at`) or an organization's provisioning settings change: the provisioning cache
+/// polls it to see other instances' edits.
+pub async fn change_fingerprint(db: &Db) -> sqlx::Result<String> {
+    let row: (i64, Option<String>, i64, Option<String>) = on_db!(db, pool => sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM devices), \
+         (SELECT CAST(MAX(updated_at) AS TEXT) FROM devices), \
+         (SELECT COUNT(*) FROM organization_provisioning), \
+         (SELECT CAST(MAX(updated_at) AS TEXT) FROM organization_provisioning)")
+        .fetch_one(pool).await)?;
+    Ok(format!("{row:?}"))
+}
+
 /// The stored provisioning settings of organization `id`, if any were ever set.
 pub async fn settings(db: &Db, organization_id: i64) -> sqlx::Result<Option<ProvisioningSettings>> {
     let sql = format!(

@@ -639,6 +639,12 @@ pub async fn add_ip(
     Ok(ip)
 }
 
+/// (trunk id, organization id, CIDR) of every trunk IP, unscoped: the SIP redirect listener's
+/// source table (a call from a trunk's address is that trunk's call).
+pub async fn all_trunk_ips(db: &Db) -> Result<Vec<(i64, i64, String)>> {
+    Ok(store::all_ips(db).await?)
+}
+
 pub async fn delete_ip(db: &Db, caller: &Caller, trunk_id: i64, ip_id: i64) -> Result<()> {
     let trunk = visible_trunk(db, caller, trunk_id).await?;
     let ip = store::get_ip(db, ip_id)
@@ -656,6 +662,34 @@ pub async fn delete_ip(db: &Db, caller: &Caller, trunk_id: i64, ip_id: i64) -> R
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The dial plan's view: trunks as route targets, unscoped (the dial plan checks that a target
+// belongs to the policy's organization or an ancestor).
+
+/// Every trunk with its gateways, for the dial plan's in-memory snapshot. Read a thousand at a
+/// time: the gateways of a page are fetched with one bind parameter per trunk.
+pub async fn all_trunks(db: &Db) -> Result<Vec<Trunk>> {
+    const BATCH: i64 = 1000;
+    let mut trunks = Vec::new();
+    loop {
+        let page = Page {
+            limit: BATCH,
+            offset: trunks.len() as i64,
+        };
+        let (batch, _) = store::list(db, "%", &TrunkFilter::default(), page).await?;
+        let done = (batch.len() as i64) < BATCH;
+        trunks.extend(batch);
+        if done {
+            return Ok(trunks);
+        }
+    }
+}
+
+/// The trunk `id` with its gateways, whoever owns it.
+pub async fn trunk(db: &Db, id: i64) -> Result<Option<Trunk>> {
+    Ok(store::get(db, id).await?)
 }
 
 // ---------------------------------------------------------------------------------------------

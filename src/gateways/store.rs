@@ -241,6 +241,13 @@ pub async fn ips_in_tx(tx: &mut Tx, trunk_id: i64) -> sqlx::Result<Vec<TrunkIp>>
         .bind(trunk_id).fetch_all(conn).await)
 }
 
+/// (trunk id, organization id, CIDR) of every trunk IP.
+pub async fn all_ips(db: &Db) -> sqlx::Result<Vec<(i64, i64, String)>> {
+    const SQL: &str = "SELECT i.trunk_id, t.organization_id, i.cidr \
+        FROM sip_trunk_ips i JOIN sip_trunks t ON t.id = i.trunk_id ORDER BY i.id";
+    on_db!(db, pool => sqlx::query_as(SQL).fetch_all(pool).await)
+}
+
 pub async fn get_ip(db: &Db, id: i64) -> sqlx::Result<Option<TrunkIp>> {
     let sql = format!("SELECT {IP_COLUMNS} FROM sip_trunk_ips WHERE id = $1");
     on_db!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))

@@ -2,7 +2,7 @@
 //! `Accept` header prefers it. Errors produced outside our handlers (unknown route, wrong method,
 //! timeouts, body limit) are caught here too, so clients only ever see one shape.
 
-use crate::error::{Error, ErrorInfo};
+use crate::error::{Error, ErrorInfo, RowError, RowErrors};
 use crate::http::pagination::Params;
 use axum::body::Body;
 use axum::extract::Request;
@@ -67,8 +67,15 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
             message: default_message(status),
         },
     };
+    let rows = response
+        .extensions()
+        .get::<RowErrors>()
+        .map(|r| r.errors.clone());
     let (mut parts, _) = response.into_parts();
-    let (content_type, body) = render(format, &info);
+    let (content_type, body) = match rows {
+        Some(rows) => render_rows(format, &info, &rows),
+        None => render(format, &info),
+    };
     parts.headers.remove(header::CONTENT_LENGTH);
     parts
         .headers
@@ -103,6 +110,42 @@ pub fn render(format: ErrorFormat, info: &ErrorInfo) -> (&'static str, String) {
                 quick_xml::escape::escape(info.message.as_str())
             ),
         ),
+    }
+}
+
+/// An error with the list of bad rows of a bulk input: JSON adds an `errors` array of
+/// `{row, field, message}`, XML an `<errors>` element of `<error row=".." field="..">`.
+pub fn render_rows(
+    format: ErrorFormat,
+    info: &ErrorInfo,
+    rows: &[RowError],
+) -> (&'static str, String) {
+    match format {
+        ErrorFormat::Json => (
+            "application/json",
+            serde_json::json!({"status": "error", "code": info.code, "message": info.message,
+                               "errors": rows})
+            .to_string(),
+        ),
+        ErrorFormat::Xml => {
+            let mut items = String::new();
+            for row in rows {
+                items.push_str(&format!(
+                    "<error row=\"{}\" field=\"{}\">{}</error>",
+                    row.row,
+                    quick_xml::escape::escape(row.field.as_str()),
+                    quick_xml::escape::escape(row.message.as_str())
+                ));
+            }
+            (
+                "application/xml",
+                format!(
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<error><code>{}</code><message>{}</message><errors>{items}</errors></error>",
+                    info.code,
+                    quick_xml::escape::escape(info.message.as_str())
+                ),
+            )
+        }
     }
 }
 
@@ -159,6 +202,39 @@ mod tests {
         );
         assert_eq!(negotiate(Some("application/json;q=0")), ErrorFormat::Xml);
         assert_eq!(negotiate(Some("text/html")), ErrorFormat::Xml);
+    }
+
+    #[test]
+    fn row_errors_are_listed_in_both_shapes() {
+        let info = ErrorInfo {
+            code: 400,
+            message: "2 rows are invalid".into(),
+        };
+        let rows = vec![
+            RowError {
+                row: 2,
+                field: "number".into(),
+                message: "not a valid US number: \"<1>\"".into(),
+            },
+            RowError {
+                row: 5,
+                field: "state".into(),
+                message: "unknown".into(),
+            },
+        ];
+        let (_, json) = render_rows(ErrorFormat::Json, &info, &rows);
+        let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(json["errors"][1]["row"], 5);
+        assert_eq!(json["errors"][0]["field"], "number");
+        assert_eq!(json["message"], "2 rows are invalid");
+        let (content_type, xml) = render_rows(ErrorFormat::Xml, &info, &rows);
+        assert_eq!(content_type, "application/xml");
+        assert!(
+            xml.contains(
+                "<errors><error row=\"2\" field=\"number\">not a valid US number: &quot;&lt;1&gt;&quot;</error><error row=\"5\" field=\"state\">unknown</error></errors>"
+            ),
+            "{xml}"
+        );
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(crate::gateways::api::router())
         .merge(crate::gateways::ping_api::router())
         .merge(crate::devices::api::router())
+        .merge(crate::numbers::api::router())
+        .merge(crate::dialplan::api::router())
+        .merge(crate::devices::notify_api::router())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             crate::auth::require_auth,

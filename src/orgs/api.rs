@@ -65,6 +65,8 @@ pub struct CreateOrganization {
     status: Option<OrgStatus>,
     /// IANA time zone; defaults to the parent's.
     timezone: Option<String>,
+    /// ISO 3166-1 alpha-2 country (`US`, `GB` …); defaults to the parent's.
+    country: Option<String>,
 }
 
 /// Create a child organization.
@@ -86,6 +88,7 @@ async fn create_organization(
             parent_id: body.parent_id,
             status: body.status,
             timezone: body.timezone,
+            country: body.country,
         },
     )
     .await?;
@@ -110,6 +113,7 @@ pub struct UpdateOrganization {
     name: Option<String>,
     status: Option<OrgStatus>,
     timezone: Option<String>,
+    country: Option<String>,
     /// Accepted only when unchanged.
     #[serde(rename = "type")]
     org_type: Option<String>,
@@ -129,7 +133,7 @@ pub struct UpdateOrganization {
     _updated_at: Option<serde_json::Value>,
 }
 
-/// Change name, status or time zone (only the fields given are applied).
+/// Change name, status, time zone or country (only the fields given are applied).
 #[utoipa::path(put, path = "/v1/organizations/{id}", tag = "organizations", request_body = UpdateOrganization,
     params(("id" = i64, Path)), responses((status = 200, body = Organization), (status = 404)),
     security(("bearer" = [])))]
@@ -148,6 +152,7 @@ async fn update_organization(
             name: body.name,
             status: body.status,
             timezone: body.timezone,
+            country: body.country,
             org_type: body.org_type,
             parent_id: body.parent_id,
         },
@@ -213,5 +218,6 @@ async fn update_client_access(
         body.restrict_to_orgips,
     )
     .await?;
+    state.provisioning_cache.invalidate_all();
     Ok(Envelope::ok(access))
 }

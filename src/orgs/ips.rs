@@ -223,19 +223,42 @@ pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
     Ok(())
 }
 
+/// (organization id, CIDR) of every org IP, unscoped: the SIP redirect listener's source table.
+pub async fn all_networks(db: &Db) -> Result<Vec<(i64, String)>> {
+    Ok(on_db!(db, pool => sqlx::query_as(
+        "SELECT organization_id, cidr FROM organization_ips ORDER BY id")
+        .fetch_all(pool).await)?)
+}
+
 /// Whether `ip` is inside one of the organization's networks.
 pub async fn contains(db: &Db, organization_id: i64, ip: IpAddr) -> Result<bool> {
-    let cidrs: Vec<String> = on_db!(db, pool => sqlx::query_scalar(
-        "SELECT cidr FROM organization_ips WHERE organization_id = $1")
-        .bind(organization_id).fetch_all(pool).await)?;
     let ip = match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         v4 => v4,
     };
-    Ok(cidrs
+    Ok(networks(db, organization_id)
+        .await?
         .iter()
-        .filter_map(|c| c.parse::<IpNet>().ok())
         .any(|net| net.contains(&ip)))
+}
+
+/// The organization's networks (for callers that cache them, like the provisioning server).
+pub async fn networks(db: &Db, organization_id: i64) -> Result<Vec<IpNet>> {
+    let cidrs: Vec<String> = on_db!(db, pool => sqlx::query_scalar(
+        "SELECT cidr FROM organization_ips WHERE organization_id = $1")
+        .bind(organization_id).fetch_all(pool).await)?;
+    Ok(cidrs.iter().filter_map(|c| c.parse().ok()).collect())
+}
+
+/// A cheap summary that changes whenever any organization's IPs or client access change (the
+/// provisioning cache polls it to see other instances' edits).
+pub async fn access_fingerprint(db: &Db) -> Result<String> {
+    let row: (i64, Option<String>, Option<String>) = on_db!(db, pool => sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM organization_ips), \
+         (SELECT CAST(MAX(updated_at) AS TEXT) FROM organization_ips), \
+         (SELECT CAST(MAX(updated_at) AS TEXT) FROM organization_client_access)")
+        .fetch_one(pool).await)?;
+    Ok(format!("{row:?}"))
 }
 
 #[cfg(test)]

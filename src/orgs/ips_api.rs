@@ -60,6 +60,7 @@ async fn create_orgip(
         &body.description,
     )
     .await?;
+    state.provisioning_cache.invalidate_all();
     Ok(Envelope::created(row))
 }
 
@@ -99,6 +100,7 @@ async fn update_orgip(
         body.description.as_deref(),
     )
     .await?;
+    state.provisioning_cache.invalidate_all();
     Ok(Envelope::ok(row))
 }
 
@@ -111,5 +113,6 @@ async fn delete_orgip(
 ) -> Result<Envelope<Option<()>>> {
     let id = path::id(&id, "org IP")?;
     ips::delete(&state.db, &caller, id).await?;
+    state.provisioning_cache.invalidate_all();
     Ok(done())
 }

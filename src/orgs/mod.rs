@@ -54,6 +54,7 @@ pub struct NewOrganization {
     pub parent_id: Option<i64>,
     pub status: Option<OrgStatus>,
     pub timezone: Option<String>,
+    pub country: Option<String>,
 }
 
 pub async fn create(db: &Db, caller: &Caller, input: NewOrganization) -> Result<Organization> {
@@ -77,6 +78,10 @@ pub async fn create(db: &Db, caller: &Caller, input: NewOrganization) -> Result<
         Some(tz) => model::validate_timezone("timezone", tz)?,
         None => parent.timezone.clone(),
     };
+    let country = match &input.country {
+        Some(c) => model::validate_country("country", c)?,
+        None => parent.country.clone(),
+    };
     let status = input.status.unwrap_or(OrgStatus::Active);
     let mut tx = db.begin().await?;
     let org = store::insert(
@@ -85,7 +90,10 @@ pub async fn create(db: &Db, caller: &Caller, input: NewOrganization) -> Result<
         org_type.as_str(),
         &name,
         status.as_str(),
-        &timezone,
+        store::Locale {
+            timezone: &timezone,
+            country: &country,
+        },
         Utc::now(),
     )
     .await?;
@@ -122,6 +130,7 @@ pub struct OrganizationUpdate {
     pub name: Option<String>,
     pub status: Option<OrgStatus>,
     pub timezone: Option<String>,
+    pub country: Option<String>,
     pub org_type: Option<String>,
     pub parent_id: Option<Option<i64>>,
 }
@@ -152,6 +161,10 @@ pub async fn update(
         Some(tz) => model::validate_timezone("timezone", tz)?,
         None => before.timezone.clone(),
     };
+    let country = match &input.country {
+        Some(c) => model::validate_country("country", c)?,
+        None => before.country.clone(),
+    };
     let status = input
         .status
         .map_or(before.status.clone(), |s| s.as_str().to_string());
@@ -161,7 +174,7 @@ pub async fn update(
         ));
     }
     let mut tx = db.begin().await?;
-    let after = store::update(&mut tx, id, &name, &status, &timezone, Utc::now()).await?;
+    let after = store::update(&mut tx, id, &name, &status, &timezone, &country, Utc::now()).await?;
     audit::record(
         &mut tx,
         &caller.actor(),
@@ -248,6 +261,39 @@ pub async fn ip_allowed(db: &Db, organization_id: i64, ip: IpAddr) -> Result<boo
     ips::contains(db, organization_id, ip).await
 }
 
+/// (id, materialized path) of every organization, unscoped: for listeners that identify an
+/// organization from the wire (the SIP redirect listener), never for API answers.
+pub async fn all_paths(db: &Db) -> Result<Vec<(i64, String)>> {
+    Ok(store::all_paths(db).await?)
+}
+
+/// The networks an organization's equipment must come from when it restricts access to its
+/// orgips (`restrict_to_orgips`); `None` when it does not restrict.
+pub async fn restricted_networks(
+    db: &Db,
+    organization_id: i64,
+) -> Result<Option<Vec<ipnet::IpNet>>> {
+    if !store::client_access(db, organization_id)
+        .await?
+        .restrict_to_orgips
+    {
+        return Ok(None);
+    }
+    Ok(Some(ips::networks(db, organization_id).await?))
+}
+
+/// The platform organization (the root of the tree), once bootstrapped: where events about
+/// no particular tenant (a provisioning request for an unknown device) are filed.
+pub async fn platform(db: &Db) -> Result<Option<Organization>> {
+    let mut tx = db.begin().await?;
+    let id = store::platform_exists(&mut tx).await?;
+    tx.commit().await?;
+    match id {
+        Some(id) => Ok(store::get(db, id).await?),
+        None => Ok(None),
+    }
+}
+
 /// What `dialtone bootstrap` created.
 #[derive(Debug)]
 pub struct Bootstrapped {
@@ -294,7 +340,19 @@ pub async fn bootstrap(
         return Err(BootstrapError::AlreadyDone(id));
     }
     let now = Utc::now();
-    let org = store::insert(&mut tx, None, "platform", &name, "active", "UTC", now).await?;
+    let org = store::insert(
+        &mut tx,
+        None,
+        "platform",
+        &name,
+        "active",
+        store::Locale {
+            timezone: "UTC",
+            country: "US",
+        },
+        now,
+    )
+    .await?;
     let actor = Actor::system("bootstrap");
     audit::record(&mut tx, &actor, change(&org, "create", None, Some(&org))).await?;
     let user = users::insert_admin(&mut tx, &actor, &org, &username, &hash).await?;

@@ -75,6 +75,9 @@ pub struct Organization {
     #[schema(value_type = OrgStatus)]
     pub status: String,
     pub timezone: String,
+    /// ISO 3166-1 alpha-2 country (upper case): how national numbers are read and which
+    /// country's number classes apply.
+    pub country: String,
     #[serde(skip)]
     pub path: String,
     pub created_at: DateTime<Utc>,
@@ -123,6 +126,19 @@ pub fn validate_timezone(field: &str, tz: &str) -> Result<String> {
         .map_err(|_| Error::field(field, format!("unknown IANA time zone {tz:?}")))
 }
 
+/// An ISO 3166-1 alpha-2 country code such as `US` or `GB`, returned upper case.
+pub fn validate_country(field: &str, country: &str) -> Result<String> {
+    let code = country.trim().to_ascii_uppercase();
+    if code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(code)
+    } else {
+        Err(Error::field(
+            field,
+            format!("expected an ISO 3166-1 alpha-2 country code such as \"US\", got {country:?}"),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,6 +169,9 @@ mod tests {
             "Europe/Berlin"
         );
         assert!(validate_timezone("timezone", "Mars/Olympus").is_err());
+        assert_eq!(validate_country("country", " gb ").unwrap(), "GB");
+        assert!(validate_country("country", "GBR").is_err());
+        assert!(validate_country("country", "1A").is_err());
         assert!(validate_name("name", "  ").is_err());
         assert!(validate_name("name", "a\nb").is_err());
         assert_eq!(validate_name("name", " Acme ").unwrap(), "Acme");

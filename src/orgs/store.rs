@@ -6,7 +6,8 @@ use crate::http::pagination::Page;
 use crate::{on_db, on_tx};
 use chrono::{DateTime, Utc};
 
-const COLUMNS: &str = "id, name, type, parent_id, status, timezone, path, created_at, updated_at";
+const COLUMNS: &str =
+    "id, name, type, parent_id, status, timezone, country, path, created_at, updated_at";
 
 /// Filters of `GET /v1/organizations`.
 #[derive(Debug, Default)]
@@ -25,6 +26,12 @@ pub async fn get(db: &Db, id: i64) -> sqlx::Result<Option<Organization>> {
 pub async fn get_in_tx(tx: &mut Tx, id: i64) -> sqlx::Result<Option<Organization>> {
     let sql = format!("SELECT {COLUMNS} FROM organizations WHERE id = $1");
     on_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await)
+}
+
+/// (id, path) of every organization: the SIP redirect listener's org table.
+pub async fn all_paths(db: &Db) -> sqlx::Result<Vec<(i64, String)>> {
+    on_db!(db, pool => sqlx::query_as("SELECT id, path FROM organizations ORDER BY id")
+        .fetch_all(pool).await)
 }
 
 const WHERE: &str = " WHERE path LIKE $1 \
@@ -55,6 +62,12 @@ pub async fn list(
     })
 }
 
+/// Where an organization is: its IANA time zone and ISO country code.
+pub struct Locale<'a> {
+    pub timezone: &'a str,
+    pub country: &'a str,
+}
+
 /// Inserts an organization and sets its materialized path (`<parent path><id>/`).
 pub async fn insert(
     tx: &mut Tx,
@@ -62,15 +75,15 @@ pub async fn insert(
     org_type: &str,
     name: &str,
     status: &str,
-    timezone: &str,
+    locale: Locale<'_>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Organization> {
     let parent_id = parent.map(|p| p.id);
     let parent_path = parent.map_or("/", |p| p.path.as_str());
     let (id,): (i64,) = on_tx!(tx, conn => sqlx::query_as(
-        "INSERT INTO organizations (parent_id, path, type, name, status, timezone, created_at, updated_at) \
-         VALUES ($1, '', $2, $3, $4, $5, $6, $6) RETURNING id")
-        .bind(parent_id).bind(org_type).bind(name).bind(status).bind(timezone).bind(now)
+        "INSERT INTO organizations (parent_id, path, type, name, status, timezone, country, created_at, updated_at) \
+         VALUES ($1, '', $2, $3, $4, $5, $6, $7, $7) RETURNING id")
+        .bind(parent_id).bind(org_type).bind(name).bind(status).bind(locale.timezone).bind(locale.country).bind(now)
         .fetch_one(conn).await)?;
     let path = format!("{parent_path}{id}/");
     on_tx!(tx, conn => sqlx::query("UPDATE organizations SET path = $1 WHERE id = $2")
@@ -84,11 +97,13 @@ pub async fn update(
     name: &str,
     status: &str,
     timezone: &str,
+    country: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Organization> {
     on_tx!(tx, conn => sqlx::query(
-        "UPDATE organizations SET name = $1, status = $2, timezone = $3, updated_at = $4 WHERE id = $5")
-        .bind(name).bind(status).bind(timezone).bind(now).bind(id).execute(conn).await.map(|r| r.rows_affected()))?;
+        "UPDATE organizations SET name = $1, status = $2, timezone = $3, country = $4, updated_at = $5 \
+         WHERE id = $6")
+        .bind(name).bind(status).bind(timezone).bind(country).bind(now).bind(id).execute(conn).await.map(|r| r.rows_affected()))?;
     get_in_tx(tx, id).await?.ok_or(sqlx::Error::RowNotFound)
 }
 

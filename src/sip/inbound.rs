@@ -114,7 +114,7 @@ fn on_response(
 
 /// The mandatory headers of RFC 3261 §8.1.1, checked so a broken request gets a 400 that says
 /// which one.
-fn check_request(
+pub(crate) fn check_request(
     scan: &Scan,
     method: &str,
     body_len: usize,

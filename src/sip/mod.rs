@@ -4,7 +4,7 @@
 
 pub mod consts;
 mod error;
-mod inbound;
+pub(crate) mod inbound;
 pub mod message;
 pub mod resolver;
 pub mod transaction;

@@ -16,6 +16,8 @@ fn dialtone(dir: &std::path::Path) -> Command {
         .env_remove("DIALTONE_DATABASE_URL")
         .env_remove("DIALTONE_HTTP_LISTEN")
         .env_remove("DIALTONE_SIP_LISTEN")
+        .env_remove("DIALTONE_REDIRECT_LISTEN")
+        .env_remove("DIALTONE_PROVISIONING_LISTEN")
         .env_remove("STATE_DIRECTORY")
         .env_remove("NOTIFY_SOCKET")
         .env_remove("WATCHDOG_USEC");
@@ -132,6 +134,8 @@ fn serve(dir: &std::path::Path, notify: &std::path::Path) -> (Child, String) {
         .arg("serve")
         .env("DIALTONE_HTTP_LISTEN", "127.0.0.1:0")
         .env("DIALTONE_SIP_LISTEN", "127.0.0.1:0")
+        .env("DIALTONE_REDIRECT_LISTEN", "127.0.0.1:0")
+        .env("DIALTONE_PROVISIONING_LISTEN", "127.0.0.1:0")
         .env("NOTIFY_SOCKET", notify)
         .env("DIALTONE_LOG_FORMAT", "text")
         .env("NO_COLOR", "1")

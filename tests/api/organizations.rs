@@ -11,10 +11,11 @@ async fn hierarchy_rules_and_defaults() {
     let (status, body) = root
         .post(
             "/v1/organizations",
-            json!({"name": "EU Dist", "type": "distributor", "timezone": "Europe/Berlin"}),
+            json!({"name": "EU Dist", "type": "distributor", "timezone": "Europe/Berlin", "country": "de"}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["data"]["country"], "DE", "country stored upper case");
     assert_eq!(
         body["data"]["parent_id"], 1,
         "defaults to the caller's organization"
@@ -32,7 +33,30 @@ async fn hierarchy_rules_and_defaults() {
         body["data"]["timezone"], "Europe/Berlin",
         "time zone inherited from the parent"
     );
+    assert_eq!(
+        body["data"]["country"], "DE",
+        "country inherited from the parent"
+    );
     let tenant = body["data"]["id"].as_i64().unwrap();
+    let (status, body) = root
+        .put(
+            &format!("/v1/organizations/{tenant}"),
+            json!({"country": "Germany"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().starts_with("country:"),
+        "{body}"
+    );
+    let (status, body) = root
+        .put(
+            &format!("/v1/organizations/{tenant}"),
+            json!({"country": "at"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["country"], "AT");
 
     for (parent, child) in [
         (tenant, "tenant"),

@@ -83,6 +83,8 @@ pub fn backend() -> &'static str {
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The provisioning listener (phones' side).
+    pub provisioning_addr: SocketAddr,
     pub http: reqwest::Client,
     running: Option<Running>,
     _pg: Option<PgDatabase>,
@@ -106,6 +108,8 @@ impl TestApp {
         config.database.max_connections = 4;
         config.http.listen = "127.0.0.1:0".parse().unwrap();
         config.sip.listen = vec!["127.0.0.1:0".parse().unwrap()];
+        config.redirect.listen = vec!["127.0.0.1:0".parse().unwrap()];
+        config.provisioning.listen = "127.0.0.1:0".parse().unwrap();
         // Matrix tests make thousands of calls with one token; the limiter has its own tests.
         config.rate_limit.requests = 100_000;
         adjust(&mut config);
@@ -115,6 +119,7 @@ impl TestApp {
             .expect("bootstrap");
         Self {
             addr: running.http_addr,
+            provisioning_addr: running.provisioning_addr,
             http: reqwest::Client::new(),
             running: Some(running),
             _pg: pg,
@@ -128,6 +133,16 @@ impl TestApp {
 
     pub fn state(&self) -> &dialtone::state::AppState {
         &self.running.as_ref().unwrap().state
+    }
+
+    /// The SIP redirect listener (started in every test app).
+    pub fn redirect(&self) -> &dialtone::dialplan::redirect::Listener {
+        self.running.as_ref().unwrap().redirect.as_ref().unwrap()
+    }
+
+    /// The redirect listener's UDP (and TCP: same port) address.
+    pub fn redirect_addr(&self) -> SocketAddr {
+        self.redirect().udp_addrs()[0]
     }
 
     /// A client without a token.

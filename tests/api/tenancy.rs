@@ -61,16 +61,43 @@ fn matrix() -> Vec<Case> {
         case(M::PUT,    "/v1/devices/{id}", Some(json!({"model": "T57W"}))),
         case(M::POST,   "/v1/devices/{id}/credentials/reveal", None),
         case(M::POST,   "/v1/devices/{id}/credentials/rotate", None),
+        case(M::POST,   "/v1/devices/{id}/notify", None),
+        case(M::POST,   "/v1/devices/{id}/reboot", None),
+        case(M::GET,    "/v1/devices/notify/{job_id}", None),
+        case(M::GET,    "/v1/devices/notify/{job_id}/results", None),
         case(M::GET,    "/v1/organizations/{id}/provisioning", None),
         case(M::PUT,    "/v1/organizations/{id}/provisioning", Some(json!({"ntp_server": "ntp.partner-a.example"}))),
+        case(M::GET,    "/v1/numbers/{id}", None),
+        case(M::PUT,    "/v1/numbers/{id}", Some(json!({"tags": ["changed"]}))),
+        case(M::GET,    "/v1/numbers/{id}/channels", None),
+        case(M::PUT,    "/v1/numbers/{id}/channels", Some(json!({"limit": 5}))),
+        case(M::POST,   "/v1/numbers/{id}/activate", None),
+        case(M::POST,   "/v1/numbers/{id}/deactivate", None),
+        case(M::GET,    "/v1/numbers/{id}/history", None),
+        case(M::GET,    "/v1/mobiles/{id}", None),
+        case(M::PUT,    "/v1/mobiles/{id}", Some(json!({"state": "active"}))),
+        case(M::GET,    "/v1/dialplans/{id}", None),
+        case(M::PUT,    "/v1/dialplans/{id}", Some(json!({"description": "changed"}))),
+        case(M::GET,    "/v1/dialplans/{id}/history", None),
+        case(M::GET,    "/v1/dialplans/{id}/history/{version}", None),
+        case(M::GET,    "/v1/dialplans/{id}/diff", None),
+        case(M::POST,   "/v1/dialplans/{id}/restore", Some(json!({"version": 1}))),
+        case(M::GET,    "/v1/dialplans/groups/{id}", None),
+        case(M::PUT,    "/v1/dialplans/groups/{id}", Some(json!({"description": "changed"}))),
+        case(M::GET,    "/v1/siptrunks/{id}/channels", None),
+        case(M::PUT,    "/v1/siptrunks/{id}/channels", Some(json!({"in_use": 1}))),
         // Destructive, in an order where each succeeds for a caller in scope.
         case(M::DELETE, "/v1/users/{id}/foreignids/{foreign_id}", None),
         case(M::DELETE, "/v1/organizations/{id}/domains/{domain_id}", None),
         case(M::DELETE, "/v1/orgips/{id}", None),
+        case(M::DELETE, "/v1/dialplans/groups/{id}", None),
+        case(M::DELETE, "/v1/dialplans/{id}", None),
         case(M::DELETE, "/v1/siptrunks/{id}/ips/{ip_id}", None),
         case(M::DELETE, "/v1/siptrunks/{id}/gateways/{gateway_id}", None),
         case(M::DELETE, "/v1/siptrunks/{id}", None),
         case(M::DELETE, "/v1/devices/{id}", None),
+        case(M::DELETE, "/v1/mobiles/{id}", None),
+        case(M::DELETE, "/v1/numbers/{id}", None),
         case(M::DELETE, "/v1/users/{id}", None),
         case(M::DELETE, "/v1/organizations/{id}", None),
     ]
@@ -80,6 +107,8 @@ fn matrix() -> Vec<Case> {
 const NOT_OBJECT_ROUTES: &[(&str, &str)] = &[
     // Encodes the text in the path as an image; reads nothing stored.
     ("GET", "/v1/qrcode/{data}"),
+    // Names a shipped template (a file), not a stored object; the organization is in the body.
+    ("POST", "/v1/dialplans/templates/{name}/instantiate"),
 ];
 
 /// The ids of partner_a's objects.
@@ -96,6 +125,11 @@ struct Ids {
     gateway: i64,
     trunk_ip: i64,
     device: i64,
+    number: i64,
+    mobile: i64,
+    policy: i64,
+    policy_group: i64,
+    notify_job: i64,
 }
 
 impl Ids {
@@ -114,6 +148,11 @@ impl Ids {
             gateway: n,
             trunk_ip: n,
             device: n,
+            number: n,
+            mobile: n,
+            policy: n,
+            policy_group: n,
+            notify_job: n,
         }
     }
 }
@@ -136,6 +175,14 @@ fn fill(template: &str, ids: &Ids) -> String {
         ids.gateway
     } else if template.starts_with("/v1/devices/") {
         ids.device
+    } else if template.starts_with("/v1/numbers/") {
+        ids.number
+    } else if template.starts_with("/v1/mobiles/") {
+        ids.mobile
+    } else if template.starts_with("/v1/dialplans/groups/") {
+        ids.policy_group
+    } else if template.starts_with("/v1/dialplans/") {
+        ids.policy
     } else {
         panic!("no object id known for {template}")
     };
@@ -146,7 +193,9 @@ fn fill(template: &str, ids: &Ids) -> String {
         .replace("{entity}", &format!("gateway:{}", ids.gateway))
         .replace("{ip_id}", &ids.trunk_ip.to_string())
         .replace("{domain_id}", &ids.domain.to_string())
-        .replace("{foreign_id}", &ids.foreign_id.to_string());
+        .replace("{foreign_id}", &ids.foreign_id.to_string())
+        .replace("{version}", "1")
+        .replace("{job_id}", &ids.notify_job.to_string());
     assert!(!path.contains('{'), "unfilled parameter in {path}");
     path
 }
@@ -177,6 +226,23 @@ async fn record_event(app: &TestApp, org: i64) -> i64 {
     )
     .await
     .expect("record event")
+}
+
+/// A phone on loopback that answers every request 200 (the target of partner_a's device).
+async fn phone() -> std::net::SocketAddr {
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 65_535];
+        while let Ok((len, from)) = socket.recv_from(&mut buf).await {
+            if let Some(request) = dialtone::sip::message::scan(&buf[..len]) {
+                let reply =
+                    dialtone::sip::message::build_response(&request, 200, from, "ph", Vec::new());
+                let _ = socket.send_to(&reply, from).await;
+            }
+        }
+    });
+    addr
 }
 
 struct World {
@@ -277,16 +343,26 @@ async fn world() -> World {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let trunk_ip = body["data"]["id"].as_i64().unwrap();
 
+    let phone = phone().await;
     let (status, body) = root
         .post(
             "/v1/devices",
             json!({"organization_id": tree.partner_a, "mac": "00:15:65:0a:00:01",
                    "vendor": "yealink", "model": "T54W", "user_id": user,
+                   "contact": format!("sip:201@{phone}"),
                    "lines": [{"username": "201", "registrar": "pbx.partner-a.example"}]}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let device = body["data"]["id"].as_i64().unwrap();
+    let (status, body) = root
+        .post(
+            "/v1/devices/notify",
+            json!({"organization_id": tree.partner_a, "spread_s": 0}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let notify_job = body["data"]["id"].as_i64().unwrap();
     let (status, body) = root
         .put(
             &format!("/v1/organizations/{}/provisioning", tree.partner_a),
@@ -294,6 +370,42 @@ async fn world() -> World {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+
+    let (status, body) = root
+        .post(
+            "/v1/numbers",
+            json!({"organization_id": tree.partner_a, "number": "+14155550100", "tags": ["main"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let number = body["data"]["id"].as_i64().unwrap();
+    let (status, body) = root
+        .post(
+            "/v1/mobiles",
+            json!({"organization_id": tree.partner_a, "iccid": "89440001234567890120",
+                   "msisdn_number_id": number}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let mobile = body["data"]["id"].as_i64().unwrap();
+    let (status, body) = root
+        .post(
+            "/v1/dialplans",
+            json!({"organization_id": tree.partner_a, "name": "Bars",
+                   "rules": [{"match": {"prefixes": ["+1900"]},
+                              "action": {"type": "deny", "sip_code": 403, "reason": "barred"}}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let policy = body["data"]["id"].as_i64().unwrap();
+    let (status, body) = root
+        .post(
+            "/v1/dialplans/groups",
+            json!({"organization_id": tree.partner_a, "name": "Main", "policy_ids": [policy]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let policy_group = body["data"]["id"].as_i64().unwrap();
 
     let parent = app.login("dist-admin", PASSWORD).await;
     let sibling = app.login("b-admin", PASSWORD).await;
@@ -310,6 +422,11 @@ async fn world() -> World {
         gateway,
         trunk_ip,
         device,
+        number,
+        mobile,
+        policy,
+        policy_group,
+        notify_job,
     };
     World {
         _app: app,
@@ -341,6 +458,13 @@ async fn snapshot(root: &Api, ids: &Ids) -> Value {
         format!("/v1/siptrunks/{}/ips", ids.trunk),
         format!("/v1/devices/{}", ids.device),
         format!("/v1/organizations/{}/provisioning", ids.org),
+        format!("/v1/numbers/{}", ids.number),
+        format!("/v1/numbers/{}/history", ids.number),
+        format!("/v1/mobiles/{}", ids.mobile),
+        format!("/v1/dialplans/{}", ids.policy),
+        format!("/v1/dialplans/{}/history", ids.policy),
+        format!("/v1/dialplans/groups/{}", ids.policy_group),
+        format!("/v1/siptrunks/{}/channels", ids.trunk),
     ] {
         let (status, mut body) = root.get(&path).await;
         // Gateway health moves with the pinger, not with API calls.
@@ -354,6 +478,10 @@ async fn snapshot(root: &Api, ids: &Ids) -> Value {
         "/v1/auditlog",
         "/v1/siptrunks",
         "/v1/devices",
+        "/v1/numbers",
+        "/v1/mobiles",
+        "/v1/dialplans",
+        "/v1/dialplans/groups",
     ] {
         objects.insert(list.to_string(), json!(root.total(list).await));
     }
@@ -485,6 +613,8 @@ async fn parent_is_allowed_on_every_object_route() {
         "user",
         "device",
         "provisioning_settings",
+        "number",
+        "mobile",
     ] {
         assert!(
             updated.contains(entity),
@@ -587,6 +717,18 @@ async fn lists_show_partner_a_objects_to_the_parent_only() {
             format!("/v1/devices?limit=1000&user_id={}", ids.user),
             ids.device,
         ),
+        ("/v1/numbers?limit=1000".into(), ids.number),
+        (
+            format!("/v1/numbers?limit=1000&organization_id={a}"),
+            ids.number,
+        ),
+        ("/v1/numbers?limit=1000&tag=main".into(), ids.number),
+        ("/v1/numbers?limit=1000&prefix=%2B1415".into(), ids.number),
+        ("/v1/mobiles?limit=1000".into(), ids.mobile),
+        (
+            format!("/v1/mobiles?limit=1000&organization_id={a}"),
+            ids.mobile,
+        ),
         ("/v1/auditlog?limit=1000".into(), ids.audit),
         (
             format!("/v1/auditlog?limit=1000&organization_id={a}"),
@@ -656,6 +798,8 @@ async fn lists_show_partner_a_objects_to_the_parent_only() {
         format!("/v1/organizations?parent_id={a}"),
         format!("/v1/siptrunks?organization_id={a}"),
         format!("/v1/devices?organization_id={a}"),
+        format!("/v1/numbers?organization_id={a}"),
+        format!("/v1/mobiles?organization_id={a}"),
     ] {
         assert_eq!(w.sibling.total(&path).await, 0, "sibling {path}");
     }
@@ -690,6 +834,16 @@ async fn creating_into_partner_a_from_outside_is_refused_and_writes_nothing() {
             "/v1/devices",
             json!({"organization_id": a, "mac": "00:15:65:0a:00:02", "vendor": "snom",
                    "model": "D785", "lines": [{"username": "9", "registrar": "pbx.example.com"}]}),
+            "organization_id",
+        ),
+        (
+            "/v1/numbers",
+            json!({"organization_id": a, "number": "+14155550199"}),
+            "organization_id",
+        ),
+        (
+            "/v1/mobiles",
+            json!({"organization_id": a, "iccid": "8901260123456789011"}),
             "organization_id",
         ),
         (

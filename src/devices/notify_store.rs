@@ -1,0 +1,241 @@
+//! SQL of bulk NOTIFY jobs: the devices a filter selects, the job row with its counters, and the
+//! per-device result rows.
+
+use crate::db::{Db, Tx};
+use crate::http::pagination::Page;
+use crate::{on_db, on_tx};
+use chrono::{DateTime, Utc};
+
+/// What a bulk job needs of each device it covers.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TargetRow {
+    pub id: i64,
+    pub organization_id: i64,
+    pub organization_path: String,
+    pub mac: String,
+    pub vendor: String,
+    pub contact: Option<String>,
+    pub last_provisioned_ip: Option<String>,
+    pub first_user: Option<String>,
+}
+
+/// A job as stored, with its organization's path.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct JobRow {
+    pub id: i64,
+    pub organization_id: i64,
+    pub organization_path: String,
+    pub action: String,
+    pub filter_json: String,
+    pub spread_s: i64,
+    pub concurrency: i64,
+    pub state: String,
+    pub total: i64,
+    pub sent: i64,
+    pub ok: i64,
+    pub rejected: i64,
+    pub timed_out: i64,
+    pub unreachable: i64,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub heartbeat_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// A per-device result as stored (outcome null: not finished yet).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ResultRow {
+    pub device_id: i64,
+    pub mac: String,
+    pub target: Option<String>,
+    pub outcome: Option<String>,
+    pub code: Option<i64>,
+    pub reason: Option<String>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// A new job's columns.
+pub struct NewJob<'a> {
+    pub organization_id: i64,
+    pub action: &'a str,
+    pub filter_json: &'a str,
+    pub spread_s: i64,
+    pub concurrency: i64,
+    pub total: i64,
+    pub created_by: &'a str,
+}
+
+/// A finished NOTIFY of a job.
+pub struct Finished<'a> {
+    pub device_id: i64,
+    pub outcome: &'a str,
+    pub code: Option<i64>,
+    pub reason: &'a str,
+}
+
+/// How much each counter of a job grows.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub sent: i64,
+    pub ok: i64,
+    pub rejected: i64,
+    pub timed_out: i64,
+    pub unreachable: i64,
+}
+
+const JOB_COLUMNS: &str = "j.id, j.organization_id, o.path AS organization_path, j.action, \
+    j.filter_json, j.spread_s, j.concurrency, j.state, j.total, j.sent, j.ok, j.rejected, \
+    j.timed_out, j.unreachable, j.created_by, j.created_at, j.heartbeat_at, j.finished_at";
+
+/// Active devices under `scope_like`, optionally of one organization's subtree (`subtree_like`),
+/// vendor and model (case-insensitive), in id order; at most `limit`.
+pub async fn targets(
+    db: &Db,
+    subtree_like: &str,
+    vendor: Option<&str>,
+    model: Option<&str>,
+    limit: i64,
+) -> sqlx::Result<Vec<TargetRow>> {
+    let model = model.map(str::to_lowercase);
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT d.id, d.organization_id, o.path AS organization_path, d.mac, d.vendor, \
+         d.contact, d.last_provisioned_ip, \
+         (SELECT l.username FROM device_lines l WHERE l.device_id = d.id \
+          ORDER BY l.position LIMIT 1) AS first_user \
+         FROM devices d JOIN organizations o ON o.id = d.organization_id \
+         WHERE o.path LIKE $1 AND d.status = 'active' \
+         AND (CAST($2 AS TEXT) IS NULL OR d.vendor = $2) \
+         AND (CAST($3 AS TEXT) IS NULL OR LOWER(d.model) = $3) \
+         ORDER BY d.id LIMIT $4")
+        .bind(subtree_like).bind(vendor).bind(&model).bind(limit)
+        .fetch_all(pool).await)
+}
+
+pub async fn insert_job(tx: &mut Tx, job: &NewJob<'_>, now: DateTime<Utc>) -> sqlx::Result<i64> {
+    on_tx!(tx, conn => sqlx::query_scalar(
+        "INSERT INTO notify_jobs (organization_id, action, filter_json, spread_s, concurrency, \
+         state, total, created_by, created_at, heartbeat_at) \
+         VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $8) RETURNING id")
+        .bind(job.organization_id).bind(job.action).bind(job.filter_json).bind(job.spread_s)
+        .bind(job.concurrency).bind(job.total).bind(job.created_by).bind(now)
+        .fetch_one(conn).await)
+}
+
+/// Rows per multi-row INSERT (5 parameters each; well under SQLite's parameter limit).
+const INSERT_CHUNK: usize = 400;
+
+/// One pending result row per device: `(device_id, mac, target)`.
+pub async fn insert_pending(
+    tx: &mut Tx,
+    job_id: i64,
+    rows: &[(i64, &str, Option<&str>)],
+) -> sqlx::Result<()> {
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| format!("($1, ${}, ${}, ${})", 3 * i + 2, 3 * i + 3, 3 * i + 4))
+            .collect();
+        let sql = format!(
+            "INSERT INTO notify_job_results (job_id, device_id, mac, target) VALUES {}",
+            values.join(", ")
+        );
+        on_tx!(tx, conn => {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(job_id);
+            for (device_id, mac, target) in chunk {
+                query = query.bind(*device_id).bind(*mac).bind(*target);
+            }
+            query.execute(conn).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(())
+}
+
+/// Stores finished NOTIFYs and grows the job's counters; refreshes its heartbeat.
+pub async fn record_finished(
+    tx: &mut Tx,
+    job_id: i64,
+    finished: &[Finished<'_>],
+    counts: Counts,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    for f in finished {
+        on_tx!(tx, conn => sqlx::query(
+            "UPDATE notify_job_results SET outcome = $3, code = $4, reason = $5, \
+             finished_at = $6 WHERE job_id = $1 AND device_id = $2")
+            .bind(job_id).bind(f.device_id).bind(f.outcome).bind(f.code).bind(f.reason)
+            .bind(now)
+            .execute(conn).await.map(|r| r.rows_affected()))?;
+    }
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE notify_jobs SET sent = sent + $2, ok = ok + $3, rejected = rejected + $4, \
+         timed_out = timed_out + $5, unreachable = unreachable + $6, heartbeat_at = $7 \
+         WHERE id = $1")
+        .bind(job_id).bind(counts.sent).bind(counts.ok).bind(counts.rejected)
+        .bind(counts.timed_out).bind(counts.unreachable).bind(now)
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn heartbeat(db: &Db, job_id: i64, now: DateTime<Utc>) -> sqlx::Result<u64> {
+    on_db!(db, pool => sqlx::query(
+        "UPDATE notify_jobs SET heartbeat_at = $2 WHERE id = $1 AND state = 'running'")
+        .bind(job_id).bind(now)
+        .execute(pool).await.map(|r| r.rows_affected()))
+}
+
+/// Ends a running job in `state` (`done` or `interrupted`); a job already ended stays as it is.
+pub async fn finish(db: &Db, job_id: i64, state: &str, now: DateTime<Utc>) -> sqlx::Result<u64> {
+    on_db!(db, pool => sqlx::query(
+        "UPDATE notify_jobs SET state = $2, finished_at = $3, heartbeat_at = $3 \
+         WHERE id = $1 AND state = 'running'")
+        .bind(job_id).bind(state).bind(now)
+        .execute(pool).await.map(|r| r.rows_affected()))
+}
+
+/// Marks a running job interrupted if its heartbeat is still the stale one the caller read.
+pub async fn interrupt_if_stale(
+    db: &Db,
+    job_id: i64,
+    stale_heartbeat: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    on_db!(db, pool => sqlx::query(
+        "UPDATE notify_jobs SET state = 'interrupted', finished_at = $3 \
+         WHERE id = $1 AND state = 'running' AND heartbeat_at = $2")
+        .bind(job_id).bind(stale_heartbeat).bind(now)
+        .execute(pool).await.map(|r| r.rows_affected()))
+}
+
+pub async fn job(db: &Db, id: i64) -> sqlx::Result<Option<JobRow>> {
+    let sql = format!(
+        "SELECT {JOB_COLUMNS} FROM notify_jobs j JOIN organizations o ON o.id = j.organization_id \
+         WHERE j.id = $1"
+    );
+    on_db!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await)
+}
+
+/// `outcome`: one of the outcomes, `pending` (not finished), or `None` for all.
+const RESULTS_WHERE: &str = " WHERE job_id = $1 AND (CAST($2 AS TEXT) IS NULL \
+    OR ($2 = 'pending' AND outcome IS NULL) OR outcome = $2)";
+
+/// A page of a job's results in device id order, and how many match.
+pub async fn results(
+    db: &Db,
+    job_id: i64,
+    outcome: Option<&str>,
+    page: Page,
+) -> sqlx::Result<(Vec<ResultRow>, i64)> {
+    let list_sql = format!(
+        "SELECT device_id, mac, target, outcome, code, reason, finished_at \
+         FROM notify_job_results{RESULTS_WHERE} ORDER BY device_id LIMIT $3 OFFSET $4"
+    );
+    let count_sql = format!("SELECT COUNT(*) FROM notify_job_results{RESULTS_WHERE}");
+    on_db!(db, pool => {
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
+            .bind(job_id).bind(outcome).bind(page.limit).bind(page.offset)
+            .fetch_all(pool).await?;
+        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
+            .bind(job_id).bind(outcome)
+            .fetch_one(pool).await?;
+        Ok((rows, total))
+    })
+}

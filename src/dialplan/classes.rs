@@ -1,0 +1,211 @@
+//! Number classes per country: which destinations are emergency, toll-free, premium, mobile,
+//! local, national or international, as the country templates in `dialplans/*.toml` declare
+//! them (prefixes or patterns in E.164, short codes as dialled).
+//!
+//! A number gets the class of its **longest** matching entry, so a table can say
+//! `international = ["+"]`, `national = ["+1"]`, `toll-free = ["+1800"]` and `+18005550199`
+//! is toll-free only (a rule wanting all domestic calls lists the classes it means).
+
+use super::model::NumberClass;
+use super::number::Numbering;
+use super::pattern::Pattern;
+use super::templates;
+use super::trie::Trie;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, LazyLock};
+
+/// A set of classes as one byte (rule conditions carry these).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClassSet(u8);
+
+impl ClassSet {
+    pub fn of(classes: &[NumberClass]) -> Self {
+        Self(classes.iter().fold(0, |bits, c| bits | bit(*c)))
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn contains(self, class: NumberClass) -> bool {
+        self.0 & bit(class) != 0
+    }
+}
+
+fn bit(class: NumberClass) -> u8 {
+    1 << (class as u8)
+}
+
+/// The compiled class table of one country.
+#[derive(Debug, Clone)]
+pub struct ClassTable {
+    trie: Trie,
+    entries: Vec<(NumberClass, Option<Pattern>)>,
+}
+
+impl ClassTable {
+    /// Builds a table from `class → [prefix or pattern]`; an entry with `x`, `n`, `z` or a
+    /// final `.` is a pattern, anything else a literal prefix.
+    pub fn new(classes: &BTreeMap<NumberClass, Vec<String>>) -> Result<Self, String> {
+        let mut keys = Vec::new();
+        let mut entries = Vec::new();
+        for (class, list) in classes {
+            for text in list {
+                let is_pattern = text.contains(['x', 'X', 'n', 'N', 'z', 'Z', '.']);
+                let (key, pattern) = if is_pattern {
+                    let pattern = Pattern::parse(text)
+                        .map_err(|e| format!("{}: {text:?}: {e}", class_name(*class)))?;
+                    (pattern.literal_prefix(), Some(pattern))
+                } else {
+                    super::compile::check_prefix(text)
+                        .map_err(|e| format!("{}: {text:?}: {e}", class_name(*class)))?;
+                    (text.clone(), None)
+                };
+                keys.push((key, entries.len() as u32));
+                entries.push((*class, pattern));
+            }
+        }
+        Ok(Self {
+            trie: Trie::build(keys),
+            entries,
+        })
+    }
+
+    /// The class of `number` (E.164 or a short code), if any entry matches.
+    pub fn classify(&self, number: &str) -> Option<NumberClass> {
+        self.trie
+            .matches(number.as_bytes())
+            .flat_map(|(_, slots)| slots.iter())
+            .map(|slot| &self.entries[*slot as usize])
+            .find(|(_, pattern)| pattern.as_ref().is_none_or(|p| p.matches(number)))
+            .map(|(class, _)| *class)
+    }
+}
+
+/// What the evaluator needs to know about an organization's country.
+#[derive(Debug, Clone)]
+pub struct CountryPlan {
+    /// The template that declared the country; `None` for the fallback.
+    pub template: Option<String>,
+    pub numbering: Option<Numbering>,
+    pub classes: ClassTable,
+}
+
+/// For countries no template declares: only `+…`/`00…` numbers and short codes are read, the
+/// two emergency numbers every mobile phone knows (3GPP TS 22.101: 112 and 911) are emergency
+/// and everything in E.164 is international.
+fn fallback() -> CountryPlan {
+    let classes = BTreeMap::from([
+        (
+            NumberClass::Emergency,
+            vec!["112".to_string(), "911".to_string()],
+        ),
+        (NumberClass::International, vec!["+".to_string()]),
+    ]);
+    CountryPlan {
+        template: None,
+        numbering: None,
+        classes: ClassTable::new(&classes).unwrap_or_else(|_| ClassTable {
+            trie: Trie::default(),
+            entries: Vec::new(),
+        }),
+    }
+}
+
+/// Country code → plan, and the fallback.
+type Countries = (HashMap<String, Arc<CountryPlan>>, Arc<CountryPlan>);
+
+static COUNTRIES: LazyLock<Countries> = LazyLock::new(|| {
+    let mut by_country = HashMap::new();
+    for template in templates::shipped() {
+        let Ok(classes) = ClassTable::new(&template.file.classes) else {
+            continue; // a unit test proves every shipped table compiles
+        };
+        let plan = Arc::new(CountryPlan {
+            template: Some(template.file.name.clone()),
+            numbering: template.file.numbering.clone(),
+            classes,
+        });
+        for country in &template.file.countries {
+            by_country.insert(country.to_ascii_uppercase(), plan.clone());
+        }
+    }
+    (by_country, Arc::new(fallback()))
+});
+
+/// The numbering and classes of an ISO 3166-1 alpha-2 country (the fallback when no shipped
+/// template declares it).
+pub fn for_country(country: &str) -> Arc<CountryPlan> {
+    let (by_country, fallback) = &*COUNTRIES;
+    by_country
+        .get(&country.to_ascii_uppercase())
+        .unwrap_or(fallback)
+        .clone()
+}
+
+pub fn class_name(class: NumberClass) -> &'static str {
+    match class {
+        NumberClass::Emergency => "emergency",
+        NumberClass::Premium => "premium",
+        NumberClass::International => "international",
+        NumberClass::National => "national",
+        NumberClass::Local => "local",
+        NumberClass::TollFree => "toll-free",
+        NumberClass::Mobile => "mobile",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_longest_entry_decides_and_patterns_must_match() {
+        let table = ClassTable::new(&BTreeMap::from([
+            (NumberClass::International, vec!["+".into()]),
+            (NumberClass::National, vec!["+1nxxnxxxxxx".into()]),
+            (NumberClass::TollFree, vec!["+1800".into()]),
+            (NumberClass::Emergency, vec!["911".into()]),
+        ]))
+        .unwrap();
+        assert_eq!(table.classify("+18005550199"), Some(NumberClass::TollFree));
+        assert_eq!(table.classify("+14155550100"), Some(NumberClass::National));
+        assert_eq!(
+            table.classify("+11555550100"),
+            Some(NumberClass::International),
+            "not a valid NANP number: the pattern fails and the shorter entry applies"
+        );
+        assert_eq!(table.classify("911"), Some(NumberClass::Emergency));
+        assert_eq!(table.classify("9110"), Some(NumberClass::Emergency));
+        assert_eq!(table.classify("411"), None);
+    }
+
+    #[test]
+    fn bad_entries_name_the_class() {
+        let err = ClassTable::new(&BTreeMap::from([(
+            NumberClass::Premium,
+            vec!["+19a0".into()],
+        )]))
+        .unwrap_err();
+        assert!(err.starts_with("premium"), "{err}");
+    }
+
+    #[test]
+    fn class_sets() {
+        let set = ClassSet::of(&[NumberClass::Premium, NumberClass::International]);
+        assert!(set.contains(NumberClass::Premium));
+        assert!(!set.contains(NumberClass::National));
+        assert!(ClassSet::of(&[]).is_empty());
+    }
+
+    #[test]
+    fn unknown_countries_get_the_fallback() {
+        let plan = for_country("ZZ");
+        assert!(plan.template.is_none());
+        assert_eq!(plan.classes.classify("112"), Some(NumberClass::Emergency));
+        assert_eq!(
+            plan.classes.classify("+33199001234"),
+            Some(NumberClass::International)
+        );
+    }
+}

@@ -1,0 +1,366 @@
+//! The policy groups service: an organization's ordered lists of policies, their priority,
+//! whether they are enforced on every descendant, and the groups they depend on. Every write is
+//! compiled before commit, so a dependency cycle is refused with nothing written.
+
+use super::service::{commit_and_swap, validate_description, validate_name};
+use super::store::{self, GroupFields, GroupRow};
+use crate::auth::{Caller, Permission};
+use crate::db::Tx;
+use crate::error::{Error, Result};
+use crate::http::pagination::Page;
+use crate::orgs::{OrgType, Organization};
+use crate::state::AppState;
+use crate::system::audit::{self, Change};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::ops::RangeInclusive;
+use utoipa::ToSchema;
+
+/// Range of a group's priority (lower runs first among an organization's groups).
+pub const PRIORITIES: RangeInclusive<i64> = -1000..=1000;
+/// Policies one group may list.
+pub const MAX_POLICIES: usize = 100;
+
+const GROUP: &str = "policy group";
+
+/// A policy group as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Group {
+    pub id: i64,
+    pub organization_id: i64,
+    #[serde(skip)]
+    pub organization_path: String,
+    pub name: String,
+    pub description: String,
+    /// Evaluated before any group of the organization's descendants, which cannot override
+    /// it. Only platform, distributor and partner organizations may enforce a group.
+    pub enforced: bool,
+    /// Order among the organization's groups (lower first).
+    pub priority: i64,
+    /// The group's policies in evaluation order.
+    pub policy_ids: Vec<i64>,
+    /// Groups (of this organization or a parent) evaluated before this one.
+    pub depends_on: Vec<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<GroupRow> for Group {
+    fn from(row: GroupRow) -> Self {
+        Self {
+            id: row.id,
+            organization_id: row.organization_id,
+            organization_path: row.organization_path,
+            name: row.name,
+            description: row.description,
+            enforced: row.enforced,
+            priority: row.priority,
+            policy_ids: row.policy_ids,
+            depends_on: row.depends_on,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+pub async fn visible(state: &AppState, caller: &Caller, id: i64) -> Result<Group> {
+    match store::get_group(&state.db, id).await? {
+        Some(row) if caller.scope().contains(&row.organization_path) => Ok(row.into()),
+        _ => Err(Error::not_found(GROUP)),
+    }
+}
+
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    organization_id: Option<i64>,
+    page: Page,
+) -> Result<(Vec<Group>, i64)> {
+    let (rows, total) =
+        store::list_groups(&state.db, &caller.scope().like(), organization_id, page).await?;
+    Ok((rows.into_iter().map(Group::from).collect(), total))
+}
+
+/// A group's content as a request gives it (for an update: absent fields keep their value).
+#[derive(Debug, Clone, Default)]
+pub struct GroupInput {
+    pub organization_id: Option<i64>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub enforced: Option<bool>,
+    pub priority: Option<i64>,
+    pub policy_ids: Option<Vec<i64>>,
+    pub depends_on: Option<Vec<i64>>,
+}
+
+/// The validated content of a group.
+pub(super) struct Checked {
+    pub name: String,
+    pub description: String,
+    pub enforced: bool,
+    pub priority: i64,
+    pub policy_ids: Vec<i64>,
+    pub depends_on: Vec<i64>,
+}
+
+fn check_enforced(org: &Organization, enforced: bool) -> Result<bool> {
+    if enforced && org.kind() == OrgType::Tenant {
+        return Err(Error::field(
+            "enforced",
+            "only platform, distributor and partner organizations may enforce a group",
+        ));
+    }
+    Ok(enforced)
+}
+
+/// Checks members and dependencies against what `tx` sees: every policy belongs to the
+/// group's organization, every dependency is a group of it or of a parent, nothing twice.
+async fn check_links(
+    tx: &mut Tx,
+    org: &Organization,
+    self_id: Option<i64>,
+    policy_ids: &[i64],
+    depends_on: &[i64],
+) -> Result<()> {
+    if policy_ids.len() > MAX_POLICIES {
+        return Err(Error::field(
+            "policy_ids",
+            format!("at most {MAX_POLICIES} policies per group"),
+        ));
+    }
+    let policies = store::all_policies_in_tx(tx).await?;
+    for (i, id) in policy_ids.iter().enumerate() {
+        if policy_ids[..i].contains(id) {
+            return Err(Error::field(
+                &format!("policy_ids[{i}]"),
+                format!("policy {id} is listed twice"),
+            ));
+        }
+        if !policies
+            .iter()
+            .any(|p| p.id == *id && p.organization_id == org.id)
+        {
+            return Err(Error::field(
+                &format!("policy_ids[{i}]"),
+                format!("policy {id} not found in organization {}", org.id),
+            ));
+        }
+    }
+    let groups = store::all_groups_in_tx(tx).await?;
+    for (i, id) in depends_on.iter().enumerate() {
+        let field = format!("depends_on[{i}]");
+        if depends_on[..i].contains(id) {
+            return Err(Error::field(&field, format!("group {id} is listed twice")));
+        }
+        if Some(*id) == self_id {
+            return Err(Error::Conflict(format!(
+                "{field}: cycle: group {id} would depend on itself"
+            )));
+        }
+        match groups.iter().find(|g| g.id == *id) {
+            Some(g) if org.path.starts_with(&g.organization_path) => {}
+            _ => {
+                return Err(Error::field(
+                    &field,
+                    format!(
+                        "policy group {id} not found among the groups of the organization and \
+                         its parents"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_priority(priority: i64) -> Result<i64> {
+    if PRIORITIES.contains(&priority) {
+        Ok(priority)
+    } else {
+        Err(Error::field(
+            "priority",
+            format!(
+                "must be between {} and {}, got {priority}",
+                PRIORITIES.start(),
+                PRIORITIES.end()
+            ),
+        ))
+    }
+}
+
+fn change<'a>(
+    group: &'a Group,
+    action: &'a str,
+    before: Option<&Group>,
+    after: Option<&Group>,
+) -> Change<'a> {
+    Change {
+        organization_id: group.organization_id,
+        organization_path: &group.organization_path,
+        action,
+        entity_type: "dialplan_group",
+        entity_id: group.id.to_string(),
+        before: before.and_then(|v| serde_json::to_value(v).ok()),
+        after: after.and_then(|v| serde_json::to_value(v).ok()),
+    }
+}
+
+async fn reread(tx: &mut Tx, id: i64) -> Result<Group> {
+    store::all_groups_in_tx(tx)
+        .await?
+        .into_iter()
+        .find(|g| g.id == id)
+        .map(Group::from)
+        .ok_or_else(|| Error::not_found(GROUP))
+}
+
+/// Inserts a checked group inside `tx`, audited (also used by templates).
+pub(super) async fn insert_in_tx(
+    tx: &mut Tx,
+    caller: &Caller,
+    org: &Organization,
+    checked: &Checked,
+) -> Result<Group> {
+    check_links(tx, org, None, &checked.policy_ids, &checked.depends_on).await?;
+    let fields = GroupFields {
+        name: &checked.name,
+        description: &checked.description,
+        enforced: checked.enforced,
+        priority: checked.priority,
+    };
+    let id = store::insert_group(tx, org.id, &fields, Utc::now()).await?;
+    store::set_group_links(tx, id, &checked.policy_ids, &checked.depends_on).await?;
+    let group = reread(tx, id).await?;
+    audit::record(
+        tx,
+        &caller.actor(),
+        change(&group, "create", None, Some(&group)),
+    )
+    .await?;
+    Ok(group)
+}
+
+pub(super) fn checked(org: &Organization, input: &GroupInput) -> Result<Checked> {
+    Ok(Checked {
+        name: validate_name(input.name.as_deref().unwrap_or_default())?,
+        description: validate_description(input.description.as_deref().unwrap_or_default())?,
+        enforced: check_enforced(org, input.enforced.unwrap_or(false))?,
+        priority: check_priority(input.priority.unwrap_or(0))?,
+        policy_ids: input.policy_ids.clone().unwrap_or_default(),
+        depends_on: input.depends_on.clone().unwrap_or_default(),
+    })
+}
+
+pub async fn create(state: &AppState, caller: &Caller, input: GroupInput) -> Result<Group> {
+    let organization_id = input.organization_id.unwrap_or(caller.organization_id);
+    let org =
+        crate::orgs::visible_field(&state.db, caller, "organization_id", organization_id).await?;
+    caller.require(Permission::OrganizationsWrite)?;
+    let checked = checked(&org, &input)?;
+    let mut tx = state.db.begin().await?;
+    let group = insert_in_tx(&mut tx, caller, &org, &checked).await?;
+    commit_and_swap(state, tx).await?;
+    Ok(group)
+}
+
+pub async fn update(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    input: GroupInput,
+) -> Result<Group> {
+    let current = visible(state, caller, id).await?;
+    caller.require(Permission::OrganizationsWrite)?;
+    if let Some(org) = input.organization_id
+        && org != current.organization_id
+    {
+        return Err(Error::field("organization_id", "cannot be changed"));
+    }
+    let org = crate::orgs::visible(&state.db, caller, current.organization_id).await?;
+    let merged = GroupInput {
+        organization_id: None,
+        name: Some(input.name.unwrap_or_else(|| current.name.clone())),
+        description: Some(
+            input
+                .description
+                .unwrap_or_else(|| current.description.clone()),
+        ),
+        enforced: Some(input.enforced.unwrap_or(current.enforced)),
+        priority: Some(input.priority.unwrap_or(current.priority)),
+        policy_ids: Some(
+            input
+                .policy_ids
+                .unwrap_or_else(|| current.policy_ids.clone()),
+        ),
+        depends_on: Some(
+            input
+                .depends_on
+                .unwrap_or_else(|| current.depends_on.clone()),
+        ),
+    };
+    let checked = checked(&org, &merged)?;
+    let mut tx = state.db.begin().await?;
+    let before = reread(&mut tx, id).await?;
+    check_links(
+        &mut tx,
+        &org,
+        Some(id),
+        &checked.policy_ids,
+        &checked.depends_on,
+    )
+    .await?;
+    let fields = GroupFields {
+        name: &checked.name,
+        description: &checked.description,
+        enforced: checked.enforced,
+        priority: checked.priority,
+    };
+    store::update_group(&mut tx, id, &fields, Utc::now()).await?;
+    store::set_group_links(&mut tx, id, &checked.policy_ids, &checked.depends_on).await?;
+    let after = reread(&mut tx, id).await?;
+    audit::record(
+        &mut tx,
+        &caller.actor(),
+        change(&after, "update", Some(&before), Some(&after)),
+    )
+    .await?;
+    commit_and_swap(state, tx).await?;
+    Ok(after)
+}
+
+/// Deletes a group, refused while another group depends on it or a rule continues to it.
+pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
+    visible(state, caller, id).await?;
+    caller.require(Permission::OrganizationsWrite)?;
+    let mut tx = state.db.begin().await?;
+    let before = reread(&mut tx, id).await?;
+    let groups = store::all_groups_in_tx(&mut tx).await?;
+    if let Some(other) = groups.iter().find(|g| g.depends_on.contains(&id)) {
+        return Err(Error::Conflict(format!(
+            "policy group {id} is a dependency of group {} ({})",
+            other.id, other.name
+        )));
+    }
+    let policies = store::all_policies_in_tx(&mut tx).await?;
+    let continues = |json: &str| {
+        serde_json::from_str::<Vec<super::model::Rule>>(json)
+            .unwrap_or_default()
+            .iter()
+            .any(|r| matches!(r.action, super::model::Action::Continue { group_id } if group_id == id))
+    };
+    if let Some(policy) = policies.iter().find(|p| continues(&p.rules_json)) {
+        return Err(Error::Conflict(format!(
+            "policy group {id} is continued to by policy {} ({})",
+            policy.id, policy.name
+        )));
+    }
+    store::delete_group(&mut tx, id).await?;
+    audit::record(
+        &mut tx,
+        &caller.actor(),
+        change(&before, "delete", Some(&before), None),
+    )
+    .await?;
+    commit_and_swap(state, tx).await?;
+    Ok(())
+}

@@ -1,0 +1,75 @@
+//! Instantiating a shipped template for an organization: its groups and policies created in one
+//! transaction, each policy archived as version 1, checked and compiled like any other write.
+
+use super::groups::{self, Checked, Group};
+use super::service::{check_references, commit_and_swap, insert_in_tx};
+use super::templates::{self, TemplateError};
+use crate::auth::{Caller, Permission};
+use crate::error::{Error, Result};
+use crate::orgs::OrgType;
+use crate::state::AppState;
+use std::collections::BTreeMap;
+
+fn template_error(error: TemplateError) -> Error {
+    match &error {
+        TemplateError::UnknownTemplate(_) => Error::not_found("dial plan template"),
+        TemplateError::Unbound(variable) => Error::field(&format!("bindings.{variable}"), &error),
+        TemplateError::UndeclaredVariable { variable, .. } => {
+            Error::field(&format!("bindings.{variable}"), &error)
+        }
+        TemplateError::Invalid { .. } => Error::bad_request(error.to_string()),
+    }
+}
+
+/// Creates template `name`'s groups (priority in file order) and their policies for the
+/// organization; returns the groups. A name already taken in the organization is a 409.
+pub async fn instantiate(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    organization_id: Option<i64>,
+    bindings: &BTreeMap<String, i64>,
+) -> Result<Vec<Group>> {
+    let organization_id = organization_id.unwrap_or(caller.organization_id);
+    let org =
+        crate::orgs::visible_field(&state.db, caller, "organization_id", organization_id).await?;
+    caller.require(Permission::OrganizationsWrite)?;
+    let template_groups = templates::instantiate(name, bindings).map_err(template_error)?;
+    let mut tx = state.db.begin().await?;
+    let mut created = Vec::with_capacity(template_groups.len());
+    for (position, group) in template_groups.into_iter().enumerate() {
+        let mut policy_ids = Vec::with_capacity(group.policies.len());
+        for policy in &group.policies {
+            check_references(state, &mut tx, &org.path, &policy.rules)
+                .await
+                .map_err(|e| {
+                    Error::bad_request(format!("template policy {:?}: {e}", policy.name))
+                })?;
+            let rules_json = serde_json::to_string(&policy.rules)
+                .map_err(|e| Error::Internal(format!("rules to JSON: {e}")))?;
+            let stored = insert_in_tx(
+                &mut tx,
+                caller,
+                org.id,
+                &policy.name,
+                &policy.description,
+                &rules_json,
+            )
+            .await?;
+            policy_ids.push(stored.id);
+        }
+        // An enforced template group at a tenant would bind nobody below it: plain there.
+        let enforced = group.enforced && org.kind() != OrgType::Tenant;
+        let checked = Checked {
+            name: group.name,
+            description: group.description,
+            enforced,
+            priority: position as i64,
+            policy_ids,
+            depends_on: Vec::new(),
+        };
+        created.push(groups::insert_in_tx(&mut tx, caller, &org, &checked).await?);
+    }
+    commit_and_swap(state, tx).await?;
+    Ok(created)
+}

@@ -1,0 +1,160 @@
+//! The dial plan's answer for one identified call, as the listener's [`Verdict`]: the in-memory
+//! evaluator is asked (never the database) and its decision mapped to Contacts or a refusal.
+
+use super::Listener;
+use super::identify::Identity;
+use super::request::Call;
+use super::response::{self, Target};
+use crate::dialplan::evaluate::{Decision, Verdict as Action};
+use crate::dialplan::{EvaluateRequest, decide as evaluate};
+use crate::error::Error;
+
+/// What the listener answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// 302 with these Contact values, in order.
+    Redirect(Vec<String>),
+    /// Refuse with this code and Reason text.
+    Refuse { code: u16, reason: String },
+}
+
+pub(super) fn decide(listener: &Listener, identity: Identity, call: &Call) -> Verdict {
+    let request = EvaluateRequest {
+        organization: identity.organization_id,
+        from: call.from.clone(),
+        to: call.to.clone(),
+        at: None,
+        trunk: identity.trunk_id,
+    };
+    match evaluate(&listener.inner.state, &request) {
+        Ok(decision) => verdict(&decision),
+        Err(e) => refusal_for_error(&e),
+    }
+}
+
+/// Maps a decision: a route with usable Contacts is a 302; a deny keeps its code and reason
+/// (403 when it has none); a route whose every gateway URI is unusable is a 503.
+pub fn verdict(decision: &Decision) -> Verdict {
+    match decision.action {
+        Action::Route => {
+            let targets: Vec<Target<'_>> = decision
+                .routes
+                .iter()
+                .map(|r| Target {
+                    gateway_uri: &r.gateway_uri,
+                    number: &r.number,
+                })
+                .collect();
+            let (contacts, skipped) = response::contacts(&targets);
+            if skipped > 0 {
+                tracing::warn!(
+                    skipped,
+                    "redirect: routes with unusable gateway URIs left out"
+                );
+            }
+            if contacts.is_empty() {
+                Verdict::Refuse {
+                    code: 503,
+                    reason: "No usable route".into(),
+                }
+            } else {
+                Verdict::Redirect(contacts)
+            }
+        }
+        Action::Deny => Verdict::Refuse {
+            code: decision.sip_code.unwrap_or(403),
+            reason: decision
+                .reason
+                .clone()
+                .unwrap_or_else(|| "Denied by dial plan".into()),
+        },
+    }
+}
+
+/// An evaluation that could not run: an organization without a plan is 404, a number the
+/// evaluator refuses is 484 Address Incomplete, anything else 500.
+fn refusal_for_error(error: &Error) -> Verdict {
+    let (code, reason) = match error.status_code().as_u16() {
+        404 => (404, "No dial plan for this organization".to_string()),
+        400 => (484, error.to_string()),
+        _ => {
+            tracing::warn!(error = %error, "redirect: dial plan evaluation failed");
+            (500, "Dial plan evaluation failed".to_string())
+        }
+    };
+    Verdict::Refuse { code, reason }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialplan::evaluate::Route;
+
+    fn decision(action: Action, routes: Vec<Route>, sip_code: Option<u16>) -> Decision {
+        Decision {
+            action,
+            destination: "+442071234567".into(),
+            caller_id: None,
+            routes,
+            skipped: Vec::new(),
+            trail: Vec::new(),
+            sip_code,
+            reason: sip_code.map(|_| "Premium blocked".to_string()),
+        }
+    }
+
+    fn route(uri: &str, number: &str) -> Route {
+        Route {
+            trunk_id: 1,
+            gateway_uri: uri.into(),
+            number: number.into(),
+            order: None,
+            weight: None,
+        }
+    }
+
+    #[test]
+    fn routes_become_contacts_in_order_and_denies_keep_code_and_reason() {
+        let d = decision(
+            Action::Route,
+            vec![
+                route("sip:192.0.2.1:5060", "+44"),
+                route("sip:192.0.2.2;transport=tcp", "44"),
+            ],
+            None,
+        );
+        assert_eq!(
+            verdict(&d),
+            Verdict::Redirect(vec![
+                "<sip:+44@192.0.2.1:5060>;q=1.0".into(),
+                "<sip:44@192.0.2.2;transport=tcp>;q=0.5".into()
+            ])
+        );
+        let d = decision(Action::Route, vec![route("bogus", "1")], None);
+        assert_eq!(
+            verdict(&d),
+            Verdict::Refuse {
+                code: 503,
+                reason: "No usable route".into()
+            }
+        );
+        let d = decision(Action::Deny, Vec::new(), Some(480));
+        assert_eq!(
+            verdict(&d),
+            Verdict::Refuse {
+                code: 480,
+                reason: "Premium blocked".into()
+            }
+        );
+        let d = decision(Action::Deny, Vec::new(), None);
+        assert!(matches!(verdict(&d), Verdict::Refuse { code: 403, .. }));
+        assert!(matches!(
+            refusal_for_error(&Error::not_found("organization")),
+            Verdict::Refuse { code: 404, .. }
+        ));
+        assert!(matches!(
+            refusal_for_error(&Error::field("to", "must not be empty")),
+            Verdict::Refuse { code: 484, .. }
+        ));
+    }
+}

@@ -1,0 +1,93 @@
+//! Assignment targets of numbers: what a number may route to, checked through the other rooms'
+//! services (gateways, users, devices), never their stores.
+
+use super::model::{Assignment, AssignmentType};
+use crate::auth::Caller;
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::orgs::Organization;
+
+/// Checks that the assignment target exists, the caller sees it, and it may serve a number of
+/// `org`: a trunk of `org` or an ancestor; a user or device of `org` itself; a device line
+/// the device has. A dial plan is only checked to be a positive id (the dial plan room is
+/// being built in parallel).
+pub async fn check_assignment(
+    db: &Db,
+    caller: &Caller,
+    org: &Organization,
+    a: Assignment,
+) -> Result<Assignment> {
+    if a.id < 1 {
+        return Err(Error::field("assignment.id", "must be a positive id"));
+    }
+    if a.kind != AssignmentType::DeviceLine && a.line.is_some() {
+        return Err(Error::field(
+            "assignment.line",
+            "only a device_line has a line",
+        ));
+    }
+    // Outside the caller's subtree reads like missing; database errors stay errors.
+    let not_found = |what: &'static str| {
+        move |e: Error| match e {
+            Error::NotFound(_) => {
+                Error::field("assignment.id", format!("{what} {} not found", a.id))
+            }
+            other => other,
+        }
+    };
+    let elsewhere = |what: &str, owner: i64| {
+        Error::field(
+            "assignment.id",
+            format!(
+                "{what} {} belongs to organization {owner}, not to the number's organization {}",
+                a.id, org.id
+            ),
+        )
+    };
+    match a.kind {
+        AssignmentType::Trunk => {
+            let trunk = crate::gateways::visible_trunk(db, caller, a.id)
+                .await
+                .map_err(not_found("trunk"))?;
+            if !org.path.starts_with(&trunk.organization_path) {
+                return Err(Error::field(
+                    "assignment.id",
+                    format!(
+                        "trunk {} belongs to organization {}, which is not organization {} or one of its ancestors",
+                        a.id, trunk.organization_id, org.id
+                    ),
+                ));
+            }
+        }
+        AssignmentType::User => {
+            let user = crate::orgs::users::visible(db, caller, a.id)
+                .await
+                .map_err(not_found("user"))?;
+            if user.organization_id != org.id {
+                return Err(elsewhere("user", user.organization_id));
+            }
+        }
+        AssignmentType::DeviceLine => {
+            let device = crate::devices::visible(db, caller, a.id)
+                .await
+                .map_err(not_found("device"))?;
+            if device.organization_id != org.id {
+                return Err(elsewhere("device", device.organization_id));
+            }
+            let Some(line) = a.line else {
+                return Err(Error::field(
+                    "assignment.line",
+                    "a device_line needs the line's position (from 0)",
+                ));
+            };
+            if !device.lines.iter().any(|l| l.position == line) {
+                return Err(Error::field(
+                    "assignment.line",
+                    format!("device {} has no line {line}", a.id),
+                ));
+            }
+        }
+        AssignmentType::Dialplan => {}
+    }
+    Ok(a)
+}
