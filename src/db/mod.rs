@@ -51,6 +51,18 @@ macro_rules! on_tx {
     };
 }
 
+/// Runs `$body` with `$conn` bound to a connection inside [`Db::snapshot`]: for a page of rows
+/// and the `total` they belong to. `?` inside the body returns early (the snapshot rolls back).
+#[macro_export]
+macro_rules! on_snapshot {
+    ($db:expr, $conn:ident => $body:expr) => {{
+        let mut snapshot = $db.snapshot().await?;
+        let out = $crate::on_tx!(&mut snapshot, $conn => $body);
+        snapshot.commit().await?;
+        out
+    }};
+}
+
 impl Db {
     /// Starts a write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`)
     /// so two writers queue on the busy timeout instead of failing with SQLITE_BUSY mid-way.
@@ -58,6 +70,21 @@ impl Db {
         Ok(match self {
             Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
             Db::Pg(pool) => Tx::Pg(pool.begin().await?),
+        })
+    }
+
+    /// Starts a read-only transaction that sees one snapshot, so a page and its `total` agree
+    /// even while other tasks insert (the event log is written from background tasks). SQLite
+    /// in WAL mode fixes the snapshot at the first read of a deferred `BEGIN`; PostgreSQL needs
+    /// `REPEATABLE READ`, since its default isolation takes a new snapshot per statement.
+    /// Finish it with [`Tx::commit`]; dropped, it rolls back, which for a reader is the same.
+    pub async fn snapshot(&self) -> sqlx::Result<Tx> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN DEFERRED").await?),
+            Db::Pg(pool) => Tx::Pg(
+                pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?,
+            ),
         })
     }
 

@@ -3,7 +3,7 @@
 
 use crate::db::{Db, Tx};
 use crate::http::pagination::Page;
-use crate::{on_db, on_tx};
+use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
 
 /// What a bulk job needs of each device it covers.
@@ -229,13 +229,13 @@ pub async fn results(
          FROM notify_job_results{RESULTS_WHERE} ORDER BY device_id LIMIT $3 OFFSET $4"
     );
     let count_sql = format!("SELECT COUNT(*) FROM notify_job_results{RESULTS_WHERE}");
-    on_db!(db, pool => {
+    on_snapshot!(db, conn => {
         let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
             .bind(job_id).bind(outcome).bind(page.limit).bind(page.offset)
-            .fetch_all(pool).await?;
+            .fetch_all(&mut *conn).await?;
         let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
             .bind(job_id).bind(outcome)
-            .fetch_one(pool).await?;
+            .fetch_one(&mut *conn).await?;
         Ok((rows, total))
     })
 }

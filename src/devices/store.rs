@@ -3,7 +3,7 @@
 use super::model::{Device, Line, ProvisioningSettings, Variables};
 use crate::db::{Db, Tx};
 use crate::http::pagination::Page;
-use crate::{on_db, on_tx};
+use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
@@ -203,16 +203,16 @@ pub async fn list(
     );
     let count_sql = format!("SELECT COUNT(*){DEVICE_FROM}{LIST_WHERE}");
     let model = f.model.as_ref().map(|m| m.to_lowercase());
-    let (rows, total): (Vec<DeviceRow>, i64) = on_db!(db, pool => {
+    let (rows, total): (Vec<DeviceRow>, i64) = on_snapshot!(db, conn => {
         let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
             .bind(scope_like).bind(f.organization_id).bind(&f.vendor).bind(&model)
             .bind(&f.mac).bind(&f.status).bind(f.user_id)
             .bind(page.limit).bind(page.offset)
-            .fetch_all(pool).await?;
+            .fetch_all(&mut *conn).await?;
         let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
             .bind(scope_like).bind(f.organization_id).bind(&f.vendor).bind(&model)
             .bind(&f.mac).bind(&f.status).bind(f.user_id)
-            .fetch_one(pool).await?;
+            .fetch_one(&mut *conn).await?;
         Ok::<_, sqlx::Error>((rows, total))
     })?;
     let mut devices: Vec<Device> = rows.into_iter().map(Device::from).collect();

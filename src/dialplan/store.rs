@@ -3,7 +3,7 @@
 
 use crate::db::{Db, Tx};
 use crate::http::pagination::Page;
-use crate::{on_db, on_tx};
+use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
 
 /// A policy as stored; `rules_json` is parsed by the service.
@@ -104,14 +104,14 @@ pub async fn list_policies(
     );
     let count_sql = format!("SELECT COUNT(*){POLICY_FROM}{POLICY_WHERE}");
     let (name, q) = (like(&f.name), like(&f.q));
-    on_db!(db, pool => {
+    on_snapshot!(db, conn => {
         let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
             .bind(scope_like).bind(f.organization_id).bind(&name).bind(&q)
             .bind(limit).bind(offset)
-            .fetch_all(pool).await?;
+            .fetch_all(&mut *conn).await?;
         let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
             .bind(scope_like).bind(f.organization_id).bind(&name).bind(&q)
-            .fetch_one(pool).await?;
+            .fetch_one(&mut *conn).await?;
         Ok((rows, total))
     })
 }
@@ -206,13 +206,13 @@ pub async fn versions(db: &Db, policy_id: i64, page: Page) -> sqlx::Result<(Vec<
         "SELECT {VERSION_COLUMNS} FROM dialplan_policy_versions WHERE policy_id = $1 \
          ORDER BY version DESC LIMIT $2 OFFSET $3"
     );
-    on_db!(db, pool => {
+    on_snapshot!(db, conn => {
         let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(policy_id).bind(page.limit).bind(page.offset)
-            .fetch_all(pool).await?;
+            .fetch_all(&mut *conn).await?;
         let total: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM dialplan_policy_versions WHERE policy_id = $1")
-            .bind(policy_id).fetch_one(pool).await?;
+            .bind(policy_id).fetch_one(&mut *conn).await?;
         Ok((rows, total))
     })
 }
@@ -252,13 +252,13 @@ pub async fn list_groups(
     let list_sql =
         format!("SELECT {GROUP_COLUMNS}{GROUP_FROM}{GROUP_WHERE} ORDER BY g.id LIMIT $3 OFFSET $4");
     let count_sql = format!("SELECT COUNT(*){GROUP_FROM}{GROUP_WHERE}");
-    let (mut rows, total): (Vec<GroupRow>, i64) = on_db!(db, pool => {
+    let (mut rows, total): (Vec<GroupRow>, i64) = on_snapshot!(db, conn => {
         let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
             .bind(scope_like).bind(organization_id).bind(page.limit).bind(page.offset)
-            .fetch_all(pool).await?;
+            .fetch_all(&mut *conn).await?;
         let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
             .bind(scope_like).bind(organization_id)
-            .fetch_one(pool).await?;
+            .fetch_one(&mut *conn).await?;
         Ok::<_, sqlx::Error>((rows, total))
     })?;
     let ids: Vec<i64> = rows.iter().map(|g| g.id).collect();

@@ -3,7 +3,7 @@
 use super::model::{Gateway, Trunk, TrunkIp};
 use crate::db::{Db, Tx};
 use crate::http::pagination::Page;
-use crate::{on_db, on_tx};
+use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
@@ -63,14 +63,14 @@ pub async fn list(
         format!("SELECT {TRUNK_COLUMNS}{TRUNK_FROM}{LIST_WHERE} ORDER BY t.id LIMIT $5 OFFSET $6");
     let count_sql = format!("SELECT COUNT(*){TRUNK_FROM}{LIST_WHERE}");
     let name_like = f.name.as_ref().map(|n| format!("%{}%", n.to_lowercase()));
-    let (mut trunks, total): (Vec<Trunk>, i64) = on_db!(db, pool => {
+    let (mut trunks, total): (Vec<Trunk>, i64) = on_snapshot!(db, conn => {
         let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
             .bind(scope_like).bind(f.organization_id).bind(&f.direction).bind(&name_like)
             .bind(page.limit).bind(page.offset)
-            .fetch_all(pool).await?;
+            .fetch_all(&mut *conn).await?;
         let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
             .bind(scope_like).bind(f.organization_id).bind(&f.direction).bind(&name_like)
-            .fetch_one(pool).await?;
+            .fetch_one(&mut *conn).await?;
         Ok::<_, sqlx::Error>((rows, total))
     })?;
     let ids: Vec<i64> = trunks.iter().map(|t| t.id).collect();

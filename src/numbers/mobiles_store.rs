@@ -3,7 +3,7 @@
 use super::model::Mobile;
 use crate::db::{Db, Tx};
 use crate::http::pagination::Page;
-use crate::{on_db, on_tx};
+use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
 
 const COLUMNS: &str = "m.id, m.organization_id, o.path AS organization_path, m.iccid, m.imsi, \
@@ -35,15 +35,15 @@ pub async fn list(
 ) -> sqlx::Result<(Vec<Mobile>, i64)> {
     let list_sql = format!("SELECT {COLUMNS}{FROM}{WHERE} ORDER BY m.id LIMIT $6 OFFSET $7");
     let count_sql = format!("SELECT COUNT(*){FROM}{WHERE}");
-    on_db!(db, pool => {
+    on_snapshot!(db, conn => {
         let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
             .bind(scope_like).bind(f.organization_id).bind(&f.state).bind(&f.iccid)
             .bind(f.msisdn_number_id).bind(page.limit).bind(page.offset)
-            .fetch_all(pool).await?;
+            .fetch_all(&mut *conn).await?;
         let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
             .bind(scope_like).bind(f.organization_id).bind(&f.state).bind(&f.iccid)
             .bind(f.msisdn_number_id)
-            .fetch_one(pool).await?;
+            .fetch_one(&mut *conn).await?;
         Ok((rows, total))
     })
 }

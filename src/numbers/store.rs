@@ -5,7 +5,7 @@ use super::pattern::Pattern;
 use crate::db::{Db, Tx};
 use crate::http::pagination::Page;
 use crate::system::audit::Actor;
-use crate::{on_db, on_tx};
+use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 
@@ -117,16 +117,16 @@ pub async fn list(
         .map(|t| format!("%,{},%", t.replace('_', "\\_")));
     let prefix = f.prefix.as_ref().map(|p| format!("{p}%"));
     let pattern = f.pattern.as_ref().map(Pattern::like);
-    let (rows, total): (Vec<NumberRow>, i64) = on_db!(db, pool => {
+    let (rows, total): (Vec<NumberRow>, i64) = on_snapshot!(db, conn => {
         let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
             .bind(scope_like).bind(f.organization_id).bind(&subtree).bind(&f.state)
             .bind(&tag).bind(&prefix).bind(&pattern)
             .bind(page.limit).bind(page.offset)
-            .fetch_all(pool).await?;
+            .fetch_all(&mut *conn).await?;
         let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
             .bind(scope_like).bind(f.organization_id).bind(&subtree).bind(&f.state)
             .bind(&tag).bind(&prefix).bind(&pattern)
-            .fetch_one(pool).await?;
+            .fetch_one(&mut *conn).await?;
         Ok::<_, sqlx::Error>((rows, total))
     })?;
     Ok((rows.into_iter().map(Number::from).collect(), total))
@@ -334,16 +334,16 @@ pub async fn history(
     number_id: i64,
     page: Page,
 ) -> sqlx::Result<(Vec<HistoryEntry>, i64)> {
-    let (rows, total): (Vec<HistoryRow>, i64) = on_db!(db, pool => {
+    let (rows, total): (Vec<HistoryRow>, i64) = on_snapshot!(db, conn => {
         let rows = sqlx::query_as(
             "SELECT id, number_id, action, actor_user_id, actor_username, before_json, \
              after_json, created_at FROM number_history WHERE number_id = $1 ORDER BY id \
              LIMIT $2 OFFSET $3")
             .bind(number_id).bind(page.limit).bind(page.offset)
-            .fetch_all(pool).await?;
+            .fetch_all(&mut *conn).await?;
         let (total,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM number_history WHERE number_id = $1")
-            .bind(number_id).fetch_one(pool).await?;
+            .bind(number_id).fetch_one(&mut *conn).await?;
         Ok::<_, sqlx::Error>((rows, total))
     })?;
     let entries = rows

@@ -7,7 +7,7 @@ use crate::db::{Db, Tx};
 use crate::error::{Error, Result};
 use crate::http::pagination::Page;
 use crate::system::audit::{self, Change};
-use crate::{on_db, on_tx};
+use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
 use ipnet::IpNet;
 use serde::Serialize;
@@ -79,12 +79,12 @@ pub async fn list(
     let list_sql = format!("SELECT {COLUMNS}{FROM} ORDER BY i.id LIMIT $3 OFFSET $4");
     let count_sql = format!("SELECT COUNT(*){FROM}");
     let like = caller.scope().like();
-    Ok(on_db!(db, pool => {
+    Ok(on_snapshot!(db, conn => {
         let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
             .bind(&like).bind(organization_id).bind(page.limit).bind(page.offset)
-            .fetch_all(pool).await?;
+            .fetch_all(&mut *conn).await?;
         let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
-            .bind(&like).bind(organization_id).fetch_one(pool).await?;
+            .bind(&like).bind(organization_id).fetch_one(&mut *conn).await?;
         Ok::<_, sqlx::Error>((rows, total))
     })?)
 }

@@ -3,7 +3,7 @@
 use super::model::Organization;
 use crate::db::{Db, Tx};
 use crate::http::pagination::Page;
-use crate::{on_db, on_tx};
+use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
 
 const COLUMNS: &str =
@@ -50,14 +50,14 @@ pub async fn list(
         format!("SELECT {COLUMNS} FROM organizations{WHERE} ORDER BY id LIMIT $6 OFFSET $7");
     let count_sql = format!("SELECT COUNT(*) FROM organizations{WHERE}");
     let name_like = f.name.as_ref().map(|n| format!("%{}%", n.to_lowercase()));
-    on_db!(db, pool => {
+    on_snapshot!(db, conn => {
         let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
             .bind(scope_like).bind(&f.org_type).bind(&f.status).bind(f.parent_id).bind(&name_like)
             .bind(page.limit).bind(page.offset)
-            .fetch_all(pool).await?;
+            .fetch_all(&mut *conn).await?;
         let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
             .bind(scope_like).bind(&f.org_type).bind(&f.status).bind(f.parent_id).bind(&name_like)
-            .fetch_one(pool).await?;
+            .fetch_one(&mut *conn).await?;
         Ok((rows, total))
     })
 }

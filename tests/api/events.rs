@@ -418,3 +418,41 @@ async fn record_in_follows_its_transaction_and_purge_removes_old_events() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_page_and_its_total_agree_while_events_are_written() {
+    // The event log is written from background tasks (pinger, redirect, provisioning) while
+    // operators page through it; a page read between two writes must still match its total.
+    let app = TestApp::start().await;
+    let (t, root) = support::tree(&app).await;
+    let db = app.state().db.clone();
+    let org = t.partner_a;
+    let writer = tokio::spawn(async move {
+        for n in 0..150 {
+            record(
+                &db,
+                org,
+                Severity::Info,
+                "gateway",
+                &n.to_string(),
+                "gateway.up",
+            )
+            .await;
+        }
+    });
+    let path = format!("/v1/eventlog/{org}?limit=1000");
+    let mut reads = 0;
+    while !writer.is_finished() || reads == 0 {
+        let (status, body) = root.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(
+            body["data"].as_array().map(Vec::len),
+            body["total"].as_u64().map(|t| t as usize),
+            "one snapshot: {body}"
+        );
+        reads += 1;
+    }
+    writer.await.expect("writer");
+    assert_eq!(root.total(&path).await, 150);
+    app.shutdown().await;
+}

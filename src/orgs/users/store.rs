@@ -3,7 +3,7 @@
 use super::{ForeignId, User};
 use crate::db::{Db, Tx};
 use crate::http::pagination::Page;
-use crate::{on_db, on_tx};
+use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
 
 const COLUMNS: &str = "u.id, u.organization_id, u.username, u.role, u.email, \
@@ -44,13 +44,13 @@ pub async fn list(
         .username
         .as_ref()
         .map(|n| format!("%{}%", n.to_lowercase()));
-    on_db!(db, pool => {
+    on_snapshot!(db, conn => {
         let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
             .bind(scope_like).bind(f.organization_id).bind(&f.role).bind(&name_like)
-            .bind(page.limit).bind(page.offset).fetch_all(pool).await?;
+            .bind(page.limit).bind(page.offset).fetch_all(&mut *conn).await?;
         let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
             .bind(scope_like).bind(f.organization_id).bind(&f.role).bind(&name_like)
-            .fetch_one(pool).await?;
+            .fetch_one(&mut *conn).await?;
         Ok((rows, total))
     })
 }

@@ -3,7 +3,7 @@
 use super::{Actor, AuditRecord, Change};
 use crate::db::{Db, Tx};
 use crate::http::pagination::Page;
-use crate::{on_db, on_tx};
+use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
 
 /// Optional filters of `GET /v1/auditlog`.
@@ -102,16 +102,16 @@ pub async fn list(
     let list_sql =
         format!("SELECT {COLUMNS} FROM audit_log{WHERE} ORDER BY id DESC LIMIT $7 OFFSET $8");
     let count_sql = format!("SELECT COUNT(*) FROM audit_log{WHERE}");
-    on_db!(db, pool => {
+    on_snapshot!(db, conn => {
         let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
             .bind(scope_like).bind(f.organization_id).bind(&f.entity_type)
             .bind(&f.entity_id).bind(&f.action).bind(f.actor_user_id)
             .bind(page.limit).bind(page.offset)
-            .fetch_all(pool).await?;
+            .fetch_all(&mut *conn).await?;
         let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
             .bind(scope_like).bind(f.organization_id).bind(&f.entity_type)
             .bind(&f.entity_id).bind(&f.action).bind(f.actor_user_id)
-            .fetch_one(pool).await?;
+            .fetch_one(&mut *conn).await?;
         Ok((rows.into_iter().map(AuditRecord::from).collect(), total))
     })
 }

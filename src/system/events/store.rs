@@ -7,7 +7,7 @@
 use super::{EventRecord, NewEvent, Severity};
 use crate::db::{Db, Tx};
 use crate::http::pagination::Page;
-use crate::{on_db, on_tx};
+use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
 
 /// Optional filters of `GET /v1/eventlog/{orgId}`. `since` is inclusive, `until` exclusive.
@@ -116,16 +116,16 @@ pub async fn list(
     );
     let count_sql = format!("SELECT COUNT(*) FROM event_log{WHERE}");
     let severity = f.severity.map(Severity::as_str);
-    on_db!(db, pool => {
+    on_snapshot!(db, conn => {
         let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
             .bind(scope_like).bind(&f.entity_type).bind(&f.entity_id).bind(&f.event)
             .bind(severity).bind(f.since).bind(f.until)
             .bind(page.limit).bind(page.offset)
-            .fetch_all(pool).await?;
+            .fetch_all(&mut *conn).await?;
         let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
             .bind(scope_like).bind(&f.entity_type).bind(&f.entity_id).bind(&f.event)
             .bind(severity).bind(f.since).bind(f.until)
-            .fetch_one(pool).await?;
+            .fetch_one(&mut *conn).await?;
         let records = rows.into_iter().map(EventRecord::try_from).collect::<sqlx::Result<_>>()?;
         Ok((records, total))
     })
