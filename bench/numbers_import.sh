@@ -3,8 +3,8 @@
 # transaction) into a fresh SQLite database, through the REST API of a release build.
 #
 # Builds the release binary, bootstraps a fresh state directory, starts `dialtone serve` with a
-# config that raises http.max_body_bytes (the file is ~3.4 MB; the default limit is 1 MiB) and
-# http.request_timeout_s, generates the CSV (+1 212 NXX XXXX numbers with a tag), posts it with
+# config that raises http.request_timeout_s (the ~3.4 MB file fits http.max_import_bytes),
+# generates the CSV (+1 212 NXX XXXX numbers with a tag), posts it with
 # curl as text/csv and prints the wall time of the request. Then it checks `total` of
 # GET /v1/numbers and that posting the same file again is refused with a row error per line
 # and writes nothing.
@@ -39,7 +39,6 @@ PORT=$(free_port)
 log "state directory $STATE_DIR, listening on 127.0.0.1:$PORT"
 cat >"$STATE_DIR/bench.toml" <<'TOML'
 [http]
-max_body_bytes = 16777216
 request_timeout_s = 600
 TOML
 

@@ -289,6 +289,9 @@ pub struct HttpConfig {
     pub listen: SocketAddr,
     /// Largest request body accepted; larger ones answer 413.
     pub max_body_bytes: usize,
+    /// Largest body of the endpoints that take a whole file (`POST /v1/numbers/import`,
+    /// `POST /v1/devices/bulk`): 100,000 numbers are about 3.5 MB of CSV.
+    pub max_import_bytes: usize,
     /// A request running longer than this answers 408.
     pub request_timeout_s: u64,
     /// On SIGTERM, how long in-flight requests may take to finish.
@@ -382,6 +385,7 @@ impl Default for HttpConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body_bytes: 1024 * 1024,
+            max_import_bytes: 16 * 1024 * 1024,
             request_timeout_s: 30,
             shutdown_grace_s: 30,
         }
@@ -530,6 +534,7 @@ impl Config {
             self.database.max_connections.into(),
         )?;
         positive("http.max_body_bytes", self.http.max_body_bytes as u64)?;
+        positive("http.max_import_bytes", self.http.max_import_bytes as u64)?;
         positive("http.request_timeout_s", self.http.request_timeout_s)?;
         positive("rate_limit.requests", self.rate_limit.requests.into())?;
         positive("rate_limit.window_s", self.rate_limit.window_s)?;

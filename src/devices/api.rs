@@ -206,7 +206,8 @@ fn parse_row(row: Value) -> Result<NewDevice> {
 #[utoipa::path(post, path = "/v1/devices/bulk", tag = "devices", request_body = BulkDevices,
     responses((status = 201, body = Vec<DeviceView>),
               (status = 400, description = "Invalid rows, each named; nothing created"),
-              (status = 409, description = "A MAC was registered meanwhile; nothing created")),
+              (status = 409, description = "A MAC was registered meanwhile; nothing created"),
+              (status = 413, description = "Body larger than http.max_import_bytes")),
     security(("bearer" = [])))]
 async fn bulk_create_devices(
     State(state): State<AppState>,

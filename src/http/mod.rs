@@ -55,14 +55,17 @@ pub fn router(state: AppState) -> Router {
     let (api, openapi) = routes(&state).split_for_parts();
     let openapi = openapi::finish(openapi);
     let config = &state.config.http;
-    let body_limit = config.max_body_bytes;
+    let limits = BodyLimits {
+        default: config.max_body_bytes,
+        import: config.max_import_bytes,
+    };
     let timeout = Duration::from_secs(config.request_timeout_s);
     api.route("/v1/errors", any(errors::errors_endpoint))
         .route("/metrics", get(crate::system::metrics::endpoint))
         .merge(openapi::routes(openapi))
         .fallback(errors::not_found)
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(middleware::from_fn_with_state(body_limit, reject_large_bodies))
+        .layer(DefaultBodyLimit::disable())
+        .layer(middleware::from_fn_with_state(limits, limit_bodies))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit::enforce))
         .layer(middleware::from_fn(crate::system::metrics::track))
@@ -84,13 +87,34 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Refuses a declared `Content-Length` over the limit before reading any of the body.
-async fn reject_large_bodies(
-    axum::extract::State(limit): axum::extract::State<usize>,
-    mut request: Request,
+/// The request-body limits: one for every route, a larger one for the whole-file routes.
+#[derive(Debug, Clone, Copy)]
+struct BodyLimits {
+    default: usize,
+    import: usize,
+}
+
+/// The routes that take a whole file (a CSV inventory, a fleet of devices).
+const IMPORT_ROUTES: [&str; 2] = ["/v1/numbers/import", "/v1/devices/bulk"];
+
+impl BodyLimits {
+    fn for_path(self, path: &str) -> usize {
+        if IMPORT_ROUTES.contains(&path.trim_end_matches('/')) {
+            self.import
+        } else {
+            self.default
+        }
+    }
+}
+
+/// Applies the route's body limit: a declared `Content-Length` over it is refused before any of
+/// the body is read, and a chunked body is cut off (413) once it passes the limit.
+async fn limit_bodies(
+    axum::extract::State(limits): axum::extract::State<BodyLimits>,
+    request: Request,
     next: Next,
 ) -> Response {
-    request.extensions_mut().insert(json::BodyLimit(limit));
+    let limit = limits.for_path(request.uri().path());
     let declared = request
         .headers()
         .get(axum::http::header::CONTENT_LENGTH)
@@ -99,5 +123,8 @@ async fn reject_large_bodies(
     if declared.is_some_and(|len| len > limit as u64) {
         return crate::error::Error::PayloadTooLarge(limit).into_response();
     }
-    next.run(request).await
+    let (mut parts, body) = request.into_parts();
+    parts.extensions.insert(json::BodyLimit(limit));
+    let body = axum::body::Body::new(http_body_util::Limited::new(body, limit));
+    next.run(Request::from_parts(parts, body)).await
 }

@@ -209,7 +209,7 @@ pub struct ImportErrors {
 }
 
 /// Import numbers from CSV, all or nothing (at most 100,000 rows; the body must also fit
-/// `http.max_body_bytes`). Header: `number,state,organization_id,tags,channel_limit` (only
+/// `http.max_import_bytes`). Header: `number,state,organization_id,tags,channel_limit` (only
 /// `number` is required; columns in any order). `number` is E.164 or national in the row's
 /// organization's country; `organization_id` defaults to the caller's; `state` to available;
 /// `tags` are separated by `;`; an empty `channel_limit` is unlimited. Any bad row (also a
@@ -221,7 +221,7 @@ pub struct ImportErrors {
     responses((status = 201, body = ImportSummary),
               (status = 400, body = ImportErrors, description = "Bad rows, each listed; nothing imported"),
               (status = 409, description = "A number was added meanwhile; nothing imported"),
-              (status = 413, description = "Body larger than http.max_body_bytes")),
+              (status = 413, description = "Body larger than http.max_import_bytes")),
     security(("bearer" = [])))]
 async fn import_numbers(
     State(state): State<AppState>,

@@ -245,6 +245,81 @@ async fn oversized_bodies_are_refused_with_413_and_write_nothing() {
 }
 
 #[tokio::test]
+async fn whole_file_routes_take_larger_bodies_than_the_rest() {
+    let app = TestApp::start_with(|c| {
+        c.http.max_body_bytes = 1024;
+        c.http.max_import_bytes = 64 * 1024;
+    })
+    .await;
+    let root = app.root().await;
+    // 2,000 numbers (~28 KB): over the general limit, under the import limit.
+    let csv: String = std::iter::once("number".to_string())
+        .chain((0..2000).map(|n| format!("+1212555{n:04}")))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(csv.len() > 1024 && csv.len() < 64 * 1024);
+    let import = |body: String| {
+        root.request(reqwest::Method::POST, "/v1/numbers/import")
+            .header("content-type", "text/csv")
+            .header("accept", "application/json")
+            .body(body)
+            .send()
+    };
+    let response = import(csv.clone()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(root.total("/v1/numbers").await, 2000);
+    // The same bytes are too many for an ordinary route.
+    let (status, body) = root
+        .post("/v1/numbers/search", json!({"prefix": "+1", "pad": csv}))
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    // And the import route has its own ceiling.
+    let huge: String = std::iter::once("number".to_string())
+        .chain((0..6000).map(|n| format!("+1213555{n:04}")))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let response = import(huge).await.unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["code"], 413, "{body}");
+    assert_eq!(
+        root.total("/v1/numbers").await,
+        2000,
+        "nothing more imported"
+    );
+}
+
+#[tokio::test]
+async fn a_chunked_body_past_the_limit_is_cut_off_with_413() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::start_with(|c| c.http.max_body_bytes = 1024).await;
+    let root = app.root().await;
+    let before = root.total("/v1/organizations").await;
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let body = format!(r#"{{"name":"{}","type":"tenant"}}"#, "x".repeat(4000));
+    let mut request = format!(
+        "POST /v1/organizations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\n\
+         Accept: application/json\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        root.token.as_ref().unwrap()
+    );
+    for chunk in body.as_bytes().chunks(500) {
+        request.push_str(&format!(
+            "{:x}\r\n{}\r\n",
+            chunk.len(),
+            String::from_utf8_lossy(chunk)
+        ));
+    }
+    request.push_str("0\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("\"code\":413"), "{answer}");
+    assert_eq!(root.total("/v1/organizations").await, before);
+}
+
+#[tokio::test]
 async fn health_readiness_and_metrics() {
     let app = TestApp::start().await;
     let (status, body) = app.anonymous().get("/healthz").await;
