@@ -11,7 +11,7 @@ use super::validate::LineInput;
 use crate::auth::Caller;
 use crate::error::{Error, Result};
 use crate::http::envelope::{Envelope, ListEnvelope, done};
-use crate::http::json::{self, JsonBody};
+use crate::http::json::{self, JsonBody, JsonEdit, ReadOnlyFields};
 use crate::http::pagination::{PageParams, Params};
 use crate::http::path;
 use crate::state::AppState;
@@ -260,27 +260,18 @@ pub struct UpdateDevice {
     contact: Option<Option<String>>,
     status: Option<DeviceStatus>,
     provisioning_username: Option<String>,
-    #[serde(default, rename = "id")]
-    #[schema(ignore)]
-    _id: Option<Value>,
-    #[serde(default, rename = "last_provisioned_at")]
-    #[schema(ignore)]
-    _last_provisioned_at: Option<Value>,
-    #[serde(default, rename = "last_provisioned_ip")]
-    #[schema(ignore)]
-    _last_provisioned_ip: Option<Value>,
-    #[serde(default, rename = "last_user_agent")]
-    #[schema(ignore)]
-    _last_user_agent: Option<Value>,
-    #[serde(default, rename = "firmware")]
-    #[schema(ignore)]
-    _firmware: Option<Value>,
-    #[serde(default, rename = "created_at")]
-    #[schema(ignore)]
-    _created_at: Option<Value>,
-    #[serde(default, rename = "updated_at")]
-    #[schema(ignore)]
-    _updated_at: Option<Value>,
+}
+
+impl ReadOnlyFields for UpdateDevice {
+    const READ_ONLY: &'static [&'static str] = &[
+        "id",
+        "last_provisioned_at",
+        "last_provisioned_ip",
+        "last_user_agent",
+        "firmware",
+        "created_at",
+        "updated_at",
+    ];
 }
 
 /// Change a device (only the fields given; `lines`, if given, replaces the list). The
@@ -293,7 +284,7 @@ async fn update_device(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<UpdateDevice>,
+    JsonEdit(body): JsonEdit<UpdateDevice>,
 ) -> Result<Envelope<DeviceView>> {
     let id = device_id(&id)?;
     let device = service::update(

@@ -10,13 +10,12 @@ use super::{evaluation, instantiate};
 use crate::auth::Caller;
 use crate::error::{Error, Result};
 use crate::http::envelope::{Envelope, ListEnvelope, done};
-use crate::http::json::JsonBody;
+use crate::http::json::{JsonBody, JsonEdit, ReadOnlyFields, STORED};
 use crate::http::pagination::{PageParams, Params};
 use crate::http::path;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use serde::Deserialize;
-use serde_json::Value;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -129,18 +128,10 @@ pub struct UpdatePolicy {
     description: Option<String>,
     /// The whole new list.
     rules: Option<Vec<Rule>>,
-    #[serde(default, rename = "id")]
-    #[schema(ignore)]
-    _id: Option<Value>,
-    #[serde(default, rename = "version")]
-    #[schema(ignore)]
-    _version: Option<Value>,
-    #[serde(default, rename = "created_at")]
-    #[schema(ignore)]
-    _created_at: Option<Value>,
-    #[serde(default, rename = "updated_at")]
-    #[schema(ignore)]
-    _updated_at: Option<Value>,
+}
+
+impl ReadOnlyFields for UpdatePolicy {
+    const READ_ONLY: &'static [&'static str] = &["id", "version", "created_at", "updated_at"];
 }
 
 /// Change a policy: a new version; the one before is archived.
@@ -152,7 +143,7 @@ async fn update_policy(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<UpdatePolicy>,
+    JsonEdit(body): JsonEdit<UpdatePolicy>,
 ) -> Result<Envelope<Policy>> {
     let id = policy_id(&id)?;
     let policy = service::update(
@@ -288,15 +279,10 @@ pub struct GroupBody {
     policy_ids: Option<Vec<i64>>,
     /// Groups of the organization or a parent evaluated before this one; no cycles.
     depends_on: Option<Vec<i64>>,
-    #[serde(default, rename = "id")]
-    #[schema(ignore)]
-    _id: Option<Value>,
-    #[serde(default, rename = "created_at")]
-    #[schema(ignore)]
-    _created_at: Option<Value>,
-    #[serde(default, rename = "updated_at")]
-    #[schema(ignore)]
-    _updated_at: Option<Value>,
+}
+
+impl ReadOnlyFields for GroupBody {
+    const READ_ONLY: &'static [&'static str] = &STORED;
 }
 
 impl From<GroupBody> for GroupInput {
@@ -320,7 +306,7 @@ impl From<GroupBody> for GroupInput {
 async fn create_group(
     State(state): State<AppState>,
     caller: Caller,
-    JsonBody(body): JsonBody<GroupBody>,
+    JsonEdit(body): JsonEdit<GroupBody>,
 ) -> Result<Envelope<Group>> {
     if body.name.is_none() {
         return Err(Error::field("name", "is required"));
@@ -352,7 +338,7 @@ async fn update_group(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<GroupBody>,
+    JsonEdit(body): JsonEdit<GroupBody>,
 ) -> Result<Envelope<Group>> {
     let id = group_id(&id)?;
     Ok(Envelope::ok(

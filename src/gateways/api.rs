@@ -7,13 +7,12 @@ use super::store::TrunkFilter;
 use crate::auth::Caller;
 use crate::error::Result;
 use crate::http::envelope::{Envelope, ListEnvelope, done};
-use crate::http::json::JsonBody;
+use crate::http::json::{JsonBody, JsonEdit, ReadOnlyFields};
 use crate::http::pagination::{PageParams, Params};
 use crate::http::path;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -66,6 +65,16 @@ async fn list_siptrunks(
     Ok(ListEnvelope::new(views, total, page))
 }
 
+/// What a gateway shows but its body does not set.
+const GATEWAY_READ_ONLY: [&str; 6] = [
+    "id",
+    "trunk_id",
+    "position",
+    "health",
+    "created_at",
+    "updated_at",
+];
+
 /// A gateway in a trunk's body. Read-only fields of a GET response are accepted and ignored.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -82,24 +91,10 @@ pub struct GatewayBody {
     #[serde(default, deserialize_with = "crate::http::json::present")]
     #[schema(value_type = Option<i64>)]
     down_ping_interval_s: Option<Option<i64>>,
-    #[serde(default, rename = "id")]
-    #[schema(ignore)]
-    _id: Option<Value>,
-    #[serde(default, rename = "trunk_id")]
-    #[schema(ignore)]
-    _trunk_id: Option<Value>,
-    #[serde(default, rename = "position")]
-    #[schema(ignore)]
-    _position: Option<Value>,
-    #[serde(default, rename = "health")]
-    #[schema(ignore)]
-    _health: Option<Value>,
-    #[serde(default, rename = "created_at")]
-    #[schema(ignore)]
-    _created_at: Option<Value>,
-    #[serde(default, rename = "updated_at")]
-    #[schema(ignore)]
-    _updated_at: Option<Value>,
+}
+
+impl ReadOnlyFields for GatewayBody {
+    const READ_ONLY: &'static [&'static str] = &GATEWAY_READ_ONLY;
 }
 
 impl From<GatewayBody> for GatewayInput {
@@ -134,6 +129,12 @@ pub struct CreateTrunk {
     gateways: Vec<GatewayBody>,
 }
 
+impl ReadOnlyFields for CreateTrunk {
+    const READ_ONLY: &'static [&'static str] = &[];
+    const NESTED: &'static [(&'static str, &'static [&'static str])] =
+        &[("gateways", &GATEWAY_READ_ONLY)];
+}
+
 /// Create a trunk with its gateways.
 #[utoipa::path(post, path = "/v1/siptrunks", tag = "telephony", request_body = CreateTrunk,
     responses((status = 201, body = TrunkView), (status = 400, description = "Invalid field"),
@@ -142,7 +143,7 @@ pub struct CreateTrunk {
 async fn create_siptrunk(
     State(state): State<AppState>,
     caller: Caller,
-    JsonBody(body): JsonBody<CreateTrunk>,
+    JsonEdit(body): JsonEdit<CreateTrunk>,
 ) -> Result<Envelope<TrunkView>> {
     let trunk = service::create(
         &state.db,
@@ -198,18 +199,12 @@ pub struct UpdateTrunk {
     /// The whole new list, in order. A gateway whose URI is already on the trunk keeps its id
     /// and health; unlisted gateways are removed.
     gateways: Option<Vec<GatewayBody>>,
-    #[serde(default, rename = "id")]
-    #[schema(ignore)]
-    _id: Option<Value>,
-    #[serde(default, rename = "health")]
-    #[schema(ignore)]
-    _health: Option<Value>,
-    #[serde(default, rename = "created_at")]
-    #[schema(ignore)]
-    _created_at: Option<Value>,
-    #[serde(default, rename = "updated_at")]
-    #[schema(ignore)]
-    _updated_at: Option<Value>,
+}
+
+impl ReadOnlyFields for UpdateTrunk {
+    const READ_ONLY: &'static [&'static str] = &["id", "health", "created_at", "updated_at"];
+    const NESTED: &'static [(&'static str, &'static [&'static str])] =
+        &[("gateways", &GATEWAY_READ_ONLY)];
 }
 
 /// Change a trunk (only the fields given; `gateways`, if given, replaces the list).
@@ -221,7 +216,7 @@ async fn update_siptrunk(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<UpdateTrunk>,
+    JsonEdit(body): JsonEdit<UpdateTrunk>,
 ) -> Result<Envelope<TrunkView>> {
     let id = trunk_id(&id)?;
     let trunk = service::update(
@@ -274,7 +269,7 @@ async fn add_gateway(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<GatewayBody>,
+    JsonEdit(body): JsonEdit<GatewayBody>,
 ) -> Result<Envelope<GatewayView>> {
     let id = trunk_id(&id)?;
     let gateway = service::add_gateway(&state.db, &caller, id, body.into()).await?;
@@ -318,24 +313,10 @@ pub struct UpdateGateway {
     #[serde(default, deserialize_with = "crate::http::json::present")]
     #[schema(value_type = Option<i64>)]
     down_ping_interval_s: Option<Option<i64>>,
-    #[serde(default, rename = "id")]
-    #[schema(ignore)]
-    _id: Option<Value>,
-    #[serde(default, rename = "trunk_id")]
-    #[schema(ignore)]
-    _trunk_id: Option<Value>,
-    #[serde(default, rename = "position")]
-    #[schema(ignore)]
-    _position: Option<Value>,
-    #[serde(default, rename = "health")]
-    #[schema(ignore)]
-    _health: Option<Value>,
-    #[serde(default, rename = "created_at")]
-    #[schema(ignore)]
-    _created_at: Option<Value>,
-    #[serde(default, rename = "updated_at")]
-    #[schema(ignore)]
-    _updated_at: Option<Value>,
+}
+
+impl ReadOnlyFields for UpdateGateway {
+    const READ_ONLY: &'static [&'static str] = &GATEWAY_READ_ONLY;
 }
 
 /// Change a gateway (only the fields given).
@@ -347,7 +328,7 @@ async fn update_gateway(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, gw)): Path<(String, String)>,
-    JsonBody(body): JsonBody<UpdateGateway>,
+    JsonEdit(body): JsonEdit<UpdateGateway>,
 ) -> Result<Envelope<GatewayView>> {
     let id = trunk_id(&id)?;
     let gw = gateway_id(&gw)?;

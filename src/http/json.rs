@@ -30,6 +30,57 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     }
 }
 
+/// A request body that may carry back the read-only fields of the resource it edits, so a
+/// client can `PUT` what it got from a `GET`: those keys are dropped before parsing, whatever
+/// their value, and every other key still has to be known.
+pub trait ReadOnlyFields {
+    /// Top-level keys the resource shows but the body does not set (`id`, `created_at` …).
+    const READ_ONLY: &'static [&'static str];
+    /// Lists of objects in the body whose items have read-only keys of their own.
+    const NESTED: &'static [(&'static str, &'static [&'static str])] = &[];
+}
+
+/// The read-only keys every stored resource shows.
+pub const STORED: [&str; 3] = ["id", "created_at", "updated_at"];
+
+/// A request body parsed as JSON into `T` after dropping `T`'s read-only keys.
+pub struct JsonEdit<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + ReadOnlyFields> FromRequest<S> for JsonEdit<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        let JsonBody(value) = JsonBody::<serde_json::Value>::from_request(req, state).await?;
+        parse_edit(value).map(JsonEdit)
+    }
+}
+
+/// Drops `T`'s read-only keys from a parsed body, then deserializes what is left.
+pub fn parse_edit<T: DeserializeOwned + ReadOnlyFields>(
+    mut value: serde_json::Value,
+) -> Result<T, Error> {
+    if let Some(body) = value.as_object_mut() {
+        drop_keys(body, T::READ_ONLY);
+        for (list, keys) in T::NESTED {
+            let items = body
+                .get_mut(*list)
+                .and_then(serde_json::Value::as_array_mut);
+            for item in items.into_iter().flatten() {
+                if let Some(item) = item.as_object_mut() {
+                    drop_keys(item, keys);
+                }
+            }
+        }
+    }
+    deserialize_named(value)
+}
+
+fn drop_keys(object: &mut serde_json::Map<String, serde_json::Value>, keys: &[&str]) {
+    for key in keys {
+        object.remove(*key);
+    }
+}
+
 /// Parses JSON bytes, naming the path of the field that failed.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -51,22 +102,29 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
         ));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let message = strip_position(&inner.to_string());
-        // The syntax is already checked: serde_json reports some type mismatches (a boolean
-        // for an enum) as syntax errors, and those are about the field.
-        if path == "." {
-            Error::bad_request(format!("request body: {message}"))
-        } else {
-            Error::field(&path, message)
-        }
-    })?;
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(named)?;
     deserializer
         .end()
         .map_err(|e| Error::bad_request(format!("malformed JSON: {e}")))?;
     Ok(value)
+}
+
+/// Deserializes an already parsed JSON object into `T`, naming the path of the field that
+/// failed.
+pub fn deserialize_named<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Error> {
+    serde_path_to_error::deserialize(value).map_err(named)
+}
+
+fn named<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> Error {
+    let path = e.path().to_string();
+    let message = strip_position(&e.into_inner().to_string());
+    // The syntax is already checked: serde_json reports some type mismatches (a boolean for an
+    // enum) as syntax errors, and those are about the field.
+    if path == "." {
+        Error::bad_request(format!("request body: {message}"))
+    } else {
+        Error::field(&path, message)
+    }
 }
 
 /// serde_json appends " at line 1 column 9"; the path already says where.
@@ -138,5 +196,50 @@ mod tests {
             let err = parse::<Input>(not_object).unwrap_err().to_string();
             assert!(err.contains("JSON object is required"), "{err}");
         }
+    }
+
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Edit {
+        name: Option<String>,
+        items: Option<Vec<Item>>,
+    }
+
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Item {
+        uri: String,
+    }
+
+    impl ReadOnlyFields for Edit {
+        const READ_ONLY: &'static [&'static str] = &STORED;
+        const NESTED: &'static [(&'static str, &'static [&'static str])] = &[("items", &["id"])];
+    }
+
+    #[test]
+    fn an_edit_takes_back_what_a_get_showed_and_nothing_else() {
+        let body = serde_json::json!({
+            "id": 7, "created_at": "2026-01-01T00:00:00Z", "updated_at": null, "name": "x",
+            "items": [{"id": 1, "uri": "sip:a"}, {"uri": "sip:b"}]
+        });
+        let edit: Edit = parse_edit(body).unwrap();
+        assert_eq!(edit.name.as_deref(), Some("x"));
+        assert_eq!(edit.items.map(|i| i.len()), Some(2));
+        let err = parse_edit::<Edit>(serde_json::json!({"name": "x", "owner": 1}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `owner`"), "{err}");
+        let err =
+            parse_edit::<Edit>(serde_json::json!({"items": [{"uri": "sip:a", "created_at": 1}]}))
+                .unwrap_err()
+                .to_string();
+        assert!(
+            err.starts_with("items[0]"),
+            "only the listed nested keys are dropped: {err}"
+        );
+        let err = parse_edit::<Edit>(serde_json::json!({"name": 5}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("name: invalid type"), "{err}");
     }
 }

@@ -10,7 +10,7 @@ use super::store::NumberFilter;
 use crate::auth::Caller;
 use crate::error::{Error, Result, RowError};
 use crate::http::envelope::{Envelope, ListEnvelope, done};
-use crate::http::json::{self, JsonBody};
+use crate::http::json::{self, JsonBody, JsonEdit, ReadOnlyFields, STORED};
 use crate::http::pagination::{PageParams, Params};
 use crate::http::path;
 use crate::state::AppState;
@@ -18,7 +18,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -290,15 +289,10 @@ pub struct UpdateNumber {
     channel_limit: Option<Option<i64>>,
     /// Replaces the tags.
     tags: Option<Vec<String>>,
-    #[serde(default, rename = "id")]
-    #[schema(ignore)]
-    _id: Option<Value>,
-    #[serde(default, rename = "created_at")]
-    #[schema(ignore)]
-    _created_at: Option<Value>,
-    #[serde(default, rename = "updated_at")]
-    #[schema(ignore)]
-    _updated_at: Option<Value>,
+}
+
+impl ReadOnlyFields for UpdateNumber {
+    const READ_ONLY: &'static [&'static str] = &STORED;
 }
 
 /// Change a number (only the fields given). A new `organization_id` moves it down the tree.
@@ -315,7 +309,7 @@ async fn update_number(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<UpdateNumber>,
+    JsonEdit(body): JsonEdit<UpdateNumber>,
 ) -> Result<Envelope<Number>> {
     let id = number_id(&id)?;
     let number = service::update(
@@ -398,9 +392,10 @@ pub struct SetChannels {
     #[serde(default, deserialize_with = "crate::http::json::present")]
     #[schema(value_type = Option<i64>)]
     limit: Option<Option<i64>>,
-    #[serde(default, rename = "number_id")]
-    #[schema(ignore)]
-    _number_id: Option<Value>,
+}
+
+impl ReadOnlyFields for SetChannels {
+    const READ_ONLY: &'static [&'static str] = &["number_id"];
 }
 
 /// The number's channel limit.
@@ -429,7 +424,7 @@ async fn set_channels(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<SetChannels>,
+    JsonEdit(body): JsonEdit<SetChannels>,
 ) -> Result<Envelope<Channels>> {
     let id = number_id(&id)?;
     let Some(limit) = body.limit else {

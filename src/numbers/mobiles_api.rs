@@ -7,13 +7,12 @@ use super::model::{MOBILE_STATES, Mobile, MobileState};
 use crate::auth::Caller;
 use crate::error::{Error, Result};
 use crate::http::envelope::{Envelope, ListEnvelope, done};
-use crate::http::json::JsonBody;
+use crate::http::json::{JsonBody, JsonEdit, ReadOnlyFields};
 use crate::http::pagination::{PageParams, Params};
 use crate::http::path;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -124,18 +123,10 @@ pub struct UpdateMobile {
     #[schema(value_type = Option<i64>)]
     msisdn_number_id: Option<Option<i64>>,
     state: Option<MobileState>,
-    #[serde(default, rename = "id")]
-    #[schema(ignore)]
-    _id: Option<Value>,
-    #[serde(default, rename = "msisdn")]
-    #[schema(ignore)]
-    _msisdn: Option<Value>,
-    #[serde(default, rename = "created_at")]
-    #[schema(ignore)]
-    _created_at: Option<Value>,
-    #[serde(default, rename = "updated_at")]
-    #[schema(ignore)]
-    _updated_at: Option<Value>,
+}
+
+impl ReadOnlyFields for UpdateMobile {
+    const READ_ONLY: &'static [&'static str] = &["id", "msisdn", "created_at", "updated_at"];
 }
 
 /// Change a SIM record (only the fields given).
@@ -147,7 +138,7 @@ async fn update_mobile(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<UpdateMobile>,
+    JsonEdit(body): JsonEdit<UpdateMobile>,
 ) -> Result<Envelope<Mobile>> {
     let id = mobile_id(&id)?;
     let mobile = mobiles::update(

@@ -6,7 +6,7 @@ use super::{
 use crate::auth::Caller;
 use crate::error::Result;
 use crate::http::envelope::{Envelope, ListEnvelope, done};
-use crate::http::json::JsonBody;
+use crate::http::json::{JsonBody, JsonEdit, ReadOnlyFields, STORED};
 use crate::http::pagination::{PageParams, Params};
 use crate::http::path;
 use crate::state::AppState;
@@ -121,16 +121,10 @@ pub struct UpdateOrganization {
     #[serde(default, deserialize_with = "crate::http::json::present")]
     #[schema(value_type = Option<i64>)]
     parent_id: Option<Option<i64>>,
-    /// Read-only fields a client may send back unchanged after a GET.
-    #[serde(default, rename = "id")]
-    #[schema(ignore)]
-    _id: Option<serde_json::Value>,
-    #[serde(default, rename = "created_at")]
-    #[schema(ignore)]
-    _created_at: Option<serde_json::Value>,
-    #[serde(default, rename = "updated_at")]
-    #[schema(ignore)]
-    _updated_at: Option<serde_json::Value>,
+}
+
+impl ReadOnlyFields for UpdateOrganization {
+    const READ_ONLY: &'static [&'static str] = &STORED;
 }
 
 /// Change name, status, time zone or country (only the fields given are applied).
@@ -141,7 +135,7 @@ async fn update_organization(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<UpdateOrganization>,
+    JsonEdit(body): JsonEdit<UpdateOrganization>,
 ) -> Result<Envelope<Organization>> {
     let id = path::id(&id, "organization")?;
     let org = super::update(
@@ -194,9 +188,10 @@ async fn get_client_access(
 pub struct UpdateClientAccess {
     api_enabled: Option<bool>,
     restrict_to_orgips: Option<bool>,
-    #[serde(default, rename = "organization_id")]
-    #[schema(ignore)]
-    _organization_id: Option<serde_json::Value>,
+}
+
+impl ReadOnlyFields for UpdateClientAccess {
+    const READ_ONLY: &'static [&'static str] = &["organization_id"];
 }
 
 /// Who of this organization may use the API, and from where.
@@ -207,7 +202,7 @@ async fn update_client_access(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<UpdateClientAccess>,
+    JsonEdit(body): JsonEdit<UpdateClientAccess>,
 ) -> Result<Envelope<ClientAccess>> {
     let id = path::id(&id, "organization")?;
     let access = super::set_client_access(

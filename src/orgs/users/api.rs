@@ -4,7 +4,7 @@ use super::{ForeignId, NewUser, Permissions, User, UserFilter, UserUpdate};
 use crate::auth::Caller;
 use crate::error::Result;
 use crate::http::envelope::{Envelope, ListEnvelope, done};
-use crate::http::json::JsonBody;
+use crate::http::json::{JsonBody, JsonEdit, ReadOnlyFields};
 use crate::http::pagination::{PageParams, Params};
 use crate::http::path;
 use crate::state::AppState;
@@ -104,21 +104,16 @@ pub struct UpdateUser {
     email: Option<Option<String>>,
     /// Accepted only when unchanged.
     organization_id: Option<i64>,
-    #[serde(default, rename = "id")]
-    #[schema(ignore)]
-    _id: Option<serde_json::Value>,
-    #[serde(default, rename = "username")]
-    #[schema(ignore)]
-    _username: Option<serde_json::Value>,
-    #[serde(default, rename = "twofactor_enabled")]
-    #[schema(ignore)]
-    _twofactor: Option<serde_json::Value>,
-    #[serde(default, rename = "created_at")]
-    #[schema(ignore)]
-    _created_at: Option<serde_json::Value>,
-    #[serde(default, rename = "updated_at")]
-    #[schema(ignore)]
-    _updated_at: Option<serde_json::Value>,
+}
+
+impl ReadOnlyFields for UpdateUser {
+    const READ_ONLY: &'static [&'static str] = &[
+        "id",
+        "username",
+        "twofactor_enabled",
+        "created_at",
+        "updated_at",
+    ];
 }
 
 /// Change a user (only the fields given). A password change ends the user's other sessions.
@@ -128,7 +123,7 @@ async fn update_user(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<UpdateUser>,
+    JsonEdit(body): JsonEdit<UpdateUser>,
 ) -> Result<Envelope<User>> {
     let id = path::id(&id, "user")?;
     let user = super::update(
