@@ -228,3 +228,49 @@ WHERE path = '';
 COMMIT;
 SQL
 }
+
+# serve_with_config WORK HTTP_PORT: bootstraps and serves `dialtone` with $WORK/dialtone.toml
+# (log in $WORK/dialtone.log) as the bench user, waits for /readyz and logs in. Sets
+# DT_PID, api (the base URL) and token. For the scripts that write a whole config file.
+serve_with_config() {
+    local work="$1" http_port="$2"
+    printf '%s\n' "$BENCH_PASSWORD" |
+        "$BIN" bootstrap --config "$work/dialtone.toml" --username "$BENCH_USER" --password-stdin \
+            >>"$work/dialtone.log" 2>&1 || {
+        tail -n 20 "$work/dialtone.log" >&2
+        die "bootstrap failed"
+    }
+    # The provisioning (0.0.0.0:8081) and redirect (0.0.0.0:5070) listeners stay on loopback too.
+    env DIALTONE_PROVISIONING_LISTEN=127.0.0.1:0 DIALTONE_REDIRECT_LISTEN=127.0.0.1:0 \
+        "$BIN" serve --config "$work/dialtone.toml" >>"$work/dialtone.log" 2>&1 &
+    DT_PID=$!
+    api="http://127.0.0.1:$http_port"
+    for _ in $(seq 1 300); do
+        curl -sf --max-time 2 "$api/readyz" >/dev/null 2>&1 && break
+        kill -0 "$DT_PID" 2>/dev/null || {
+            tail -n 20 "$work/dialtone.log" >&2
+            die "dialtone exited"
+        }
+        sleep 0.1
+    done
+    curl -sf --max-time 2 "$api/readyz" >/dev/null || die "dialtone not ready after 30 s"
+    token=$(curl -sf --max-time 10 -H 'Content-Type: application/json' \
+        -d "{\"username\":\"$BENCH_USER\",\"password\":\"$BENCH_PASSWORD\"}" "$api/v1/auth/user" |
+        jq -r '.data.token // empty')
+    [[ -n "$token" ]] || die "login failed"
+}
+
+# SIGTERM to one pid this script started, SIGKILL after $2 s.
+stop_pid() {
+    local pid="$1" grace="${2:-10}"
+    [[ -n "$pid" ]] || return 0
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 1 $((grace * 10))); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}

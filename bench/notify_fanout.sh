@@ -24,39 +24,15 @@ BASE_PORT="${BASE_PORT:-30000}"
 CONCURRENCY="${CONCURRENCY:-50}"
 DATABASE_URL="${DATABASE_URL:-}"
 
-BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_DIR="$(cd "$BENCH_DIR/.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 CUSTOM_BINS=0
 [[ -n "${BENCH_BIN:-}${PHONES_BIN:-}" ]] && CUSTOM_BINS=1
-BIN="${BENCH_BIN:-$REPO_DIR/target/release/dialtone}"
 PHONES_BIN="${PHONES_BIN:-$REPO_DIR/target/release/examples/notify_phones}"
 WORK="$(mktemp -d /tmp/notify_fanout.XXXXXX)"
 STATS="$WORK/phones.stats"
-USER_NAME="bench"
-PASSWORD="bench-password-1"
 PHONES_PID=""
 DT_PID=""
 
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() {
-    log "ERROR: $*"
-    exit 1
-}
-
-# SIGTERM to one pid this script started, SIGKILL after $2 s.
-stop_pid() {
-    local pid="$1" grace="${2:-10}"
-    [[ -n "$pid" ]] || return 0
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 1 $((grace * 10))); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
     stop_pid "$DT_PID" 20
@@ -128,28 +104,7 @@ timeout_ms = 5000
 filter = "warn"
 EOF
 log "dialtone: bootstrap, then serve (HTTP 127.0.0.1:$http_port, SIP 127.0.0.1:$sip_port)"
-printf '%s\n' "$PASSWORD" |
-    "$BIN" bootstrap --config "$WORK/dialtone.toml" --username "$USER_NAME" --password-stdin \
-        >>"$WORK/dialtone.log" 2>&1 || {
-    tail -n 20 "$WORK/dialtone.log" >&2
-    die "bootstrap failed"
-}
-"$BIN" serve --config "$WORK/dialtone.toml" >>"$WORK/dialtone.log" 2>&1 &
-DT_PID=$!
-api="http://127.0.0.1:$http_port"
-for _ in $(seq 1 300); do
-    curl -sf --max-time 2 "$api/readyz" >/dev/null 2>&1 && break
-    kill -0 "$DT_PID" 2>/dev/null || {
-        tail -n 20 "$WORK/dialtone.log" >&2
-        die "dialtone exited"
-    }
-    sleep 0.1
-done
-curl -sf --max-time 2 "$api/readyz" >/dev/null || die "dialtone not ready after 30 s"
-token=$(curl -sf --max-time 10 -H 'Content-Type: application/json' \
-    -d "{\"username\":\"$USER_NAME\",\"password\":\"$PASSWORD\"}" "$api/v1/auth/user" |
-    jq -r '.data.token // empty')
-[[ -n "$token" ]] || die "login failed"
+serve_with_config "$WORK" "$http_port"
 
 log "creating $PHONES devices (POST /v1/devices/bulk, 1000 at a time; not timed)"
 for ((first = 0; first < PHONES; first += 1000)); do

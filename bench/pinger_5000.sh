@@ -31,40 +31,16 @@ UP_TIMEOUT_S="${UP_TIMEOUT_S:-120}"
 INTERVAL_S=5
 TIMEOUT_MS=2000
 
-BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_DIR="$(cd "$BENCH_DIR/.." && pwd)"
-BIN="$REPO_DIR/target/release/dialtone"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 RESPONDERS="$REPO_DIR/target/release/examples/udp_responders"
 CLK_TCK="$(getconf CLK_TCK)"
 WORK="$(mktemp -d /tmp/pinger_5000.XXXXXX)"
 STATS="$WORK/responders.stats"
-USER_NAME="bench"
-PASSWORD="bench-password-1"
 
 RESP_PID=""
 DT_PID=""
 KAM_PID=""
 
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() {
-    log "ERROR: $*"
-    exit 1
-}
-
-# SIGTERM to one pid this script started, SIGKILL after $2 s.
-stop_pid() {
-    local pid="$1" grace="${2:-10}"
-    [[ -n "$pid" ]] || return 0
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 1 $((grace * 10))); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
     local rc=$?
@@ -287,29 +263,7 @@ timeout_ms = $TIMEOUT_MS
 filter = "info"
 EOF
     log "dialtone: bootstrap, then serve (HTTP 127.0.0.1:$http_port, SIP 127.0.0.1:$sip_port)"
-    printf '%s\n' "$PASSWORD" |
-        "$BIN" bootstrap --config "$WORK/dialtone.toml" --username "$USER_NAME" --password-stdin \
-            >>"$WORK/dialtone.log" 2>&1 || {
-        tail -n 20 "$WORK/dialtone.log" >&2
-        die "bootstrap failed"
-    }
-    "$BIN" serve --config "$WORK/dialtone.toml" >>"$WORK/dialtone.log" 2>&1 &
-    DT_PID=$!
-    api="http://127.0.0.1:$http_port"
-    for _ in $(seq 1 300); do
-        curl -sf --max-time 2 "$api/readyz" >/dev/null 2>&1 && break
-        kill -0 "$DT_PID" 2>/dev/null || {
-            tail -n 20 "$WORK/dialtone.log" >&2
-            die "dialtone exited"
-        }
-        sleep 0.1
-    done
-    curl -sf --max-time 2 "$api/readyz" >/dev/null || die "dialtone not ready after 30 s"
-
-    token=$(curl -sf --max-time 10 -H 'Content-Type: application/json' \
-        -d "{\"username\":\"$USER_NAME\",\"password\":\"$PASSWORD\"}" "$api/v1/auth/user" |
-        jq -r '.data.token // empty')
-    [[ -n "$token" ]] || die "login failed"
+    serve_with_config "$WORK" "$http_port"
 
     log "dialtone: creating $GATEWAYS gateways ($(((GATEWAYS + 99) / 100)) trunks of up to 100)"
     for ((first = 0; first < GATEWAYS; first += 100)); do
