@@ -9,7 +9,7 @@ use super::service::{self, DeviceUpdate, NewDevice};
 use super::store::DeviceFilter;
 use super::validate::LineInput;
 use crate::auth::Caller;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, RowError};
 use crate::http::envelope::{Envelope, ListEnvelope, done};
 use crate::http::json::{self, JsonBody, JsonEdit, ReadOnlyFields};
 use crate::http::pagination::{PageParams, Params};
@@ -17,7 +17,7 @@ use crate::http::path;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -182,7 +182,8 @@ pub struct BulkDevices {
     devices: Vec<Value>,
 }
 
-/// One row of a bulk request, parsed like a single device's body.
+/// One row of a bulk request, parsed like a single device's body; the error names the field
+/// inside the row (`mac`, `lines[0].registrar`), also for a missing one.
 fn parse_row(row: Value) -> Result<NewDevice> {
     if !row.is_object() {
         return Err(Error::bad_request("must be a JSON object"));
@@ -192,21 +193,48 @@ fn parse_row(row: Value) -> Result<NewDevice> {
         .map_err(|e| {
             let path = e.path().to_string();
             let message = e.into_inner().to_string();
-            if path == "." {
+            let field = match named_field(&message) {
+                Some(name) if path == "." => name.to_string(),
+                Some(name) => format!("{path}.{name}"),
+                None => path,
+            };
+            if field == "." {
                 Error::bad_request(message)
             } else {
-                Error::field(&path, message)
+                Error::field(&field, message)
             }
         })
 }
 
-/// Register many devices, all or none. Every row is checked first; a 400 lists each bad row as
-/// `devices[i]: field: what` and writes nothing. The response carries each device's
+/// The field serde names in ``missing field `x` ``, which it reports at the enclosing object's
+/// path (an unknown field's path already ends with its name).
+fn named_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("missing field `")?;
+    rest.split_once('`').map(|(name, _)| name)
+}
+
+/// The body of a refused bulk create: every bad row.
+#[derive(Debug, Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct BulkErrors {
+    status: String,
+    code: u16,
+    /// How many rows are bad, then the first 20 of them spelled out as `devices[i]: field: what`.
+    message: String,
+    /// Every bad row: `row` is its 0-based index in `devices`, `field` the path inside it (`mac`,
+    /// `lines[0].username`; `device` when the row as a whole is wrong).
+    errors: Vec<RowError>,
+}
+
+/// Register many devices, all or none. Every row is checked first (each against the others and
+/// against registered MACs too); any bad row answers 400 with an `errors` array listing every
+/// bad row (`row`: the 0-based index in `devices`, `field`, `message`; in XML
+/// `<errors><error row=".." field="..">`) and writes nothing. The response carries each device's
 /// generated credentials, once.
 #[utoipa::path(post, path = "/v1/devices/bulk", tag = "devices", request_body = BulkDevices,
     responses((status = 201, body = Vec<DeviceView>),
-              (status = 400, description = "Invalid rows, each named; nothing created"),
-              (status = 409, description = "A MAC was registered meanwhile; nothing created"),
+              (status = 400, body = BulkErrors,
+               description = "Bad rows, each listed (also a MAC registered meanwhile); nothing created"),
               (status = 413, description = "Body larger than http.max_import_bytes")),
     security(("bearer" = [])))]
 async fn bulk_create_devices(

@@ -9,6 +9,7 @@ pub mod model;
 pub mod notify;
 pub mod notify_api;
 pub mod notify_jobs;
+mod notify_list;
 mod notify_store;
 pub mod notify_target;
 pub mod provisioning;

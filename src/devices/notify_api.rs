@@ -1,9 +1,11 @@
 //! NOTIFY routes: resync or reboot one device and answer with the SIP outcome, or start a bulk
-//! job over a filter and read its progress and per-device results.
+//! job over a filter, list the jobs, and read a job's progress and per-device results.
 
 use super::model::Vendor;
 use super::notify::{self, NotifyResult};
-use super::notify_jobs::{self, BulkRequest, JobResultView, JobView};
+use super::notify_jobs::{self, BulkRequest, JobResultView, JobState, JobView};
+use super::notify_list;
+use super::notify_store::JobFilter;
 use super::notify_target::{Action, Outcome};
 use crate::auth::Caller;
 use crate::error::Result;
@@ -21,7 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(notify_device))
         .routes(routes!(reboot_device))
-        .routes(routes!(start_bulk))
+        .routes(routes!(list_jobs, start_bulk))
         .routes(routes!(job_progress))
         .routes(routes!(job_results))
 }
@@ -105,6 +107,27 @@ async fn start_bulk(
     };
     let job = notify_jobs::start(&state, &caller, request).await?;
     Ok(Envelope::created(job))
+}
+
+/// The bulk jobs of the caller's subtree, newest first, each with its progress as on
+/// `GET /v1/devices/notify/{job_id}` (per-device results stay on the job's `results`).
+#[utoipa::path(get, path = "/v1/devices/notify", tag = "devices",
+    params(PageParams,
+        ("organization_id" = Option<i64>, Query, description = "Only the jobs of this organization"),
+        ("state" = Option<String>, Query, description = "running, done or interrupted")),
+    responses((status = 200, body = Vec<JobView>), (status = 400)), security(("bearer" = [])))]
+async fn list_jobs(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: Params,
+) -> Result<ListEnvelope<JobView>> {
+    let page = params.page()?;
+    let filter = JobFilter {
+        organization_id: params.i64("organization_id")?,
+        state: params.one_of("state", &JobState::NAMES)?,
+    };
+    let (rows, total) = notify_list::list(&state, &caller, &filter, page).await?;
+    Ok(ListEnvelope::new(rows, total, page))
 }
 
 /// A bulk job's progress: total, sent, ok, failed, pending and state (running, done, or

@@ -62,6 +62,11 @@ pub enum JobState {
     Interrupted,
 }
 
+impl JobState {
+    /// The values of the list's `state` filter.
+    pub const NAMES: [&'static str; 3] = ["running", "done", "interrupted"];
+}
+
 /// A job and its progress.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct JobView {
@@ -94,7 +99,7 @@ pub struct JobView {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-fn view(row: JobRow, state: JobState) -> JobView {
+pub(super) fn view(row: JobRow, state: JobState) -> JobView {
     let failed = row.rejected + row.timed_out + row.unreachable;
     JobView {
         id: row.id,
@@ -389,7 +394,7 @@ async fn progress_of(state: &AppState, job_id: i64) -> Result<JobView> {
     Ok(view(row, job_state))
 }
 
-async fn current_state(state: &AppState, row: &JobRow) -> Result<JobState> {
+pub(super) async fn current_state(state: &AppState, row: &JobRow) -> Result<JobState> {
     Ok(match row.state.as_str() {
         "done" => JobState::Done,
         "interrupted" => JobState::Interrupted,

@@ -239,3 +239,48 @@ pub async fn results(
         Ok((rows, total))
     })
 }
+
+/// Which jobs a list shows, inside the caller's scope.
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    /// Jobs of exactly this organization.
+    pub organization_id: Option<i64>,
+    /// `running`, `done` or `interrupted`.
+    pub state: Option<String>,
+}
+
+const JOBS_FROM: &str = " FROM notify_jobs j JOIN organizations o ON o.id = j.organization_id";
+const JOBS_WHERE: &str = " WHERE o.path LIKE $1 \
+    AND (CAST($2 AS BIGINT) IS NULL OR j.organization_id = $2) \
+    AND (CAST($3 AS TEXT) IS NULL OR j.state = $3)";
+
+/// A page of the jobs under `scope_like`, newest first, and how many match.
+pub async fn jobs(
+    db: &Db,
+    scope_like: &str,
+    f: &JobFilter,
+    page: Page,
+) -> sqlx::Result<(Vec<JobRow>, i64)> {
+    let list_sql = format!(
+        "SELECT {JOB_COLUMNS}{JOBS_FROM}{JOBS_WHERE} ORDER BY j.id DESC LIMIT $4 OFFSET $5"
+    );
+    let count_sql = format!("SELECT COUNT(*){JOBS_FROM}{JOBS_WHERE}");
+    on_snapshot!(db, conn => {
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
+            .bind(scope_like).bind(f.organization_id).bind(&f.state)
+            .bind(page.limit).bind(page.offset)
+            .fetch_all(&mut *conn).await?;
+        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
+            .bind(scope_like).bind(f.organization_id).bind(&f.state)
+            .fetch_one(&mut *conn).await?;
+        Ok((rows, total))
+    })
+}
+
+/// The jobs under `scope_like` stored as running (to find those whose instance died).
+pub async fn running_jobs(db: &Db, scope_like: &str) -> sqlx::Result<Vec<JobRow>> {
+    let sql =
+        format!("SELECT {JOB_COLUMNS}{JOBS_FROM} WHERE o.path LIKE $1 AND j.state = 'running'");
+    on_db!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(scope_like)
+        .fetch_all(pool).await)
+}

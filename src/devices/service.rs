@@ -7,16 +7,16 @@ use super::store::{self, DeviceFields, DeviceFilter, LineFields};
 use super::validate::{self, LineInput, PROVISIONING_PASSWORD_LEN, ParsedLine};
 use crate::auth::{Caller, Permission};
 use crate::db::{Db, Tx};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, RowError, RowErrors};
 use crate::http::pagination::Page;
 use crate::system::audit::{self, Actor, Change};
 use crate::system::secrets::{Secrets, generate_password};
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 /// Devices one bulk request may create.
 pub const MAX_BULK: usize = 1000;
-/// Row errors a failed bulk request lists before summarising the rest.
+/// Row errors the message of a refused bulk request spells out (its `errors` lists them all).
 const LISTED_ROW_ERRORS: usize = 20;
 
 const DEVICE: &str = "device";
@@ -259,7 +259,9 @@ pub async fn create(
 
 /// Creates every device or none. Each row is a parsed [`NewDevice`] or the error its parsing
 /// gave; all rows are checked (also against each other and against registered MACs) before
-/// anything is written, and a 400 lists every bad row as `devices[i]: field: what`.
+/// anything is written, and a 400 ([`Error::Rows`]) lists every bad row by its 0-based index in
+/// the request with the field and what is wrong. A MAC registered by someone else between the
+/// check and the insert is reported the same way, for its row.
 pub async fn create_many(
     db: &Db,
     secrets: &Secrets,
@@ -277,7 +279,7 @@ pub async fn create_many(
         ));
     }
     let total = rows.len();
-    let mut errors: Vec<(usize, String)> = Vec::new();
+    let mut errors: Vec<RowError> = Vec::new();
     let mut plans: Vec<(usize, Plan)> = Vec::with_capacity(total);
     let mut seen: HashMap<Mac, usize> = HashMap::new();
     for (row, parsed) in rows.into_iter().enumerate() {
@@ -296,7 +298,7 @@ pub async fn create_many(
         };
         match outcome {
             Ok(plan) => plans.push((row, plan)),
-            Err(Error::BadRequest(message)) => errors.push((row, message)),
+            Err(Error::BadRequest(message)) => errors.push(row_error(row, &message)),
             Err(other) => return Err(other),
         }
     }
@@ -304,42 +306,69 @@ pub async fn create_many(
     let taken = store::existing_macs(db, &macs).await?;
     for (row, plan) in &plans {
         if taken.contains(&plan.mac.to_string()) {
-            errors.push((*row, "mac: already exists".to_string()));
+            errors.push(row_error(*row, "mac: already exists"));
         }
     }
     if !errors.is_empty() {
-        errors.sort_by_key(|(row, _)| *row);
-        return Err(Error::BadRequest(bulk_message(total, &errors)));
+        return Err(bulk_error(total, errors));
     }
     let now = Utc::now();
     let actor = caller.actor();
     let mut tx = db.begin().await?;
     let mut created = Vec::with_capacity(plans.len());
-    for (_, plan) in plans {
-        created.push(insert(&mut tx, secrets, &actor, plan, now).await?);
+    for (row, plan) in plans {
+        match insert(&mut tx, secrets, &actor, plan, now).await {
+            Ok(device) => created.push(device),
+            // Dropping the transaction undoes the rows already inserted.
+            Err(Error::Conflict(message)) => {
+                return Err(bulk_error(total, vec![row_error(row, &message)]));
+            }
+            Err(other) => return Err(other),
+        }
     }
     tx.commit().await?;
     Ok(created)
 }
 
-/// `2 of 5 devices are invalid, none was created: devices[1]: mac: …; devices[4]: …`.
-fn bulk_message(total: usize, errors: &[(usize, String)]) -> String {
-    let mut bad_rows: Vec<usize> = errors.iter().map(|(row, _)| *row).collect();
-    bad_rows.dedup();
+/// What a row-level field is called when the row as a whole is wrong (e.g. not an object).
+const WHOLE_ROW: &str = "device";
+
+/// A bad row from an `Error::field` message (`field: what`); a message naming no field is
+/// about the whole row.
+fn row_error(row: usize, message: &str) -> RowError {
+    let named = message.split_once(": ").filter(|(field, _)| {
+        !field.is_empty()
+            && field
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.[]".contains(c))
+    });
+    let (field, message) = named.unwrap_or((WHOLE_ROW, message));
+    RowError {
+        row,
+        field: field.to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// The 400 of a refused bulk request: the rows in order, and a summary message that still
+/// spells out the first rows (`devices[1]: mac: …`) for clients reading only the message.
+fn bulk_error(total: usize, mut errors: Vec<RowError>) -> Error {
+    errors.sort_by_key(|e| e.row);
+    let bad: BTreeSet<usize> = errors.iter().map(|e| e.row).collect();
     let listed: Vec<String> = errors
         .iter()
         .take(LISTED_ROW_ERRORS)
-        .map(|(row, message)| format!("devices[{row}]: {message}"))
+        .map(|e| format!("devices[{}]: {}: {}", e.row, e.field, e.message))
         .collect();
-    let mut text = format!(
-        "{} of {total} devices are invalid, none was created: {}",
-        bad_rows.len(),
+    let mut message = format!(
+        "{} of {total} devices are invalid; nothing was created: {}",
+        bad.len(),
         listed.join("; ")
     );
     if errors.len() > LISTED_ROW_ERRORS {
-        text.push_str(&format!("; and {} more", errors.len() - LISTED_ROW_ERRORS));
+        message.push_str(&format!("; and {} more", errors.len() - LISTED_ROW_ERRORS));
     }
-    text
+    Error::Rows(RowErrors { message, errors })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -473,20 +502,59 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bulk_message_lists_rows_and_summarises_the_rest() {
-        let errors = vec![
-            (1, "mac: already exists".to_string()),
-            (4, "vendor: unknown variant".to_string()),
-        ];
+    fn row_errors_split_the_field_from_the_message() {
         assert_eq!(
-            bulk_message(5, &errors),
-            "2 of 5 devices are invalid, none was created: devices[1]: mac: already exists; \
+            row_error(
+                3,
+                "lines[1].registrar: must be host[:port], got \"sip:x@y\""
+            ),
+            RowError {
+                row: 3,
+                field: "lines[1].registrar".into(),
+                message: "must be host[:port], got \"sip:x@y\"".into(),
+            }
+        );
+        let whole = row_error(6, "must be a JSON object");
+        assert_eq!(
+            (whole.field.as_str(), whole.message.as_str()),
+            ("device", "must be a JSON object")
+        );
+        let prose = row_error(0, "expected value: at line 1");
+        assert_eq!(prose.field, "device", "{prose:?}");
+    }
+
+    #[test]
+    fn bulk_error_lists_rows_in_order_and_summarises_the_rest() {
+        let Error::Rows(rows) = bulk_error(
+            5,
+            vec![
+                row_error(4, "vendor: unknown variant"),
+                row_error(1, "mac: already exists"),
+            ],
+        ) else {
+            panic!("not Rows");
+        };
+        assert_eq!(
+            rows.message,
+            "2 of 5 devices are invalid; nothing was created: devices[1]: mac: already exists; \
              devices[4]: vendor: unknown variant"
         );
-        let many: Vec<(usize, String)> = (0..25).map(|i| (i, "model: bad".to_string())).collect();
-        let text = bulk_message(30, &many);
-        assert!(text.starts_with("25 of 30 devices"), "{text}");
-        assert!(text.ends_with("; and 5 more"), "{text}");
-        assert!(text.contains("devices[19]: model: bad") && !text.contains("devices[20]"));
+        assert_eq!(rows.errors[0].row, 1);
+        assert_eq!(rows.errors[1].field, "vendor");
+        let many: Vec<RowError> = (0..25).map(|i| row_error(i, "model: bad")).collect();
+        let Error::Rows(rows) = bulk_error(30, many) else {
+            panic!("not Rows");
+        };
+        assert_eq!(rows.errors.len(), 25, "every row in errors");
+        assert!(
+            rows.message.starts_with("25 of 30 devices"),
+            "{}",
+            rows.message
+        );
+        assert!(rows.message.ends_with("; and 5 more"), "{}", rows.message);
+        assert!(
+            rows.message.contains("devices[19]: model: bad")
+                && !rows.message.contains("devices[20]")
+        );
     }
 }

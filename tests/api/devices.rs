@@ -32,6 +32,13 @@ fn message(body: &Value) -> &str {
     body["message"].as_str().unwrap_or_default()
 }
 
+/// The `errors` array of a refused bulk request.
+fn row_errors(body: &Value) -> &Vec<Value> {
+    body["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no errors array: {body}"))
+}
+
 fn id(value: &Value) -> i64 {
     value["id"]
         .as_i64()
@@ -514,21 +521,39 @@ async fn bulk_creates_all_or_nothing_and_names_each_bad_row() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let text = message(&body);
-    assert!(text.starts_with("6 of 8 devices are invalid"), "{text}");
+    assert!(
+        text.starts_with("6 of 8 devices are invalid; nothing was created"),
+        "{text}"
+    );
+    // Every bad row in `errors`, by its 0-based index in `devices`, in order.
+    let listed: Vec<(i64, &str)> = row_errors(&body)
+        .iter()
+        .map(|e| (e["row"].as_i64().unwrap(), e["field"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (1, "mac"),
+            (2, "vendor"),
+            (3, "mac"),
+            (4, "mac"),
+            (5, "lines[1].registrar"),
+            (6, "device"),
+        ],
+        "{body}"
+    );
+    let errors = row_errors(&body);
+    assert_eq!(errors[2]["message"], "001565000051 is also devices[0]");
+    assert_eq!(errors[3]["message"], "already exists");
+    assert_eq!(errors[5]["message"], "must be a JSON object");
+    // The message still spells the rows out for clients that read only the message.
     for needle in [
         "devices[1]: mac: ",
-        "devices[2]: vendor: ",
         "devices[3]: mac: 001565000051 is also devices[0]",
-        "devices[4]: mac: already exists",
         "devices[5]: lines[1].registrar: ",
-        "devices[6]: must be a JSON object",
     ] {
         assert!(text.contains(needle), "{needle:?} not in {text}");
     }
-    assert!(
-        !text.contains("devices[0]:") && !text.contains("devices[7]:"),
-        "{text}"
-    );
     assert_eq!(root.total("/v1/devices").await, 1, "nothing written");
     assert_eq!(
         root.total("/v1/auditlog?entity_type=device&action=create")
@@ -545,7 +570,14 @@ async fn bulk_creates_all_or_nothing_and_names_each_bad_row() {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(message(&body).contains("devices[1]: "), "{body}");
+    let errors = row_errors(&body);
+    assert_eq!(errors.len(), 1, "{body}");
+    assert_eq!(
+        (&errors[0]["row"], &errors[0]["field"]),
+        (&json!(1), &json!("vendor")),
+        "{body}"
+    );
+    assert_eq!(errors[0]["message"], "missing field `vendor`", "{body}");
     assert_eq!(root.total("/v1/devices").await, 1);
 
     for (body, needle) in [
@@ -592,6 +624,105 @@ async fn bulk_creates_all_or_nothing_and_names_each_bad_row() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(root.total("/v1/devices").await, 4);
+}
+
+#[tokio::test]
+async fn bulk_errors_list_each_bad_row_with_its_field_and_create_nothing() {
+    let app = TestApp::start().await;
+    let (t, root) = tree(&app).await;
+    create_device(&root, phone(t.partner_a, "001565000090")).await;
+    let devices_before = root.total("/v1/devices").await;
+    let audit_before = root.total("/v1/auditlog").await;
+    let mut bad_user = phone(t.partner_a, "001565000091");
+    bad_user["lines"][0]["username"] = json!("has space");
+    let mut no_registrar = phone(t.partner_a, "001565000093");
+    no_registrar["lines"][1]
+        .as_object_mut()
+        .unwrap()
+        .remove("registrar");
+    let mut stray = phone(t.partner_a, "001565000094");
+    stray["colour"] = json!("red");
+    let body = json!({"devices": [
+        bad_user,
+        phone(t.partner_a, "001565000092"),
+        phone(t.partner_a, "00:15:65:00:00:90"),
+        no_registrar,
+        stray,
+    ]});
+
+    let (status, response) = root.post("/v1/devices/bulk", body.clone()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{response}");
+    assert_eq!(response["code"], 400, "{response}");
+    assert!(
+        message(&response).starts_with("4 of 5 devices are invalid; nothing was created"),
+        "{response}"
+    );
+    let errors = row_errors(&response);
+    let listed: Vec<(i64, &str)> = errors
+        .iter()
+        .map(|e| (e["row"].as_i64().unwrap(), e["field"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (0, "lines[0].username"),
+            (2, "mac"),
+            (3, "lines[1].registrar"),
+            (4, "colour"),
+        ],
+        "{response}"
+    );
+    assert_eq!(errors[1]["message"], "already exists", "{response}");
+    assert_eq!(
+        errors[2]["message"], "missing field `registrar`",
+        "{response}"
+    );
+    assert!(
+        errors[3]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("unknown field `colour`"),
+        "{response}"
+    );
+
+    // The same rows in legacy XML for a client that does not ask for JSON.
+    let response = app
+        .http
+        .post(app.url("/v1/devices/bulk"))
+        .bearer_auth(root.token.as_ref().unwrap())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(response.headers()["content-type"], "application/xml");
+    let xml = response.text().await.unwrap();
+    assert!(xml.contains("<code>400</code>"), "{xml}");
+    assert!(
+        xml.contains("<message>4 of 5 devices are invalid; nothing was created: "),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(
+            "<errors><error row=\"0\" field=\"lines[0].username\">may contain only letters"
+        ),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<error row=\"2\" field=\"mac\">already exists</error>"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(
+            "<error row=\"3\" field=\"lines[1].registrar\">missing field `registrar`</error>"
+        ),
+        "{xml}"
+    );
+
+    // Nothing was created, nothing audited, and the good row is still free.
+    assert_eq!(root.total("/v1/devices").await, devices_before);
+    assert_eq!(root.total("/v1/auditlog").await, audit_before);
+    assert_eq!(root.total("/v1/devices?mac=001565000092").await, 0);
 }
 
 #[tokio::test]

@@ -459,6 +459,142 @@ async fn bad_bulk_requests_are_refused_by_field_and_start_nothing() {
     assert!(body["message"].as_str().unwrap().starts_with("outcome"));
 }
 
+/// Starts a bulk job (asserting 201) and returns its id.
+async fn start_job(api: &Api, body: Value) -> i64 {
+    let (status, job) = api.post("/v1/devices/notify", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    job["data"]["id"].as_i64().unwrap()
+}
+
+/// The ids of a job list's page, and its `total`.
+async fn listed(api: &Api, query: &str) -> (Vec<i64>, i64) {
+    let (status, body) = api.get(&format!("/v1/devices/notify{query}")).await;
+    assert_eq!(status, StatusCode::OK, "{query}: {body}");
+    let ids = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|job| job["id"].as_i64().unwrap())
+        .collect();
+    (ids, body["total"].as_i64().unwrap())
+}
+
+#[tokio::test]
+async fn bulk_jobs_are_listed_newest_first_within_the_callers_subtree() {
+    let app = app().await;
+    let (tree, root) = support::tree(&app).await;
+    root.create_user("a-admin", tree.partner_a, "admin").await;
+    root.create_user("b-admin", tree.partner_b, "admin").await;
+    let a = app.login("a-admin", support::PASSWORD).await;
+    let b = app.login("b-admin", support::PASSWORD).await;
+    let db = &app.state().db;
+    let long_ago = chrono::Utc::now() - chrono::Duration::minutes(5);
+    let died: i64 = dialtone::on_db!(db, pool => sqlx::query_scalar(
+        "INSERT INTO notify_jobs (organization_id, action, filter_json, spread_s, concurrency, \
+         state, total, created_by, created_at, heartbeat_at) \
+         VALUES ($1, 'reboot', '{}', 60, 50, 'running', 2, 'a-admin', $2, $2) RETURNING id")
+        .bind(tree.partner_a).bind(long_ago).fetch_one(pool).await.unwrap());
+    let own = start_job(&a, json!({"spread_s": 0})).await;
+    let tenant = start_job(
+        &a,
+        json!({"organization_id": tree.tenant_a1, "spread_s": 0}),
+    )
+    .await;
+    let (addr, _) = phone(Behaviour::Answer(200)).await;
+    let mut body = device(1, "yealink", "1", Some(format!("sip:1@{addr}")));
+    body["organization_id"] = json!(tree.partner_a);
+    create_device(&root, body).await;
+    let running = start_job(&a, json!({"spread_s": 3600})).await;
+    let sibling = start_job(&b, json!({"spread_s": 0})).await;
+
+    // Each caller sees its own subtree's jobs, newest first; never a sibling's.
+    assert_eq!(listed(&a, "").await, (vec![running, tenant, own, died], 4));
+    assert_eq!(listed(&b, "").await, (vec![sibling], 1));
+    assert_eq!(
+        listed(&root, "").await,
+        (vec![sibling, running, tenant, own, died], 5)
+    );
+    assert_eq!(
+        listed(&a, &format!("?organization_id={}", tree.partner_b)).await,
+        (vec![], 0),
+        "a sibling's jobs stay hidden when asked for by organization"
+    );
+
+    // Each job with its progress, as on its own GET, but without per-device results.
+    let (status, body) = a.get("/v1/devices/notify?limit=1").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (body["total"].clone(), body["limit"].clone()),
+        (json!(4), json!(1))
+    );
+    let job = &body["data"][0];
+    assert_eq!(job["state"], "running", "{body}");
+    assert_eq!(
+        (job["total"].clone(), job["pending"].clone()),
+        (json!(1), json!(1))
+    );
+    assert_eq!(job["organization_id"], tree.partner_a, "{body}");
+    assert!(job.get("results").is_none(), "{body}");
+    let (_, single) = a.get(&format!("/v1/devices/notify/{running}")).await;
+    assert_eq!(
+        job.as_object().unwrap().keys().collect::<Vec<_>>(),
+        single["data"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>()
+    );
+
+    // Pages.
+    assert_eq!(listed(&a, "?limit=2").await, (vec![running, tenant], 4));
+    assert_eq!(listed(&a, "?limit=2&page=2").await, (vec![own, died], 4));
+    assert_eq!(listed(&a, "?limit=2&offset=3").await, (vec![died], 4));
+    assert_eq!(listed(&a, "?page=3&limit=2").await, (vec![], 4));
+
+    // Filters; the job whose instance died is listed (and stored) as interrupted.
+    assert_eq!(listed(&a, "?state=interrupted").await, (vec![died], 1));
+    assert_eq!(listed(&a, "?state=running").await, (vec![running], 1));
+    assert_eq!(listed(&a, "?state=done").await, (vec![tenant, own], 2));
+    assert_eq!(
+        listed(&a, &format!("?organization_id={}", tree.tenant_a1)).await,
+        (vec![tenant], 1)
+    );
+    assert_eq!(
+        listed(
+            &root,
+            &format!("?organization_id={}&state=done&limit=1", tree.partner_a)
+        )
+        .await,
+        (vec![own], 1)
+    );
+    let stored: String = dialtone::on_db!(db, pool => sqlx::query_scalar(
+        "SELECT state FROM notify_jobs WHERE id = $1")
+        .bind(died).fetch_one(pool).await.unwrap());
+    assert_eq!(stored, "interrupted");
+
+    // Bad filters are refused naming the parameter.
+    for (query, parameter) in [
+        ("?state=finished", "state"),
+        ("?status=done&state=RUNNING", "state"),
+        ("?organization_id=abc", "organization_id"),
+        ("?organization_id=1.5", "organization_id"),
+        ("?limit=0", "limit"),
+        ("?offset=-1", "offset"),
+        ("?page=2&offset=2", "page"),
+    ] {
+        let (status, body) = a.get(&format!("/v1/devices/notify{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        let message = body["message"].as_str().unwrap();
+        assert!(message.starts_with(parameter), "{query}: {message}");
+    }
+
+    // Documented beside the job's own routes.
+    let (_, doc) = app.anonymous().get("/v1/documentation").await;
+    let op = &doc["paths"]["/v1/devices/notify"]["get"];
+    assert_eq!(op["tags"], json!(["devices"]), "{op}");
+    assert!(op["security"].is_array(), "{op}");
+}
+
 /// Polls a job until it is no longer running; returns its last progress.
 async fn wait_done(api: &Api, job: i64) -> Value {
     let started = Instant::now();

@@ -738,6 +738,11 @@ async fn lists_show_partner_a_objects_to_the_parent_only() {
             format!("/v1/auditlog?limit=1000&entity_type=organization&entity_id={a}"),
             ids.audit,
         ),
+        ("/v1/devices/notify?limit=1000".into(), ids.notify_job),
+        (
+            format!("/v1/devices/notify?limit=1000&organization_id={a}"),
+            ids.notify_job,
+        ),
     ];
     // Organizations partner_a's objects belong to, per caller: the sibling must see nothing of
     // partner_a's subtree; the child sees its own organization but nothing of partner_a itself.
