@@ -9,7 +9,7 @@ use super::service::{self, DeviceUpdate, NewDevice};
 use super::store::DeviceFilter;
 use super::validate::LineInput;
 use crate::auth::Caller;
-use crate::error::{Error, Result, RowError};
+use crate::error::{Error, Result};
 use crate::http::envelope::{Envelope, ListEnvelope, done};
 use crate::http::json::{self, JsonBody, JsonEdit, ReadOnlyFields};
 use crate::http::pagination::{PageParams, Params};
@@ -17,7 +17,7 @@ use crate::http::path;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -213,19 +213,6 @@ fn named_field(message: &str) -> Option<&str> {
     rest.split_once('`').map(|(name, _)| name)
 }
 
-/// The body of a refused bulk create: every bad row.
-#[derive(Debug, Serialize, ToSchema)]
-#[allow(dead_code)]
-pub struct BulkErrors {
-    status: String,
-    code: u16,
-    /// How many rows are bad, then the first 20 of them spelled out as `devices[i]: field: what`.
-    message: String,
-    /// Every bad row: `row` is its 0-based index in `devices`, `field` the path inside it (`mac`,
-    /// `lines[0].username`; `device` when the row as a whole is wrong).
-    errors: Vec<RowError>,
-}
-
 /// Register many devices, all or none. Every row is checked first (each against the others and
 /// against registered MACs too); any bad row answers 400 with an `errors` array listing every
 /// bad row (`row`: the 0-based index in `devices`, `field`, `message`; in XML
@@ -233,7 +220,7 @@ pub struct BulkErrors {
 /// generated credentials, once.
 #[utoipa::path(post, path = "/v1/devices/bulk", tag = "devices", request_body = BulkDevices,
     responses((status = 201, body = Vec<DeviceView>),
-              (status = 400, body = BulkErrors,
+              (status = 400, body = crate::http::errors::RowErrorsBody,
                description = "Bad rows, each listed (also a MAC registered meanwhile); nothing created"),
               (status = 413, description = "Body larger than http.max_import_bytes")),
     security(("bearer" = [])))]

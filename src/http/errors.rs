@@ -179,6 +179,18 @@ pub async fn not_found() -> Error {
     Error::NotFound("Not found".into())
 }
 
+/// The body of a refused bulk input (a CSV import, a bulk create): a summary `message` and every
+/// bad row in `errors`; the route says how it counts rows. Documentation only: the renderer writes
+/// this shape from [`RowErrors`].
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct RowErrorsBody {
+    status: String,
+    code: u16,
+    message: String,
+    errors: Vec<RowError>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use super::pattern::{self, Pattern};
 use super::service::{self, NewNumber, NumberUpdate};
 use super::store::NumberFilter;
 use crate::auth::Caller;
-use crate::error::{Error, Result, RowError};
+use crate::error::{Error, Result};
 use crate::http::envelope::{Envelope, ListEnvelope, done};
 use crate::http::json::{self, JsonBody, JsonEdit, ReadOnlyFields, STORED};
 use crate::http::pagination::{PageParams, Params};
@@ -197,16 +197,6 @@ pub struct ImportBody {
     csv: String,
 }
 
-/// The body of a refused import: every bad row.
-#[derive(Debug, Serialize, ToSchema)]
-#[allow(dead_code)]
-pub struct ImportErrors {
-    status: String,
-    code: u16,
-    message: String,
-    errors: Vec<RowError>,
-}
-
 /// Import numbers from CSV, all or nothing (at most 100,000 rows; the body must also fit
 /// `http.max_import_bytes`). Header: `number,state,organization_id,tags,channel_limit` (only
 /// `number` is required; columns in any order). `number` is E.164 or national in the row's
@@ -218,7 +208,7 @@ pub struct ImportErrors {
     request_body(description = "CSV text, or JSON {\"csv\": \"…\"}",
         content((String = "text/csv"), (ImportBody = "application/json"))),
     responses((status = 201, body = ImportSummary),
-              (status = 400, body = ImportErrors, description = "Bad rows, each listed; nothing imported"),
+              (status = 400, body = crate::http::errors::RowErrorsBody, description = "Bad rows, each listed; nothing imported"),
               (status = 409, description = "A number was added meanwhile; nothing imported"),
               (status = 413, description = "Body larger than http.max_import_bytes")),
     security(("bearer" = [])))]
