@@ -451,12 +451,20 @@ pub async fn update(
     Ok(after)
 }
 
-/// Deletes a device with its lines.
+/// Deletes a device with its lines; refused while numbers are assigned to one of its lines.
 pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
     visible(db, caller, id).await?;
     caller.require(Permission::OrganizationsWrite)?;
     let mut tx = db.begin().await?;
     let before = reread(&mut tx, id).await?;
+    let numbers =
+        crate::numbers::assigned_to(&mut tx, crate::numbers::AssignmentType::DeviceLine, id)
+            .await?;
+    Error::refuse_in_use(
+        &format!("device {id} ({})", before.mac),
+        &[numbers],
+        "assign them elsewhere first",
+    )?;
     store::delete_device(&mut tx, id).await?;
     audit::record(
         &mut tx,

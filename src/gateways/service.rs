@@ -469,12 +469,21 @@ async fn replace_gateways(
     Ok(())
 }
 
-/// Deletes a trunk with its gateways and IPs (each removal audited).
+/// Deletes a trunk with its gateways and IPs (each removal audited); refused while a dial plan
+/// policy routes to it or a number is assigned to it.
 pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
     visible_trunk(db, caller, id).await?;
     caller.require(Permission::OrganizationsWrite)?;
     let mut tx = db.begin().await?;
     let before = reread(&mut tx, id).await?;
+    let policies = crate::dialplan::service::routing_to_trunk(&mut tx, id).await?;
+    let numbers =
+        crate::numbers::assigned_to(&mut tx, crate::numbers::AssignmentType::Trunk, id).await?;
+    Error::refuse_in_use(
+        &format!("SIP trunk {id} ({})", before.name),
+        &[policies, numbers],
+        "route and assign them elsewhere first",
+    )?;
     let ips = store::ips_in_tx(&mut tx, id).await?;
     store::delete_trunk(&mut tx, id).await?;
     let actor = caller.actor();

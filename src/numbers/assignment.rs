@@ -1,5 +1,5 @@
 //! Assignment targets of numbers: what a number may route to, checked through the other rooms'
-//! services (gateways, users, devices), never their stores.
+//! services (gateways, users, devices, dial plans), never their stores.
 
 use super::model::{Assignment, AssignmentType};
 use crate::auth::Caller;
@@ -9,8 +9,7 @@ use crate::orgs::Organization;
 
 /// Checks that the assignment target exists, the caller sees it, and it may serve a number of
 /// `org`: a trunk of `org` or an ancestor; a user or device of `org` itself; a device line
-/// the device has. A dial plan is only checked to be a positive id (the dial plan room is
-/// being built in parallel).
+/// the device has; a dial plan policy of `org` or an ancestor.
 pub async fn check_assignment(
     db: &Db,
     caller: &Caller,
@@ -87,7 +86,20 @@ pub async fn check_assignment(
                 ));
             }
         }
-        AssignmentType::Dialplan => {}
+        AssignmentType::Dialplan => {
+            let policy = crate::dialplan::service::visible_policy(db, caller, a.id)
+                .await
+                .map_err(not_found("dial plan"))?;
+            if !org.path.starts_with(&policy.organization_path) {
+                return Err(Error::field(
+                    "assignment.id",
+                    format!(
+                        "dial plan {} belongs to organization {}, which is not organization {} or one of its ancestors",
+                        a.id, policy.organization_id, org.id
+                    ),
+                ));
+            }
+        }
     }
     Ok(a)
 }

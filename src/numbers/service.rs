@@ -4,11 +4,13 @@
 
 use super::assignment::check_assignment;
 use super::e164::E164;
-use super::model::{self, Assignment, HistoryEntry, Number, NumberState, tags_to_column};
+use super::model::{
+    self, Assignment, AssignmentType, HistoryEntry, Number, NumberState, tags_to_column,
+};
 use super::store::{self, NewHistory, NumberFields, NumberFilter};
 use crate::auth::{Caller, Permission};
 use crate::db::{Db, Tx};
-use crate::error::{Error, Result};
+use crate::error::{Error, InUse, Result};
 use crate::http::pagination::Page;
 use crate::orgs::Organization;
 use crate::system::audit::{self, Actor, Change};
@@ -427,6 +429,25 @@ pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The numbers that route to `kind` `id` (released ones do not), as `tx` sees them: for a
+/// delete of the target to refuse while they do, inside its own transaction.
+pub async fn assigned_to(tx: &mut Tx, kind: AssignmentType, id: i64) -> Result<InUse> {
+    let limit = InUse::NAMED as i64;
+    let (rows, total) = store::assigned_to(tx, kind.as_str(), id, limit).await?;
+    let named = rows
+        .into_iter()
+        .map(|(id, number, line)| match line {
+            Some(line) => format!("{number} (id {id}, line {line})"),
+            None => format!("{number} (id {id})"),
+        })
+        .collect();
+    Ok(InUse {
+        kind: "numbers",
+        named,
+        total: usize::try_from(total).unwrap_or(usize::MAX),
+    })
 }
 
 /// A page of the number's history, oldest first.

@@ -281,6 +281,13 @@ pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
         return Err(Error::Conflict("You cannot delete yourself".into()));
     }
     let mut tx = db.begin().await?;
+    let numbers =
+        crate::numbers::assigned_to(&mut tx, crate::numbers::AssignmentType::User, id).await?;
+    Error::refuse_in_use(
+        &format!("user {id} ({})", user.username),
+        &[numbers],
+        "assign them elsewhere first",
+    )?;
     store::delete(&mut tx, id).await?;
     audit::record(
         &mut tx,
