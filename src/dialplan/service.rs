@@ -109,6 +109,12 @@ pub async fn visible_policy(db: &Db, caller: &Caller, id: i64) -> Result<Policy>
     }
 }
 
+/// Whether policy `id` still exists, held until `tx` ends against a concurrent delete (whose
+/// in-use check then sees what `tx` wrote): for a number assigned to the policy.
+pub async fn hold_policy(tx: &mut Tx, id: i64) -> Result<bool> {
+    Ok(store::hold_policy(tx, id).await?)
+}
+
 /// The policies with a rule routing to trunk `trunk_id`, of any organization, as `tx` sees
 /// them: for a delete of the trunk to refuse while they do, inside its own transaction.
 pub async fn routing_to_trunk(tx: &mut Tx, trunk_id: i64) -> Result<InUse> {
@@ -200,8 +206,10 @@ pub(super) fn check_compiles(name: &str, description: &str, rules: &[Rule]) -> R
 }
 
 /// Checks what only the database knows: every trunk a rule routes to, and every group it
-/// continues to, belongs to the policy's organization or one of its ancestors. The rules'
-/// own shape (codes, weights, prefixes, patterns) is checked by the compiler.
+/// continues to, belongs to the policy's organization or one of its ancestors. The trunks are
+/// held by `tx` against a concurrent delete (which then sees the routes, see
+/// `routing_to_trunk`). The rules' own shape (codes, weights, prefixes, patterns) is checked by
+/// the compiler.
 pub(super) async fn check_references(
     state: &AppState,
     tx: &mut Tx,
@@ -229,7 +237,8 @@ pub(super) async fn check_references(
                                 .await?
                                 .is_some_and(|t| {
                                     organization_path.starts_with(&t.organization_path)
-                                });
+                                })
+                                && crate::gateways::hold_trunk(tx, route.trunk_id).await?;
                             usable_trunks.insert(route.trunk_id, usable);
                             usable
                         }
@@ -551,17 +560,18 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
             group.id, group.name
         )));
     }
+    let mut gone = before.clone();
+    gone.version += 1;
+    gone.updated_at = Utc::now();
+    archive(&mut tx, caller, &gone, "delete").await?;
+    store::delete_policy(&mut tx, id).await?;
+    // After the DELETE: see `numbers::assigned_to`.
     let numbers = crate::numbers::assigned_to(&mut tx, AssignmentType::Dialplan, id).await?;
     Error::refuse_in_use(
         &format!("dial plan policy {id}"),
         &[numbers],
         "assign them elsewhere first",
     )?;
-    let mut gone = before.clone();
-    gone.version += 1;
-    gone.updated_at = Utc::now();
-    archive(&mut tx, caller, &gone, "delete").await?;
-    store::delete_policy(&mut tx, id).await?;
     audit::record(
         &mut tx,
         &caller.actor(),

@@ -3,7 +3,7 @@
 
 use super::model::{Assignment, AssignmentType};
 use crate::auth::Caller;
-use crate::db::Db;
+use crate::db::{Db, Tx};
 use crate::error::{Error, Result};
 use crate::orgs::Organization;
 
@@ -102,4 +102,26 @@ pub async fn check_assignment(
         }
     }
     Ok(a)
+}
+
+/// Inside the write's transaction, after [`check_assignment`]: the target still exists, and is
+/// held against a concurrent delete until commit (so that delete's in-use check sees the number,
+/// see `assigned_to`). 400 naming `assignment.id` if it was deleted in between.
+pub async fn hold_assignment(tx: &mut Tx, a: Assignment) -> Result<()> {
+    let (what, held) = match a.kind {
+        AssignmentType::Trunk => ("trunk", crate::gateways::hold_trunk(tx, a.id).await?),
+        AssignmentType::User => ("user", crate::orgs::users::hold(tx, a.id).await?),
+        AssignmentType::DeviceLine => ("device", crate::devices::hold(tx, a.id).await?),
+        AssignmentType::Dialplan => (
+            "dial plan",
+            crate::dialplan::service::hold_policy(tx, a.id).await?,
+        ),
+    };
+    if held {
+        return Ok(());
+    }
+    Err(Error::field(
+        "assignment.id",
+        format!("{what} {} not found", a.id),
+    ))
 }

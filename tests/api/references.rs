@@ -355,3 +355,39 @@ async fn a_dialplan_assignment_names_a_policy_of_the_number_or_its_ancestors() {
         "the refused changes left the assignment alone"
     );
 }
+
+#[tokio::test]
+async fn a_delete_waits_for_a_writer_holding_the_trunk_and_sees_its_number() {
+    let app = TestApp::start_with(|c| c.pinger.enabled = false).await;
+    let (t, root) = tree(&app).await;
+    let carrier = trunk(&root, t.tenant_a1, "Carrier").await;
+    // A writer mid-way through assigning a number to the trunk: it holds the trunk, as
+    // `numbers::update` does after checking the assignment.
+    let db = app.state().db.clone();
+    let mut writer = db.begin().await.unwrap();
+    assert!(
+        dialtone::gateways::hold_trunk(&mut writer, carrier)
+            .await
+            .unwrap()
+    );
+    let path = format!("/v1/siptrunks/{carrier}");
+    let delete = tokio::spawn({
+        let root = root.clone();
+        let path = path.clone();
+        async move { root.delete(&path).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!delete.is_finished(), "the delete waits for the writer");
+    dialtone::on_tx!(&mut writer, conn => sqlx::query(
+        "INSERT INTO numbers (organization_id, number, state, assignment_type, assignment_id, \
+         created_at, updated_at) VALUES ($1, '+14155550100', 'active', 'trunk', $2, $3, $3)")
+        .bind(t.tenant_a1).bind(carrier).bind(chrono::Utc::now())
+        .execute(conn).await.map(|r| r.rows_affected()))
+    .unwrap();
+    writer.commit().await.unwrap();
+    let (status, body) = delete.await.unwrap();
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(message(&body).contains("+14155550100"), "{body}");
+    let (status, _) = root.get(&path).await;
+    assert_eq!(status, StatusCode::OK, "the trunk stays");
+}
