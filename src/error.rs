@@ -61,6 +61,35 @@ pub struct ErrorInfo {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// What still uses an object a delete would remove, e.g. the numbers assigned to a trunk: the
+/// first [`InUse::NAMED`] of them named, and how many there are in all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InUse {
+    /// What they are, plural: `numbers`, `dial plan policies`.
+    pub kind: &'static str,
+    pub named: Vec<String>,
+    pub total: usize,
+}
+
+impl InUse {
+    /// How many users a refusal names; the rest are counted.
+    pub const NAMED: usize = 10;
+
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+}
+
+impl std::fmt::Display for InUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.kind, self.named.join(", "))?;
+        match self.total.saturating_sub(self.named.len()) {
+            0 => Ok(()),
+            more => write!(f, " and {more} more"),
+        }
+    }
+}
+
 impl Error {
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::BadRequest(message.into())
@@ -73,6 +102,23 @@ impl Error {
 
     pub fn not_found(what: &str) -> Self {
         Self::NotFound(format!("{what} not found"))
+    }
+
+    /// 409 refusing to delete `subject` while anything in `users` still uses it; `Ok` when
+    /// nothing does. Nothing is written either way.
+    pub fn refuse_in_use(subject: &str, users: &[InUse], advice: &str) -> Result<()> {
+        let used: Vec<String> = users
+            .iter()
+            .filter(|u| !u.is_empty())
+            .map(ToString::to_string)
+            .collect();
+        if used.is_empty() {
+            return Ok(());
+        }
+        Err(Self::Conflict(format!(
+            "{subject} is still in use by {}; {advice}",
+            used.join("; ")
+        )))
     }
 
     pub fn unauthenticated() -> Self {
@@ -206,6 +252,33 @@ impl IntoResponse for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn in_use_names_ten_and_counts_the_rest() {
+        let numbers = InUse {
+            kind: "numbers",
+            named: (0..InUse::NAMED).map(|i| format!("n{i}")).collect(),
+            total: 13,
+        };
+        let policies = InUse {
+            kind: "dial plan policies",
+            named: vec!["4 (UK)".into()],
+            total: 1,
+        };
+        let err = Error::refuse_in_use(
+            "SIP trunk 7",
+            &[policies, InUse::default(), numbers],
+            "change them first",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "SIP trunk 7 is still in use by dial plan policies 4 (UK); numbers n0, n1, n2, n3, \
+             n4, n5, n6, n7, n8, n9 and 3 more; change them first"
+        );
+        assert_eq!(err.status_code(), StatusCode::CONFLICT);
+        assert!(Error::refuse_in_use("user 1", &[InUse::default()], "x").is_ok());
+    }
 
     #[test]
     fn names_the_column_of_a_unique_violation() {

@@ -106,6 +106,17 @@ impl Db {
 }
 
 impl Tx {
+    /// Appended to a `SELECT` of a row this transaction's write depends on (the trunk a number
+    /// is being assigned to), it holds the row against a concurrent `DELETE` until commit:
+    /// `FOR KEY SHARE` on PostgreSQL; nothing on SQLite, whose write transactions run one at a
+    /// time.
+    pub fn key_share(&self) -> &'static str {
+        match self {
+            Tx::Sqlite(_) => "",
+            Tx::Pg(_) => " FOR KEY SHARE",
+        }
+    }
+
     pub async fn commit(self) -> sqlx::Result<()> {
         match self {
             Tx::Sqlite(tx) => tx.commit().await,

@@ -330,7 +330,9 @@ async fn update_device(
 
 /// Delete a device with its lines.
 #[utoipa::path(delete, path = "/v1/devices/{id}", tag = "devices", params(("id" = i64, Path)),
-    responses((status = 200), (status = 404)), security(("bearer" = [])))]
+    responses((status = 200), (status = 404),
+              (status = 409, description = "Numbers are still assigned to its lines")),
+    security(("bearer" = [])))]
 async fn delete_device(
     State(state): State<AppState>,
     caller: Caller,

@@ -480,13 +480,28 @@ pub async fn update(
     Ok(after)
 }
 
-/// Deletes a device with its lines.
+/// Whether device `id` still exists, held until `tx` ends against a concurrent delete (whose
+/// in-use check then sees what `tx` wrote): for a number assigned to one of its lines.
+pub async fn hold(tx: &mut Tx, id: i64) -> Result<bool> {
+    Ok(store::hold_device(tx, id).await?)
+}
+
+/// Deletes a device with its lines; refused while numbers are assigned to one of its lines.
 pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
     visible(db, caller, id).await?;
     caller.require(Permission::OrganizationsWrite)?;
     let mut tx = db.begin().await?;
     let before = reread(&mut tx, id).await?;
     store::delete_device(&mut tx, id).await?;
+    // After the DELETE: see `numbers::assigned_to`.
+    let numbers =
+        crate::numbers::assigned_to(&mut tx, crate::numbers::AssignmentType::DeviceLine, id)
+            .await?;
+    Error::refuse_in_use(
+        &format!("device {id} ({})", before.mac),
+        &[numbers],
+        "assign them elsewhere first",
+    )?;
     audit::record(
         &mut tx,
         &caller.actor(),

@@ -519,3 +519,11 @@ pub async fn set_settings(
         .fetch_one(conn).await)?;
     Ok(row.into())
 }
+
+/// Whether device `id` exists, held against a concurrent delete until `tx` ends.
+pub async fn hold_device(tx: &mut Tx, id: i64) -> sqlx::Result<bool> {
+    let sql = format!("SELECT id FROM devices WHERE id = $1{}", tx.key_share());
+    let found: Option<i64> = on_tx!(tx, conn => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(id).fetch_optional(conn).await)?;
+    Ok(found.is_some())
+}

@@ -163,7 +163,9 @@ async fn update_policy(
 
 /// Delete a policy (409 while a group lists it); its history stays readable.
 #[utoipa::path(delete, path = "/v1/dialplans/{id}", tag = "dialplans", params(("id" = i64, Path)),
-    responses((status = 200), (status = 404), (status = 409)), security(("bearer" = [])))]
+    responses((status = 200), (status = 404),
+              (status = 409, description = "Still in a policy group or assigned to numbers")),
+    security(("bearer" = [])))]
 async fn delete_policy(
     State(state): State<AppState>,
     caller: Caller,

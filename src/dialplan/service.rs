@@ -6,9 +6,10 @@ use super::history::{self, Diff, Side};
 use super::model::{Action, PolicyBody, Rule};
 use super::store::{self, PolicyFields, PolicyFilter, PolicyRow, VersionRow};
 use crate::auth::{Caller, Permission};
-use crate::db::Tx;
-use crate::error::{Error, Result};
+use crate::db::{Db, Tx};
+use crate::error::{Error, InUse, Result};
 use crate::http::pagination::Page;
+use crate::numbers::AssignmentType;
 use crate::state::AppState;
 use crate::system::audit::{self, Change};
 use chrono::{DateTime, Utc};
@@ -97,10 +98,42 @@ impl From<VersionRow> for PolicyVersion {
 
 /// The policy `id` if the caller may see it; 404 otherwise.
 pub async fn visible(state: &AppState, caller: &Caller, id: i64) -> Result<Policy> {
-    match store::get_policy(&state.db, id).await? {
+    visible_policy(&state.db, caller, id).await
+}
+
+/// Like [`visible`], for rooms that hold only the pool (a number assigned to a policy).
+pub async fn visible_policy(db: &Db, caller: &Caller, id: i64) -> Result<Policy> {
+    match store::get_policy(db, id).await? {
         Some(row) if caller.scope().contains(&row.organization_path) => Ok(row.into()),
         _ => Err(Error::not_found(POLICY)),
     }
+}
+
+/// Whether policy `id` still exists, held until `tx` ends against a concurrent delete (whose
+/// in-use check then sees what `tx` wrote): for a number assigned to the policy.
+pub async fn hold_policy(tx: &mut Tx, id: i64) -> Result<bool> {
+    Ok(store::hold_policy(tx, id).await?)
+}
+
+/// The policies with a rule routing to trunk `trunk_id`, of any organization, as `tx` sees
+/// them: for a delete of the trunk to refuse while they do, inside its own transaction.
+pub async fn routing_to_trunk(tx: &mut Tx, trunk_id: i64) -> Result<InUse> {
+    let routes_to = |rule: &Rule| match &rule.action {
+        Action::Route { routes, .. } => routes.iter().any(|r| r.trunk_id == trunk_id),
+        _ => false,
+    };
+    let users: Vec<String> = store::all_policies_in_tx(tx)
+        .await?
+        .into_iter()
+        .map(Policy::from)
+        .filter(|p| p.rules.iter().any(routes_to))
+        .map(|p| format!("{} ({})", p.id, p.name))
+        .collect();
+    Ok(InUse {
+        kind: "dial plan policies",
+        total: users.len(),
+        named: users.into_iter().take(InUse::NAMED).collect(),
+    })
 }
 
 /// Like [`visible`], but also finds a deleted policy through its archive (history stays
@@ -173,8 +206,10 @@ pub(super) fn check_compiles(name: &str, description: &str, rules: &[Rule]) -> R
 }
 
 /// Checks what only the database knows: every trunk a rule routes to, and every group it
-/// continues to, belongs to the policy's organization or one of its ancestors. The rules'
-/// own shape (codes, weights, prefixes, patterns) is checked by the compiler.
+/// continues to, belongs to the policy's organization or one of its ancestors. The trunks are
+/// held by `tx` against a concurrent delete (which then sees the routes, see
+/// `routing_to_trunk`). The rules' own shape (codes, weights, prefixes, patterns) is checked by
+/// the compiler.
 pub(super) async fn check_references(
     state: &AppState,
     tx: &mut Tx,
@@ -202,7 +237,8 @@ pub(super) async fn check_references(
                                 .await?
                                 .is_some_and(|t| {
                                     organization_path.starts_with(&t.organization_path)
-                                });
+                                })
+                                && crate::gateways::hold_trunk(tx, route.trunk_id).await?;
                             usable_trunks.insert(route.trunk_id, usable);
                             usable
                         }
@@ -510,8 +546,8 @@ async fn write_version(
     Ok(after)
 }
 
-/// Deletes a policy (refused while a group lists it). Its archive stays, with a last `delete`
-/// version.
+/// Deletes a policy (refused while a group lists it or numbers are assigned to it). Its archive
+/// stays, with a last `delete` version.
 pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
     visible(state, caller, id).await?;
     caller.require(Permission::OrganizationsWrite)?;
@@ -529,6 +565,13 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
     gone.updated_at = Utc::now();
     archive(&mut tx, caller, &gone, "delete").await?;
     store::delete_policy(&mut tx, id).await?;
+    // After the DELETE: see `numbers::assigned_to`.
+    let numbers = crate::numbers::assigned_to(&mut tx, AssignmentType::Dialplan, id).await?;
+    Error::refuse_in_use(
+        &format!("dial plan policy {id}"),
+        &[numbers],
+        "assign them elsewhere first",
+    )?;
     audit::record(
         &mut tx,
         &caller.actor(),

@@ -462,3 +462,14 @@ pub async fn revision_in_tx(tx: &mut Tx) -> sqlx::Result<i64> {
     const SQL: &str = "SELECT revision FROM dialplan_revision WHERE id = 1";
     on_tx!(tx, conn => sqlx::query_scalar(SQL).fetch_one(conn).await)
 }
+
+/// Whether policy `id` exists, held against a concurrent delete until `tx` ends.
+pub async fn hold_policy(tx: &mut Tx, id: i64) -> sqlx::Result<bool> {
+    let sql = format!(
+        "SELECT id FROM dialplan_policies WHERE id = $1{}",
+        tx.key_share()
+    );
+    let found: Option<i64> = on_tx!(tx, conn => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(id).fetch_optional(conn).await)?;
+    Ok(found.is_some())
+}

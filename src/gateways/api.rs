@@ -247,7 +247,9 @@ async fn update_siptrunk(
 
 /// Delete a trunk with its gateways and IPs.
 #[utoipa::path(delete, path = "/v1/siptrunks/{id}", tag = "telephony", params(("id" = i64, Path)),
-    responses((status = 200), (status = 404)), security(("bearer" = [])))]
+    responses((status = 200), (status = 404),
+              (status = 409, description = "Still routed to by dial plan policies or assigned to numbers")),
+    security(("bearer" = [])))]
 async fn delete_siptrunk(
     State(state): State<AppState>,
     caller: Caller,

@@ -469,7 +469,14 @@ async fn replace_gateways(
     Ok(())
 }
 
-/// Deletes a trunk with its gateways and IPs (each removal audited).
+/// Whether trunk `id` still exists, held until `tx` ends against a concurrent delete (whose
+/// in-use check then sees what `tx` wrote): for rooms that route or assign to a trunk.
+pub async fn hold_trunk(tx: &mut Tx, id: i64) -> Result<bool> {
+    Ok(store::hold_trunk(tx, id).await?)
+}
+
+/// Deletes a trunk with its gateways and IPs (each removal audited); refused while a dial plan
+/// policy routes to it or a number is assigned to it.
 pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
     visible_trunk(db, caller, id).await?;
     caller.require(Permission::OrganizationsWrite)?;
@@ -477,6 +484,15 @@ pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
     let before = reread(&mut tx, id).await?;
     let ips = store::ips_in_tx(&mut tx, id).await?;
     store::delete_trunk(&mut tx, id).await?;
+    // After the DELETE: see `numbers::assigned_to`.
+    let policies = crate::dialplan::service::routing_to_trunk(&mut tx, id).await?;
+    let numbers =
+        crate::numbers::assigned_to(&mut tx, crate::numbers::AssignmentType::Trunk, id).await?;
+    Error::refuse_in_use(
+        &format!("SIP trunk {id} ({})", before.name),
+        &[policies, numbers],
+        "route and assign them elsewhere first",
+    )?;
     let actor = caller.actor();
     for gateway in &before.gateways {
         audit_gateway(&mut tx, &actor, &before, "delete", Some(gateway), None).await?;

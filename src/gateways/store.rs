@@ -310,3 +310,11 @@ pub async fn gateways_in_scope(db: &Db, scope_like: &str) -> sqlx::Result<Vec<(i
         WHERE o.path LIKE $1 ORDER BY g.trunk_id, g.position, g.id";
     on_db!(db, pool => sqlx::query_as(SQL).bind(scope_like).fetch_all(pool).await)
 }
+
+/// Whether trunk `id` exists, held against a concurrent delete until `tx` ends.
+pub async fn hold_trunk(tx: &mut Tx, id: i64) -> sqlx::Result<bool> {
+    let sql = format!("SELECT id FROM sip_trunks WHERE id = $1{}", tx.key_share());
+    let found: Option<i64> = on_tx!(tx, conn => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(id).fetch_optional(conn).await)?;
+    Ok(found.is_some())
+}

@@ -1,16 +1,15 @@
 //! Assignment targets of numbers: what a number may route to, checked through the other rooms'
-//! services (gateways, users, devices), never their stores.
+//! services (gateways, users, devices, dial plans), never their stores.
 
 use super::model::{Assignment, AssignmentType};
 use crate::auth::Caller;
-use crate::db::Db;
+use crate::db::{Db, Tx};
 use crate::error::{Error, Result};
 use crate::orgs::Organization;
 
 /// Checks that the assignment target exists, the caller sees it, and it may serve a number of
 /// `org`: a trunk of `org` or an ancestor; a user or device of `org` itself; a device line
-/// the device has. A dial plan is only checked to be a positive id (the dial plan room is
-/// being built in parallel).
+/// the device has; a dial plan policy of `org` or an ancestor.
 pub async fn check_assignment(
     db: &Db,
     caller: &Caller,
@@ -87,7 +86,42 @@ pub async fn check_assignment(
                 ));
             }
         }
-        AssignmentType::Dialplan => {}
+        AssignmentType::Dialplan => {
+            let policy = crate::dialplan::service::visible_policy(db, caller, a.id)
+                .await
+                .map_err(not_found("dial plan"))?;
+            if !org.path.starts_with(&policy.organization_path) {
+                return Err(Error::field(
+                    "assignment.id",
+                    format!(
+                        "dial plan {} belongs to organization {}, which is not organization {} or one of its ancestors",
+                        a.id, policy.organization_id, org.id
+                    ),
+                ));
+            }
+        }
     }
     Ok(a)
+}
+
+/// Inside the write's transaction, after [`check_assignment`]: the target still exists, and is
+/// held against a concurrent delete until commit (so that delete's in-use check sees the number,
+/// see `assigned_to`). 400 naming `assignment.id` if it was deleted in between.
+pub async fn hold_assignment(tx: &mut Tx, a: Assignment) -> Result<()> {
+    let (what, held) = match a.kind {
+        AssignmentType::Trunk => ("trunk", crate::gateways::hold_trunk(tx, a.id).await?),
+        AssignmentType::User => ("user", crate::orgs::users::hold(tx, a.id).await?),
+        AssignmentType::DeviceLine => ("device", crate::devices::hold(tx, a.id).await?),
+        AssignmentType::Dialplan => (
+            "dial plan",
+            crate::dialplan::service::hold_policy(tx, a.id).await?,
+        ),
+    };
+    if held {
+        return Ok(());
+    }
+    Err(Error::field(
+        "assignment.id",
+        format!("{what} {} not found", a.id),
+    ))
 }

@@ -2,13 +2,15 @@
 //! assignments, each tenancy-checked, validated and written in one transaction with its history
 //! entry and audit record.
 
-use super::assignment::check_assignment;
+use super::assignment::{check_assignment, hold_assignment};
 use super::e164::E164;
-use super::model::{self, Assignment, HistoryEntry, Number, NumberState, tags_to_column};
+use super::model::{
+    self, Assignment, AssignmentType, HistoryEntry, Number, NumberState, tags_to_column,
+};
 use super::store::{self, NewHistory, NumberFields, NumberFilter};
 use crate::auth::{Caller, Permission};
 use crate::db::{Db, Tx};
-use crate::error::{Error, Result};
+use crate::error::{Error, InUse, Result};
 use crate::http::pagination::Page;
 use crate::orgs::Organization;
 use crate::system::audit::{self, Actor, Change};
@@ -154,6 +156,9 @@ pub async fn create(db: &Db, caller: &Caller, input: NewNumber) -> Result<Number
     };
     let now = Utc::now();
     let mut tx = db.begin().await?;
+    if let Some(a) = assignment {
+        hold_assignment(&mut tx, a).await?;
+    }
     let id = store::insert(&mut tx, &fields, now).await?;
     let created = reread(&mut tx, id).await?;
     record(
@@ -235,6 +240,9 @@ pub async fn update(db: &Db, caller: &Caller, id: i64, input: NumberUpdate) -> R
         )),
         other => other,
     };
+    // A target checked here is also held by the transaction below; an unchanged assignment is
+    // neither, so a released number's stale one does not block editing its tags.
+    let checked = matches!(input.assignment, Some(Some(_))) || moving.is_some();
     let assignment = match input.assignment {
         Some(Some(a)) => Some(check_assignment(db, caller, &org, a).await?),
         Some(None) => None,
@@ -255,6 +263,9 @@ pub async fn update(db: &Db, caller: &Caller, id: i64, input: NumberUpdate) -> R
     };
     let now = Utc::now();
     let mut tx = db.begin().await?;
+    if checked && let Some(a) = assignment {
+        hold_assignment(&mut tx, a).await?;
+    }
     let before = reread(&mut tx, id).await?;
     if moving.is_some()
         && let Some(mobile) = store::mobile_of(&mut tx, id).await?
@@ -427,6 +438,28 @@ pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The numbers that route to `kind` `id` (released ones do not), as `tx` sees them: for a
+/// delete of the target to refuse while they do. Call it after the target's `DELETE`, in the
+/// same transaction: a writer assigning a number holds the target (`hold_assignment`), so the
+/// `DELETE` waits for it to commit and this then sees its number, or the writer waits for the
+/// delete and finds the target gone.
+pub async fn assigned_to(tx: &mut Tx, kind: AssignmentType, id: i64) -> Result<InUse> {
+    let limit = InUse::NAMED as i64;
+    let (rows, total) = store::assigned_to(tx, kind.as_str(), id, limit).await?;
+    let named = rows
+        .into_iter()
+        .map(|(id, number, line)| match line {
+            Some(line) => format!("{number} (id {id}, line {line})"),
+            None => format!("{number} (id {id})"),
+        })
+        .collect();
+    Ok(InUse {
+        kind: "numbers",
+        named,
+        total: usize::try_from(total).unwrap_or(usize::MAX),
+    })
 }
 
 /// A page of the number's history, oldest first.

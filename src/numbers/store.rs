@@ -367,3 +367,24 @@ pub async fn mobile_of(tx: &mut Tx, number_id: i64) -> sqlx::Result<Option<i64>>
     on_tx!(tx, conn => sqlx::query_scalar("SELECT id FROM mobiles WHERE msisdn_number_id = $1")
         .bind(number_id).fetch_optional(conn).await)
 }
+
+/// Numbers assigned to `kind` `id` that are not released, as `tx` sees them: the first
+/// `limit` (id, number, line) in number order, and how many there are.
+pub async fn assigned_to(
+    tx: &mut Tx,
+    kind: &str,
+    id: i64,
+    limit: i64,
+) -> sqlx::Result<(Vec<(i64, String, Option<i64>)>, i64)> {
+    const WHERE: &str = " FROM numbers WHERE assignment_type = $1 AND assignment_id = $2 \
+        AND state <> 'released'";
+    let list_sql = format!("SELECT id, number, assignment_line{WHERE} ORDER BY number LIMIT $3");
+    let count_sql = format!("SELECT COUNT(*){WHERE}");
+    on_tx!(tx, conn => {
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
+            .bind(kind).bind(id).bind(limit).fetch_all(&mut *conn).await?;
+        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql))
+            .bind(kind).bind(id).fetch_one(&mut *conn).await?;
+        Ok((rows, total))
+    })
+}

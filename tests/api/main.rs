@@ -16,6 +16,7 @@ mod organizations;
 mod pinger;
 mod provisioning;
 mod redirect;
+mod references;
 mod rest_core;
 mod sip;
 mod templates;

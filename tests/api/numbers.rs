@@ -853,6 +853,21 @@ async fn assignment_targets_are_checked() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{device}");
     let device = id(&device);
+    let plan_of = |org: i64, name: &'static str| {
+        let root = root.clone();
+        async move {
+            let (status, body) = root
+                .post(
+                    "/v1/dialplans",
+                    json!({"organization_id": org, "name": name, "rules": []}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+            id(&body)
+        }
+    };
+    let dist_plan = plan_of(t.dist, "Dist plan").await;
+    let b_plan = plan_of(t.partner_b, "B plan").await;
     let n = create(
         &root,
         json!({"number": "+14155550100", "organization_id": t.tenant_a1}),
@@ -865,7 +880,7 @@ async fn assignment_targets_are_checked() {
         json!({"type": "trunk", "id": a1_trunk}),
         json!({"type": "user", "id": a1_user}),
         json!({"type": "device_line", "id": device, "line": 0}),
-        json!({"type": "dialplan", "id": 7}),
+        json!({"type": "dialplan", "id": dist_plan}),
     ] {
         let (status, body) = root.put(&path, json!({ "assignment": good })).await;
         assert_eq!(status, StatusCode::OK, "{good}: {body}");
@@ -898,6 +913,14 @@ async fn assignment_targets_are_checked() {
             "assignment.id: must be a positive id",
         ),
         (
+            json!({"type": "dialplan", "id": 987654}),
+            "assignment.id: dial plan 987654 not found",
+        ),
+        (
+            json!({"type": "dialplan", "id": b_plan}),
+            "assignment.id: dial plan",
+        ),
+        (
             json!({"type": "user", "id": a1_user, "line": 1}),
             "assignment.line: only a device_line",
         ),
@@ -912,7 +935,7 @@ async fn assignment_targets_are_checked() {
     let (_, body) = root.get(&path).await;
     assert_eq!(
         body["data"]["assignment"],
-        json!({"type": "dialplan", "id": 7})
+        json!({"type": "dialplan", "id": dist_plan})
     );
     let (status, body) = root.put(&path, json!({"assignment": null})).await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -143,7 +143,9 @@ async fn update_user(
 }
 
 #[utoipa::path(delete, path = "/v1/users/{id}", tag = "users", params(("id" = i64, Path)),
-    responses((status = 200), (status = 404), (status = 409)), security(("bearer" = [])))]
+    responses((status = 200), (status = 404),
+              (status = 409, description = "Deleting yourself, or numbers are still assigned to the user")),
+    security(("bearer" = [])))]
 async fn delete_user(
     State(state): State<AppState>,
     caller: Caller,

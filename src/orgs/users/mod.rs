@@ -274,6 +274,13 @@ pub async fn update(db: &Db, caller: &Caller, id: i64, input: UserUpdate) -> Res
     Ok(after)
 }
 
+/// Whether user `id` still exists, held until `tx` ends against a concurrent delete (whose
+/// in-use check then sees what `tx` wrote): for a number assigned to the user.
+pub async fn hold(tx: &mut Tx, id: i64) -> Result<bool> {
+    Ok(store::hold(tx, id).await?)
+}
+
+/// Deletes a user; refused for oneself and while numbers are assigned to the user.
 pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
     let user = visible(db, caller, id).await?;
     caller.require(Permission::UsersWrite)?;
@@ -282,6 +289,14 @@ pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
     }
     let mut tx = db.begin().await?;
     store::delete(&mut tx, id).await?;
+    // After the DELETE: see `numbers::assigned_to`.
+    let numbers =
+        crate::numbers::assigned_to(&mut tx, crate::numbers::AssignmentType::User, id).await?;
+    Error::refuse_in_use(
+        &format!("user {id} ({})", user.username),
+        &[numbers],
+        "assign them elsewhere first",
+    )?;
     audit::record(
         &mut tx,
         &caller.actor(),

@@ -127,3 +127,11 @@ pub async fn delete_foreign_id(
          RETURNING id, user_id, source, foreign_id, created_at")
         .bind(id).bind(user_id).fetch_optional(conn).await)
 }
+
+/// Whether user `id` exists, held against a concurrent delete until `tx` ends.
+pub async fn hold(tx: &mut Tx, id: i64) -> sqlx::Result<bool> {
+    let sql = format!("SELECT id FROM users WHERE id = $1{}", tx.key_share());
+    let found: Option<i64> = on_tx!(tx, conn => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(id).fetch_optional(conn).await)?;
+    Ok(found.is_some())
+}
