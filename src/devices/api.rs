@@ -293,7 +293,7 @@ impl ReadOnlyFields for UpdateDevice {
 /// provisioning password changes only through `credentials/rotate`.
 #[utoipa::path(put, path = "/v1/devices/{id}", tag = "devices", params(("id" = i64, Path)),
     request_body = UpdateDevice,
-    responses((status = 200, body = DeviceView), (status = 400), (status = 404), (status = 409)),
+    responses((status = 200, body = DeviceView), (status = 400), (status = 404), (status = 409, description = "MAC taken, or a dropped line still has numbers")),
     security(("bearer" = [])))]
 async fn update_device(
     State(state): State<AppState>,

@@ -468,6 +468,22 @@ pub async fn update(
             .map(|(i, line)| validate::line_password(line, before.lines.get(i), &seal).0)
             .collect();
         store::replace_lines(&mut tx, id, &line_fields(lines, &sealed)).await?;
+        if lines.len() < before.lines.len() {
+            let numbers = crate::numbers::assigned_to_lines_from(&mut tx, id, lines.len()).await?;
+            Error::refuse_in_use(
+                &match before.lines.len() - lines.len() {
+                    1 => format!("line {} of device {id} ({})", lines.len(), before.mac),
+                    _ => format!(
+                        "lines {}-{} of device {id} ({})",
+                        lines.len(),
+                        before.lines.len() - 1,
+                        before.mac
+                    ),
+                },
+                &[numbers],
+                "assign them elsewhere before removing the line",
+            )?;
+        }
     }
     let after = reread(&mut tx, id).await?;
     audit::record(

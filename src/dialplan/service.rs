@@ -115,12 +115,16 @@ pub async fn hold_policy(tx: &mut Tx, id: i64) -> Result<bool> {
     Ok(store::hold_policy(tx, id).await?)
 }
 
-/// The policies with a rule routing to trunk `trunk_id`, of any organization, as `tx` sees
-/// them: for a delete of the trunk to refuse while they do, inside its own transaction.
+/// The policies with a rule routing to trunk `trunk_id` or matching calls that arrive on it, of
+/// any organization, as `tx` sees them: for a delete of the trunk to refuse while they do,
+/// inside its own transaction.
 pub async fn routing_to_trunk(tx: &mut Tx, trunk_id: i64) -> Result<InUse> {
-    let routes_to = |rule: &Rule| match &rule.action {
-        Action::Route { routes, .. } => routes.iter().any(|r| r.trunk_id == trunk_id),
-        _ => false,
+    let routes_to = |rule: &Rule| {
+        rule.conditions.trunks.contains(&trunk_id)
+            || match &rule.action {
+                Action::Route { routes, .. } => routes.iter().any(|r| r.trunk_id == trunk_id),
+                _ => false,
+            }
     };
     let users: Vec<String> = store::all_policies_in_tx(tx)
         .await?
@@ -205,7 +209,7 @@ pub(super) fn check_compiles(name: &str, description: &str, rules: &[Rule]) -> R
     }
 }
 
-/// Checks what only the database knows: every trunk a rule routes to, and every group it
+/// Checks what only the database knows: every trunk a rule routes to or matches on, and every group it
 /// continues to, belongs to the policy's organization or one of its ancestors. The trunks are
 /// held by `tx` against a concurrent delete (which then sees the routes, see
 /// `routing_to_trunk`). The rules' own shape (codes, weights, prefixes, patterns) is checked by
@@ -222,39 +226,48 @@ pub(super) async fn check_references(
             format!("at most {MAX_RULES} rules per policy"),
         ));
     }
-    let mut groups = None;
+    // Trunks are named by routes and by `conditions.trunks` (the trunk a call arrived on).
+    let mut trunk_refs = Vec::new();
+    for (i, rule) in rules.iter().enumerate() {
+        for (k, trunk_id) in rule.conditions.trunks.iter().enumerate() {
+            trunk_refs.push((format!("rules[{i}].conditions.trunks[{k}]"), *trunk_id));
+        }
+        if let Action::Route { routes, .. } = &rule.action {
+            for (j, route) in routes.iter().enumerate() {
+                trunk_refs.push((
+                    format!("rules[{i}].action.routes[{j}].trunk_id"),
+                    route.trunk_id,
+                ));
+            }
+        }
+    }
+    // Many rules name the same few trunks: look each up once.
     let mut usable_trunks: std::collections::HashMap<i64, bool> = Default::default();
+    for (field, trunk_id) in trunk_refs {
+        let usable = match usable_trunks.get(&trunk_id) {
+            Some(known) => *known,
+            None => {
+                let usable = crate::gateways::trunk(&state.db, trunk_id)
+                    .await?
+                    .is_some_and(|t| organization_path.starts_with(&t.organization_path))
+                    && crate::gateways::hold_trunk(tx, trunk_id).await?;
+                usable_trunks.insert(trunk_id, usable);
+                usable
+            }
+        };
+        if !usable {
+            return Err(Error::field(
+                &field,
+                format!(
+                    "SIP trunk {trunk_id} not found among the trunks of the policy's \
+                     organization and its parents"
+                ),
+            ));
+        }
+    }
+    let mut groups = None;
     for (i, rule) in rules.iter().enumerate() {
         match &rule.action {
-            Action::Route { routes, .. } => {
-                for (j, route) in routes.iter().enumerate() {
-                    let field = format!("rules[{i}].action.routes[{j}].trunk_id");
-                    // Many rules route to the same few trunks: look each up once.
-                    let usable = match usable_trunks.get(&route.trunk_id) {
-                        Some(known) => *known,
-                        None => {
-                            let usable = crate::gateways::trunk(&state.db, route.trunk_id)
-                                .await?
-                                .is_some_and(|t| {
-                                    organization_path.starts_with(&t.organization_path)
-                                })
-                                && crate::gateways::hold_trunk(tx, route.trunk_id).await?;
-                            usable_trunks.insert(route.trunk_id, usable);
-                            usable
-                        }
-                    };
-                    if !usable {
-                        return Err(Error::field(
-                            &field,
-                            format!(
-                                "SIP trunk {} not found among the trunks of the policy's \
-                                 organization and its parents",
-                                route.trunk_id
-                            ),
-                        ));
-                    }
-                }
-            }
             Action::Continue { group_id } => {
                 if groups.is_none() {
                     groups = Some(store::all_groups_in_tx(tx).await?);
@@ -273,7 +286,7 @@ pub(super) async fn check_references(
                     }
                 }
             }
-            Action::Translate { .. } | Action::Deny { .. } => {}
+            Action::Route { .. } | Action::Translate { .. } | Action::Deny { .. } => {}
         }
     }
     Ok(())

@@ -446,8 +446,24 @@ pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
 /// `DELETE` waits for it to commit and this then sees its number, or the writer waits for the
 /// delete and finds the target gone.
 pub async fn assigned_to(tx: &mut Tx, kind: AssignmentType, id: i64) -> Result<InUse> {
+    in_use(tx, kind, id, None).await
+}
+
+/// The numbers on device `device`'s lines from position `first` on: for an update that drops
+/// those lines to refuse while numbers route to them.
+pub async fn assigned_to_lines_from(tx: &mut Tx, device: i64, first: usize) -> Result<InUse> {
+    let first = i64::try_from(first).unwrap_or(i64::MAX);
+    in_use(tx, AssignmentType::DeviceLine, device, Some(first)).await
+}
+
+async fn in_use(
+    tx: &mut Tx,
+    kind: AssignmentType,
+    id: i64,
+    first_line: Option<i64>,
+) -> Result<InUse> {
     let limit = InUse::NAMED as i64;
-    let (rows, total) = store::assigned_to(tx, kind.as_str(), id, limit).await?;
+    let (rows, total) = store::assigned_to(tx, kind.as_str(), id, first_line, limit).await?;
     let named = rows
         .into_iter()
         .map(|(id, number, line)| match line {

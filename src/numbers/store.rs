@@ -374,17 +374,18 @@ pub async fn assigned_to(
     tx: &mut Tx,
     kind: &str,
     id: i64,
+    first_line: Option<i64>,
     limit: i64,
 ) -> sqlx::Result<(Vec<(i64, String, Option<i64>)>, i64)> {
     const WHERE: &str = " FROM numbers WHERE assignment_type = $1 AND assignment_id = $2 \
-        AND state <> 'released'";
-    let list_sql = format!("SELECT id, number, assignment_line{WHERE} ORDER BY number LIMIT $3");
+        AND state <> 'released' AND (CAST($3 AS BIGINT) IS NULL OR assignment_line >= $3)";
+    let list_sql = format!("SELECT id, number, assignment_line{WHERE} ORDER BY number LIMIT $4");
     let count_sql = format!("SELECT COUNT(*){WHERE}");
     on_tx!(tx, conn => {
         let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
-            .bind(kind).bind(id).bind(limit).fetch_all(&mut *conn).await?;
+            .bind(kind).bind(id).bind(first_line).bind(limit).fetch_all(&mut *conn).await?;
         let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql))
-            .bind(kind).bind(id).fetch_one(&mut *conn).await?;
+            .bind(kind).bind(id).bind(first_line).fetch_one(&mut *conn).await?;
         Ok((rows, total))
     })
 }

@@ -218,7 +218,31 @@ async fn a_device_whose_line_has_numbers_is_not_deleted() {
         ],
     )
     .await;
+    // Dropping the line the number rings is refused too; line 0 alone may change.
+    let audit = root.total("/v1/auditlog").await;
+    let one_line = json!({"lines": [{"username": "201", "registrar": "pbx.example.com"}]});
+    let (status, body) = root.put(&path, one_line.clone()).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let text = message(&body);
+    assert!(
+        text.starts_with(&format!("line 1 of device {device}")),
+        "{text}"
+    );
+    assert!(text.contains("+14155550100"), "{text}");
+    let (_, body) = root.get(&path).await;
+    assert_eq!(
+        body["data"]["lines"].as_array().map(Vec::len),
+        Some(2),
+        "{body}"
+    );
+    assert_eq!(root.total("/v1/auditlog").await, audit, "nothing audited");
+    let two_lines = json!({"lines": [{"username": "301", "registrar": "pbx.example.com"},
+                                     {"username": "202", "registrar": "pbx.example.com"}]});
+    let (status, body) = root.put(&path, two_lines).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     unassign(&root, main).await;
+    let (status, body) = root.put(&path, one_line).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     deleted(&root, &path).await;
 }
 
@@ -390,4 +414,47 @@ async fn a_delete_waits_for_a_writer_holding_the_trunk_and_sees_its_number() {
     assert!(message(&body).contains("+14155550100"), "{body}");
     let (status, _) = root.get(&path).await;
     assert_eq!(status, StatusCode::OK, "the trunk stays");
+}
+
+#[tokio::test]
+async fn a_trunk_a_rule_matches_calls_from_is_checked_and_not_deleted() {
+    let app = TestApp::start_with(|c| c.pinger.enabled = false).await;
+    let (t, root) = tree(&app).await;
+    let inbound = trunk(&root, t.partner_a, "Inbound").await;
+    let sibling = trunk(&root, t.partner_b, "Sibling's").await;
+    let from = |trunk: i64| {
+        json!([{"match": {"trunks": [trunk]},
+                "action": {"type": "deny", "sip_code": 403, "reason": "not from there"}}])
+    };
+    // A trunk the tenant cannot use, or none at all, is refused at write time, naming the field.
+    for bad in [sibling, 999_999] {
+        let (status, body) = root
+            .post(
+                "/v1/dialplans",
+                json!({"organization_id": t.tenant_a1, "name": "from", "rules": from(bad)}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(
+            message(&body).starts_with("rules[0].conditions.trunks[0]: SIP trunk"),
+            "{body}"
+        );
+    }
+    assert_eq!(root.total("/v1/dialplans").await, 0, "nothing stored");
+    let plan = policy(&root, t.tenant_a1, "from", from(inbound)).await;
+    let path = format!("/v1/siptrunks/{inbound}");
+    refused(
+        &root,
+        &path,
+        &[&format!("dial plan policies {plan} (from)")],
+    )
+    .await;
+    let (status, body) = root
+        .put(
+            &format!("/v1/dialplans/{plan}"),
+            json!({"rules": denying()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    deleted(&root, &path).await;
 }
