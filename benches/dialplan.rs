@@ -124,12 +124,14 @@ fn fixture(table: CompiledPolicy) -> Fixture {
             parent_id: None,
             country: "US".into(),
             timezone: "America/New_York".into(),
+            suspended: false,
         },
         OrgInput {
             id: 2,
             parent_id: Some(1),
             country: "US".into(),
             timezone: "America/Chicago".into(),
+            suspended: false,
         },
     ];
     let groups = vec![

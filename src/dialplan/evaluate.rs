@@ -180,6 +180,18 @@ pub fn evaluate(plan: &Plan, call: &Call, network: &dyn Network, rng: &mut impl 
         Ok(to) => to.into_string(),
         Err(e) => return deny(call.to.clone(), 484, format!("Address Incomplete: to {e}")),
     };
+    let class = org.country.classes.classify(&to);
+    // A suspended organization's calls are refused, but never an emergency call.
+    if let Some(by) = org.suspended_by
+        && class != Some(NumberClass::Emergency)
+    {
+        let reason = if by == org.id {
+            "Organization suspended".to_string()
+        } else {
+            format!("Organization suspended (organization {by})")
+        };
+        return deny(to, 403, reason);
+    }
     let caller = number::normalise(&call.from, numbering)
         .map(number::Dialled::into_string)
         .unwrap_or_else(|_| call.from.trim().to_string());
@@ -187,7 +199,7 @@ pub fn evaluate(plan: &Plan, call: &Call, network: &dyn Network, rng: &mut impl 
         plan,
         org,
         call,
-        class: org.country.classes.classify(&to),
+        class,
         number: to,
         caller,
         caller_id: None,

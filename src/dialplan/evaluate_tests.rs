@@ -52,6 +52,7 @@ fn orgs() -> Vec<OrgInput> {
         parent_id: parent,
         country: country.into(),
         timezone: tz.into(),
+        suspended: false,
     };
     vec![
         org(1, None, "US", "America/New_York"),
@@ -446,6 +447,56 @@ fn the_platform_emergency_group_cannot_be_overridden() {
     // 999 is not an emergency number in the US, 911 is not one in the UK.
     assert_eq!(trunks(&decide(&plan, &call(3, "", "999"))), [4]);
     assert_eq!(decide(&plan, &call(4, "", "911")).sip_code, Some(403));
+}
+
+#[test]
+fn a_suspended_organization_reaches_emergency_numbers_only() {
+    let mut fixture = Fixture::new();
+    let groups = templates::instantiate(
+        "emergency-first",
+        &BTreeMap::from([("emergency".into(), 9)]),
+    )
+    .unwrap();
+    fixture.policies.insert(
+        1,
+        Arc::new(CompiledPolicy::compile(1, &groups[0].policies[0]).unwrap()),
+    );
+    let fixture = fixture
+        .policy(2, json!([{"name": "everything", "action": route(4)}]))
+        .group(group(1, 1, true, &[1]))
+        .group(group(20, 2, false, &[2]));
+    let mut orgs = orgs();
+    orgs[1].suspended = true;
+    let plan = Plan::assemble(&orgs, &fixture.groups, &fixture.policies).unwrap();
+    // The partner (2) is suspended: it and its tenants (3, 4) are refused, 403 with a reason.
+    for (org, reason) in [
+        (2, "Organization suspended"),
+        (3, "Organization suspended (organization 2)"),
+        (4, "Organization suspended (organization 2)"),
+    ] {
+        let d = decide(&plan, &call(org, "+14155550100", "+14155550199"));
+        assert_eq!(d.action, Verdict::Deny, "{org}");
+        assert_eq!(
+            (d.sip_code, d.reason.as_deref()),
+            (Some(403), Some(reason)),
+            "{org}"
+        );
+        assert!(d.routes.is_empty() && d.trail.is_empty());
+    }
+    // An emergency call still goes out through the platform's emergency group.
+    for (org, number) in [(3, "911"), (4, "999"), (4, "112")] {
+        let d = decide(&plan, &call(org, "+14155550100", number));
+        assert_eq!(trunks(&d), [9], "{org} {number}");
+    }
+    // The platform itself is not suspended.
+    assert_eq!(
+        trunks(&decide(&fixture.plan(), &call(3, "", "+14155550199"))),
+        [4]
+    );
+    assert_eq!(
+        decide(&plan, &call(1, "", "+14155550199")).sip_code,
+        Some(404)
+    );
 }
 
 #[test]

@@ -169,6 +169,7 @@ fn plan() -> Plan {
         parent_id,
         country: country.into(),
         timezone: tz.into(),
+        suspended: false,
     });
     let mut policies = HashMap::new();
     let mut groups = Vec::new();

@@ -27,6 +27,8 @@ pub struct OrgInput {
     pub country: String,
     /// IANA zone name; an unknown name falls back to UTC (organizations validate it on write).
     pub timezone: String,
+    /// The organization is suspended: it and its descendants reach emergency numbers only.
+    pub suspended: bool,
 }
 
 /// A policy group as the plan needs it.
@@ -90,6 +92,8 @@ pub struct OrgPlan {
     /// Indices into `Plan::groups`: enforced groups from the root down, then this
     /// organization's ordinary groups, then its ancestors' nearest first.
     pub order: Box<[usize]>,
+    /// The nearest suspended organization of the lineage (this one or an ancestor), if any.
+    pub suspended_by: Option<i64>,
 }
 
 /// The whole installation's dial plan, immutable once assembled.
@@ -200,6 +204,11 @@ impl Plan {
                     country: classes::for_country(&org.country),
                     tz: org.timezone.parse().unwrap_or(Tz::UTC),
                     order: enforced.chain(ordinary).collect(),
+                    suspended_by: lineage
+                        .iter()
+                        .rev()
+                        .copied()
+                        .find(|id| org_by_id.get(id).is_some_and(|o| o.suspended)),
                 },
             );
         }

@@ -194,6 +194,7 @@ impl DialPlans {
                 parent_id: o.parent_id,
                 country: o.country.clone(),
                 timezone: o.timezone.clone(),
+                suspended: o.status == "suspended",
             })
             .collect();
         groups.sort_by_key(|g| (g.organization_id, g.priority, g.id));

@@ -62,6 +62,8 @@ pub struct OrgRow {
     pub path: String,
     pub timezone: String,
     pub country: String,
+    /// `active` or `suspended` (of this organization alone).
+    pub status: String,
 }
 
 /// Filters of `GET /v1/dialplans` that SQL applies (the prefix filter is applied by the
@@ -433,7 +435,7 @@ pub async fn delete_group(tx: &mut Tx, id: i64) -> sqlx::Result<()> {
 // ---------------------------------------------------------------------------------------------
 // Organizations (what the compiler needs of the tree) and the revision counter.
 
-const ORG_COLUMNS: &str = "id, parent_id, type, path, timezone, country";
+const ORG_COLUMNS: &str = "id, parent_id, type, path, timezone, country, status";
 
 /// Every organization, for the compiled plan's view of the tree.
 pub async fn all_orgs(db: &Db) -> sqlx::Result<Vec<OrgRow>> {

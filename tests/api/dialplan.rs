@@ -509,6 +509,54 @@ async fn templates_are_listed_and_emergency_first_binds_everyone() {
     )
     .await;
     assert_eq!(premium["action"], "deny", "{premium}");
+
+    // A suspended partner's tenant reaches emergency numbers only, once the plan has seen the
+    // suspension (each instance within `dialplan.reload_interval_s`; here at once).
+    let (status, body) = root
+        .put(
+            &format!("/v1/organizations/{}", tree.partner_a),
+            json!({"status": "suspended"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let state = app.state();
+    assert!(
+        state.dialplan.refresh(&state.db).await.unwrap(),
+        "the plan is rebuilt"
+    );
+    let barred = evaluate(
+        &root,
+        json!({"organization": tree.tenant_a1, "to": "+14155550100"}),
+    )
+    .await;
+    assert_eq!(
+        (&barred["action"], &barred["sip_code"], &barred["reason"]),
+        (
+            &json!("deny"),
+            &json!(403),
+            &json!(format!(
+                "Organization suspended (organization {})",
+                tree.partner_a
+            ))
+        ),
+        "{barred}"
+    );
+    let call = evaluate(&root, json!({"organization": tree.tenant_a1, "to": "911"})).await;
+    assert_eq!(call["routes"][0]["trunk_id"], emergency, "{call}");
+    let (status, body) = root
+        .put(
+            &format!("/v1/organizations/{}", tree.partner_a),
+            json!({"status": "active"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    state.dialplan.refresh(&state.db).await.unwrap();
+    let other = evaluate(
+        &root,
+        json!({"organization": tree.tenant_a1, "to": "+14155550100"}),
+    )
+    .await;
+    assert_eq!(other["routes"][0]["trunk_id"], outbound, "{other}");
 }
 
 #[tokio::test]
