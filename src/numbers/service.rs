@@ -141,6 +141,9 @@ pub async fn create(db: &Db, caller: &Caller, input: NewNumber) -> Result<Number
         .map(|l| model::validate_channel_limit("channel_limit", l))
         .transpose()
         .map_err(Error::bad_request)?;
+    if input.state == Some(NumberState::Released) && input.assignment.is_some() {
+        return Err(released_unassigned());
+    }
     let assignment = match input.assignment {
         Some(a) => Some(check_assignment(db, caller, &org, a).await?),
         None => None,
@@ -240,6 +243,11 @@ pub async fn update(db: &Db, caller: &Caller, id: i64, input: NumberUpdate) -> R
         )),
         other => other,
     };
+    // A released number routes nowhere: releasing clears the assignment.
+    let releasing = input.state.unwrap_or(current.state()) == NumberState::Released;
+    if releasing && matches!(input.assignment, Some(Some(_))) {
+        return Err(released_unassigned());
+    }
     // A target checked here is also held by the transaction below; an unchanged assignment is
     // neither, so a released number's stale one does not block editing its tags.
     let checked = matches!(input.assignment, Some(Some(_))) || moving.is_some();
@@ -248,6 +256,7 @@ pub async fn update(db: &Db, caller: &Caller, id: i64, input: NumberUpdate) -> R
         Some(None) => None,
         // Moving keeps the assignment only where it is still valid.
         None => match current.assignment {
+            _ if releasing => None,
             Some(a) if moving.is_some() => Some(
                 check_assignment(db, caller, &org, a)
                     .await
@@ -487,4 +496,11 @@ pub async fn history(
 ) -> Result<(Vec<HistoryEntry>, i64)> {
     visible(db, caller, id).await?;
     Ok(store::history(db, id, page).await?)
+}
+
+fn released_unassigned() -> Error {
+    Error::field(
+        "assignment",
+        "a released number has no assignment (releasing a number clears it)",
+    )
 }

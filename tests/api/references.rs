@@ -247,20 +247,44 @@ async fn a_device_whose_line_has_numbers_is_not_deleted() {
 }
 
 #[tokio::test]
-async fn a_user_with_numbers_is_not_deleted_but_released_numbers_do_not_count() {
+async fn a_user_with_numbers_is_not_deleted_and_releasing_a_number_frees_it() {
     let app = TestApp::start().await;
     let (t, root) = tree(&app).await;
     let baker = root.create_user("baker", t.tenant_a1, "user").await;
     let assigned = json!({"type": "user", "id": baker});
     let main = number(&root, t.tenant_a1, "+14155550100", assigned.clone()).await;
+    let spare = number(&root, t.tenant_a1, "+14155550101", assigned.clone()).await;
+    // A released number routes nowhere: it cannot be created or left with an assignment.
     let (status, body) = root
         .post(
             "/v1/numbers",
-            json!({"number": "+14155550101", "organization_id": t.tenant_a1,
+            json!({"number": "+14155550102", "organization_id": t.tenant_a1,
                    "state": "released", "assignment": assigned}),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        message(&body).starts_with("assignment: a released number"),
+        "{body}"
+    );
+    let spare_path = format!("/v1/numbers/{spare}");
+    let (status, body) = root
+        .put(
+            &spare_path,
+            json!({"state": "released", "assignment": assigned}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = root.put(&spare_path, json!({"state": "released"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["data"]["assignment"],
+        Value::Null,
+        "releasing clears it: {body}"
+    );
+    let (status, body) = root.put(&spare_path, json!({"assignment": assigned})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
     let path = format!("/v1/users/{baker}");
     let text = refused(
         &root,
