@@ -175,9 +175,16 @@ pub async fn login(state: &AppState, req: LoginRequest<'_>) -> Result<Session> {
             ));
         };
         let secret = creds.totp_secret.as_deref().unwrap_or_default();
-        if !totp::verify(secret, code, Utc::now().timestamp().max(0) as u64) {
+        let Some(step) = totp::verify_step(secret, code, Utc::now().timestamp().max(0) as u64)
+        else {
             crate::system::metrics::login_failed("otp");
             return Err(Error::Unauthorized("Invalid two-factor code".into()));
+        };
+        if !store::consume_totp_step(&state.db, creds.user_id, step).await? {
+            crate::system::metrics::login_failed("otp_reused");
+            return Err(Error::Unauthorized(
+                "Two-factor code already used; wait for the next one".into(),
+            ));
         }
     }
     limiter.succeeded(&username, req.client_ip);

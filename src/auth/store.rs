@@ -153,3 +153,15 @@ pub async fn set_two_factor(
         .bind(enabled).bind(secret).bind(pending).bind(now).bind(user_id).execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
+
+/// Marks TOTP time step `step` used by `user_id`; false when that step (or a later one) was
+/// already used, i.e. the code is a replay. One statement, so two requests with the same code
+/// cannot both pass.
+pub async fn consume_totp_step(db: &Db, user_id: i64, step: u64) -> sqlx::Result<bool> {
+    let step = i64::try_from(step).unwrap_or(i64::MAX);
+    let updated = on_db!(db, pool => sqlx::query(
+        "UPDATE users SET totp_last_step = $1 \
+         WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)")
+        .bind(step).bind(user_id).execute(pool).await.map(|r| r.rows_affected()))?;
+    Ok(updated == 1)
+}

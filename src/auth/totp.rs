@@ -26,15 +26,36 @@ pub fn uri(secret_b32: &str, issuer: &str, account: &str) -> Result<String> {
         .map_err(|e| Error::Internal(format!("TOTP URI: {e}")))
 }
 
-/// Whether `code` is valid at `unix_time` (one step of clock skew either way is accepted).
-pub fn verify(secret_b32: &str, code: &str, unix_time: u64) -> bool {
+/// The time step (unix time / 30) of `code` if it is valid at `unix_time`, one step of clock
+/// skew either way accepted. The caller makes each step usable once ([`super::store`]'s
+/// `consume_totp_step`), as RFC 6238 §5.2 asks.
+pub fn verify_step(secret_b32: &str, code: &str, unix_time: u64) -> Option<u64> {
     let code = code.trim();
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
+        return None;
     }
-    totp(secret_b32, "dialtone", "check")
-        .map(|t| t.check(code, unix_time).is_some())
-        .unwrap_or(false)
+    let totp = totp(secret_b32, "dialtone", "check").ok()?;
+    let now = unix_time / STEP_S;
+    [now.saturating_sub(1), now, now + 1]
+        .into_iter()
+        .find(|step| {
+            same(
+                totp.generate(step * STEP_S).to_string().as_bytes(),
+                code.as_bytes(),
+            )
+        })
+}
+
+/// Whether `code` is valid at `unix_time` (one step of clock skew either way is accepted).
+pub fn verify(secret_b32: &str, code: &str, unix_time: u64) -> bool {
+    verify_step(secret_b32, code, unix_time).is_some()
+}
+
+const STEP_S: u64 = 30;
+
+/// Compares without stopping at the first difference.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The code valid at `unix_time` (tests and tooling).
@@ -68,6 +89,17 @@ mod tests {
         assert!(!verify(&secret, &code, now + 120));
         assert!(!verify(&secret, "12345", now));
         assert!(!verify(&secret, "abcdef", now));
+    }
+
+    #[test]
+    fn the_step_of_a_code_is_the_one_it_was_made_for() {
+        let secret = new_secret();
+        let now = 1_800_000_000;
+        let code = code_at(&secret, now).unwrap();
+        assert_eq!(verify_step(&secret, &code, now), Some(now / 30));
+        assert_eq!(verify_step(&secret, &code, now + 30), Some(now / 30));
+        assert_eq!(verify_step(&secret, &code, now - 30), Some(now / 30));
+        assert_eq!(verify_step(&secret, &code, now + 90), None);
     }
 
     #[test]

@@ -126,15 +126,27 @@ pub async fn two_factor_uri(state: &AppState, caller: &Caller) -> Result<String>
     totp::uri(&secret, &state.config.auth.totp_issuer, &tf.username)
 }
 
+/// Checks `code` against `secret` and uses its time step up: a code seen once is refused after.
+async fn use_code(state: &AppState, caller: &Caller, secret: &str, code: &str) -> Result<()> {
+    let Some(step) = totp::verify_step(secret, code, now_unix()) else {
+        return Err(Error::field("code", "invalid or expired two-factor code"));
+    };
+    if !store::consume_totp_step(&state.db, caller.user_id, step).await? {
+        return Err(Error::field(
+            "code",
+            "this two-factor code was already used; wait for the next one",
+        ));
+    }
+    Ok(())
+}
+
 pub async fn confirm_two_factor(state: &AppState, caller: &Caller, code: &str) -> Result<()> {
     require_login_token(caller)?;
     let tf = load(state, caller).await?;
     let pending = tf
         .totp_pending_secret
         .ok_or_else(|| Error::Conflict("No pending two-factor secret; create one first".into()))?;
-    if !totp::verify(&pending, code, now_unix()) {
-        return Err(Error::field("code", "invalid or expired two-factor code"));
-    }
+    use_code(state, caller, &pending, code).await?;
     save(
         state,
         caller,
@@ -157,9 +169,7 @@ pub async fn disable_two_factor(state: &AppState, caller: &Caller, code: &str) -
             ));
         }
     };
-    if !totp::verify(&secret, code, now_unix()) {
-        return Err(Error::field("code", "invalid or expired two-factor code"));
-    }
+    use_code(state, caller, &secret, code).await?;
     save(state, caller, "twofactor.disable", false, None, None).await
 }
 

@@ -28,8 +28,32 @@ fn now_unix() -> u64 {
     Utc::now().timestamp() as u64
 }
 
-/// The code an authenticator app would show right now.
+/// A code valid right now that was not handed out before for `secret`: the server takes each
+/// 30 s time step once, and accepts one step of skew either way, so this walks the steps from
+/// the one before now. At most three per 30 s window, which is more than any test needs.
 fn current_code(secret: &str) -> String {
+    static LAST: std::sync::Mutex<Vec<(String, u64)>> = std::sync::Mutex::new(Vec::new());
+    let now = now_unix() / 30;
+    let mut handed_out = LAST.lock().unwrap();
+    let last = handed_out
+        .iter()
+        .find(|(s, _)| s == secret)
+        .map(|(_, step)| *step);
+    let step = match last {
+        Some(last) if last + 1 >= now => last + 1,
+        _ => now - 1,
+    };
+    assert!(
+        step <= now + 1,
+        "more than three two-factor codes in one window"
+    );
+    handed_out.retain(|(s, _)| s != secret);
+    handed_out.push((secret.to_string(), step));
+    dialtone::auth::totp::code_at(secret, step * 30).unwrap()
+}
+
+/// A code valid right now, whether or not it was used (for checks that never reach the code).
+fn valid_code(secret: &str) -> String {
     dialtone::auth::totp::code_at(secret, now_unix()).unwrap()
 }
 
@@ -610,7 +634,7 @@ async fn two_factor_enrolment_login_and_disable() {
 
     // A right code does not rescue a wrong password.
     let (status, body) =
-        login_with_otp(&app, ROOT_USER, "wrong-password", &current_code(&secret)).await;
+        login_with_otp(&app, ROOT_USER, "wrong-password", &valid_code(&secret)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(message(&body), "Invalid username or password");
 
@@ -1185,4 +1209,34 @@ async fn disabling_api_access_refuses_logins_and_tokens() {
     assert_eq!(status, StatusCode::OK, "{body}");
     app.login("alice", PASSWORD).await;
     assert_works(&alice).await;
+}
+
+#[tokio::test]
+async fn a_two_factor_code_signs_in_once() {
+    let app = TestApp::start().await;
+    let root = app.root().await;
+    let secret = enable_two_factor(&root).await;
+    let code = current_code(&secret);
+    let (status, body) = login_with_otp(&app, ROOT_USER, ROOT_PASSWORD, &code).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Someone who saw that code (over a shoulder, in a proxy log) cannot use it again.
+    let (status, body) = login_with_otp(&app, ROOT_USER, ROOT_PASSWORD, &code).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(
+        message(&body),
+        "Two-factor code already used; wait for the next one"
+    );
+    // Nor to turn two-factor off; the next code does.
+    let (status, body) = root
+        .call(
+            Method::DELETE,
+            "/v1/auth/twofactor",
+            Some(json!({"code": code})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(message(&body).contains("already used"), "{body}");
+    let (status, body) =
+        login_with_otp(&app, ROOT_USER, ROOT_PASSWORD, &current_code(&secret)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
