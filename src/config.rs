@@ -296,6 +296,9 @@ pub struct HttpConfig {
     pub request_timeout_s: u64,
     /// On SIGTERM, how long in-flight requests may take to finish.
     pub shutdown_grace_s: u64,
+    /// Reverse proxies (CIDRs, `10.0.0.0/8`, `::1/128`) whose `X-Forwarded-For` names the client
+    /// for rate limits, login budgets, orgips and the audit log. Empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -388,6 +391,7 @@ impl Default for HttpConfig {
             max_import_bytes: 16 * 1024 * 1024,
             request_timeout_s: 30,
             shutdown_grace_s: 30,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -498,6 +502,15 @@ impl Config {
                         .map(|a| a.trim().parse())
                         .collect::<Result<_, _>>()
                         .map_err(|e| bad(format!("{e}: {value:?}")))?
+                }
+                "DIALTONE_HTTP_TRUSTED_PROXIES" => {
+                    self.http.trusted_proxies = value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|n| !n.is_empty())
+                        .map(str::parse)
+                        .collect::<Result<_, _>>()
+                        .map_err(|e| bad(format!("{e} (CIDRs such as 10.0.0.0/8): {value:?}")))?
                 }
                 "DIALTONE_LOG_FILTER" => self.log.filter = value.clone(),
                 "DIALTONE_SECRETS_KEY_FILE" => self.secrets.key_file = PathBuf::from(value),
@@ -758,6 +771,30 @@ mod tests {
         let vars = vec![("DIALTONE_HTTP_LISTEN".to_string(), "eighty".to_string())];
         let err = Config::load_with_env(None, &vars).unwrap_err().to_string();
         assert!(err.contains("DIALTONE_HTTP_LISTEN"), "{err}");
+    }
+
+    #[test]
+    fn trusted_proxies_are_cidrs_from_the_file_or_the_environment() {
+        let config =
+            Config::from_toml("[http]\ntrusted_proxies = [\"10.0.0.0/8\", \"::1/128\"]\n").unwrap();
+        assert_eq!(config.http.trusted_proxies.len(), 2);
+        let err = Config::from_toml("[http]\ntrusted_proxies = [\"proxy.local\"]\n").unwrap_err();
+        assert!(err.contains("trusted_proxies"), "{err}");
+        let vars = vec![(
+            "DIALTONE_HTTP_TRUSTED_PROXIES".to_string(),
+            "10.0.0.0/8, 192.168.1.10/32".to_string(),
+        )];
+        let config = Config::load_with_env(None, &vars).unwrap();
+        assert_eq!(config.http.trusted_proxies.len(), 2);
+        let vars = vec![(
+            "DIALTONE_HTTP_TRUSTED_PROXIES".to_string(),
+            "10.0.0.1".to_string(),
+        )];
+        let err = Config::load_with_env(None, &vars).unwrap_err().to_string();
+        assert!(
+            err.contains("DIALTONE_HTTP_TRUSTED_PROXIES") && err.contains("CIDR"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -3,15 +3,15 @@
 use super::twofactor::{TwoFactorSecret, TwoFactorStatus};
 use super::{Caller, Session, TempToken};
 use crate::error::Result;
+use crate::http::client_ip::ClientIp;
 use crate::http::envelope::{Envelope, done};
 use crate::http::json::JsonBody;
 use crate::state::AppState;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -53,7 +53,7 @@ fn request_id(headers: &HeaderMap) -> Option<String> {
 
 async fn do_login(
     state: &AppState,
-    peer: SocketAddr,
+    client_ip: Option<std::net::IpAddr>,
     headers: &HeaderMap,
     body: LoginBody,
 ) -> Result<Envelope<Session>> {
@@ -63,7 +63,7 @@ async fn do_login(
             username: &body.username,
             password: &body.password,
             otp: body.otp.as_deref(),
-            client_ip: Some(peer.ip()),
+            client_ip,
             request_id: request_id(headers),
         },
     )
@@ -77,11 +77,11 @@ async fn do_login(
               (status = 429, description = "Too many failed logins")))]
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client_ip): ClientIp,
     headers: HeaderMap,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<Envelope<Session>> {
-    do_login(&state, peer, &headers, body).await
+    do_login(&state, client_ip, &headers, body).await
 }
 
 /// Legacy form of the login: GET with the same JSON body.
@@ -89,11 +89,11 @@ async fn login(
     responses((status = 200, body = Session), (status = 401, description = "Wrong credentials")))]
 async fn login_legacy_get(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client_ip): ClientIp,
     headers: HeaderMap,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<Envelope<Session>> {
-    do_login(&state, peer, &headers, body).await
+    do_login(&state, client_ip, &headers, body).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -107,11 +107,11 @@ pub struct RefreshBody {
     responses((status = 200, body = Session), (status = 401, description = "Invalid or spent refresh token")))]
 async fn token_refresh(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client_ip): ClientIp,
     JsonBody(body): JsonBody<RefreshBody>,
 ) -> Result<Envelope<Session>> {
     Ok(Envelope::ok(
-        super::refresh(&state, &body.refresh_token, Some(peer.ip())).await?,
+        super::refresh(&state, &body.refresh_token, client_ip).await?,
     ))
 }
 

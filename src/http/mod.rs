@@ -1,6 +1,7 @@
 //! The REST API's assembly: every capability's routes in one table, the middleware stack, and the
 //! OpenAPI document.
 
+pub mod client_ip;
 pub mod envelope;
 pub mod errors;
 pub mod json;
@@ -68,6 +69,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(limits, limit_bodies))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit::enforce))
+        .layer(middleware::from_fn_with_state(
+            std::sync::Arc::<[ipnet::IpNet]>::from(config.trusted_proxies.as_slice()),
+            client_ip::resolve,
+        ))
         .layer(middleware::from_fn(crate::system::metrics::track))
         .layer(middleware::from_fn(errors::render_errors))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))

@@ -125,8 +125,12 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// The peer IP as axum saw it (tests without `ConnectInfo` fall back to "unknown").
+/// The client's IP as `client_ip::resolve` found it, else the TCP peer (tests without
+/// `ConnectInfo` fall back to "unknown").
 pub fn peer_ip(request: &Request) -> Option<IpAddr> {
+    if let Some(super::client_ip::ClientIp(ip)) = request.extensions().get() {
+        return *ip;
+    }
     request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()

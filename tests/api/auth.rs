@@ -1240,3 +1240,56 @@ async fn a_two_factor_code_signs_in_once() {
         login_with_otp(&app, ROOT_USER, ROOT_PASSWORD, &current_code(&secret)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+/// Signs in as root with an `X-Forwarded-For` header; returns the status.
+async fn login_forwarded_for(app: &TestApp, forwarded: &str, password: &str) -> StatusCode {
+    app.http
+        .post(app.url("/v1/auth/user"))
+        .header("x-forwarded-for", forwarded)
+        .header("accept", "application/json")
+        .json(&json!({"username": ROOT_USER, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_client_is_the_client() {
+    let app = TestApp::start_with(|c| {
+        c.http.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+        c.auth.max_failures_per_ip = 2;
+    })
+    .await;
+    let root = app.root().await;
+    // The audit log names the client the proxy saw, not the proxy; a spoofed entry to its left
+    // is ignored.
+    let status = login_forwarded_for(&app, "1.1.1.1, 203.0.113.7", ROOT_PASSWORD).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, body) = root.get("/v1/auditlog?action=login&limit=1").await;
+    assert_eq!(body["data"][0]["client_ip"], "203.0.113.7", "{body}");
+    // Each client behind the proxy has its own failure budget: one blocked client does not
+    // lock out the others sharing the proxy.
+    for _ in 0..3 {
+        login_forwarded_for(&app, "203.0.113.66", "wrong-password").await;
+    }
+    assert_eq!(
+        login_forwarded_for(&app, "203.0.113.66", ROOT_PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        login_forwarded_for(&app, "203.0.113.8", ROOT_PASSWORD).await,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn without_trusted_proxies_x_forwarded_for_is_ignored() {
+    let app = TestApp::start().await;
+    let root = app.root().await;
+    let status = login_forwarded_for(&app, "203.0.113.7", ROOT_PASSWORD).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, body) = root.get("/v1/auditlog?action=login&limit=1").await;
+    let client = body["data"][0]["client_ip"].as_str().unwrap_or_default();
+    assert!(client.contains("127.0.0.1"), "{body}");
+}
