@@ -299,6 +299,9 @@ pub struct HttpConfig {
     /// Reverse proxies (CIDRs, `10.0.0.0/8`, `::1/128`) whose `X-Forwarded-For` names the client
     /// for rate limits, login budgets, orgips and the audit log. Empty: the TCP peer is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// When set (16+ characters), `GET /metrics` answers only `Authorization: Bearer <token>`.
+    /// Unset: open, for a listener only the scraper reaches.
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -392,6 +395,7 @@ impl Default for HttpConfig {
             request_timeout_s: 30,
             shutdown_grace_s: 30,
             trusted_proxies: Vec::new(),
+            metrics_token: None,
         }
     }
 }
@@ -512,6 +516,9 @@ impl Config {
                         .collect::<Result<_, _>>()
                         .map_err(|e| bad(format!("{e} (CIDRs such as 10.0.0.0/8): {value:?}")))?
                 }
+                "DIALTONE_HTTP_METRICS_TOKEN" => {
+                    self.http.metrics_token = Some(value.clone()).filter(|t| !t.is_empty())
+                }
                 "DIALTONE_LOG_FILTER" => self.log.filter = value.clone(),
                 "DIALTONE_SECRETS_KEY_FILE" => self.secrets.key_file = PathBuf::from(value),
                 "DIALTONE_LOG_FORMAT" => {
@@ -549,6 +556,14 @@ impl Config {
         positive("http.max_body_bytes", self.http.max_body_bytes as u64)?;
         positive("http.max_import_bytes", self.http.max_import_bytes as u64)?;
         positive("http.request_timeout_s", self.http.request_timeout_s)?;
+        if let Some(token) = &self.http.metrics_token
+            && (token.len() < 16 || !token.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return Err(ConfigError::Value {
+                key: "http.metrics_token".into(),
+                message: "must be at least 16 printable characters without spaces".into(),
+            });
+        }
         positive("rate_limit.requests", self.rate_limit.requests.into())?;
         positive("rate_limit.window_s", self.rate_limit.window_s)?;
         positive("auth.token_ttl_s", self.auth.token_ttl_s)?;
@@ -771,6 +786,18 @@ mod tests {
         let vars = vec![("DIALTONE_HTTP_LISTEN".to_string(), "eighty".to_string())];
         let err = Config::load_with_env(None, &vars).unwrap_err().to_string();
         assert!(err.contains("DIALTONE_HTTP_LISTEN"), "{err}");
+    }
+
+    #[test]
+    fn a_metrics_token_is_long_and_printable() {
+        let mut config = Config::default();
+        for bad in ["short", "with a space in it, long"] {
+            config.http.metrics_token = Some(bad.into());
+            let err = config.validate().unwrap_err().to_string();
+            assert!(err.starts_with("http.metrics_token"), "{err}");
+        }
+        config.http.metrics_token = Some("0123456789abcdef".into());
+        assert!(config.validate().is_ok());
     }
 
     #[test]

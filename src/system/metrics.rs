@@ -103,8 +103,24 @@ pub fn login_failed(reason: &'static str) {
     metrics::counter!("auth_login_failures_total", "reason" => reason).increment(1);
 }
 
-/// `GET /metrics`: Prometheus text format.
-pub async fn endpoint(State(state): State<AppState>) -> Response {
+/// `GET /metrics`: Prometheus text format; with `http.metrics_token` set, only for a request
+/// bearing that token (Prometheus: `authorization: {credentials: …}`).
+pub async fn endpoint(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(expected) = state.config.http.metrics_token.as_deref() {
+        let given = crate::http::rate_limit::bearer_token(&headers).unwrap_or_default();
+        let same = given.len() == expected.len()
+            && given
+                .bytes()
+                .zip(expected.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        if !same {
+            return crate::error::Error::Unauthorized(
+                "Metrics need the bearer token of http.metrics_token".into(),
+            )
+            .into_response();
+        }
+    }
     (
         [(
             header::CONTENT_TYPE,

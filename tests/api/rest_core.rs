@@ -450,3 +450,35 @@ async fn request_ids_are_made_or_kept() {
         .await;
     assert_eq!(audit["data"][0]["request_id"], "trace-me-7");
 }
+
+#[tokio::test]
+async fn metrics_can_require_a_bearer_token() {
+    let token = "scrape-token-0123456789";
+    let app = TestApp::start_with(|c| c.http.metrics_token = Some(token.into())).await;
+    let scrape = |bearer: Option<&str>| {
+        let mut request = app
+            .http
+            .get(app.url("/metrics"))
+            .header("accept", "application/json");
+        if let Some(bearer) = bearer {
+            request = request.bearer_auth(bearer);
+        }
+        request.send()
+    };
+    for bearer in [None, Some("scrape-token-0123456788"), Some("short")] {
+        let response = scrape(bearer).await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{bearer:?}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["code"], 401, "{body}");
+        assert!(!body.to_string().contains("http_requests_total"));
+    }
+    let response = scrape(Some(token)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("process_resident_memory_bytes")
+    );
+}
