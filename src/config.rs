@@ -178,6 +178,9 @@ pub struct PingerConfig {
     pub max_in_flight: usize,
     /// Seconds between full reloads of the gateway list (API changes also reload at once).
     pub reload_s: u64,
+    /// On an instance that does not hold the pinger lease (PostgreSQL, several instances):
+    /// seconds between reads of the pinging instance's verdicts, which route evaluation uses.
+    pub health_sync_s: u64,
 }
 
 impl Default for PingerConfig {
@@ -189,6 +192,7 @@ impl Default for PingerConfig {
             timeout_ms: 5_000,
             max_in_flight: 2_000,
             reload_s: 60,
+            health_sync_s: 2,
         }
     }
 }
@@ -584,6 +588,7 @@ impl Config {
         positive("pinger.timeout_ms", self.pinger.timeout_ms)?;
         positive("pinger.max_in_flight", self.pinger.max_in_flight as u64)?;
         positive("pinger.reload_s", self.pinger.reload_s)?;
+        positive("pinger.health_sync_s", self.pinger.health_sync_s)?;
         positive(
             "dialplan.reload_interval_s",
             self.dialplan.reload_interval_s,

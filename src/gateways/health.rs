@@ -26,6 +26,15 @@ impl State {
             State::Down => "down",
         }
     }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "unknown" => Some(State::Unknown),
+            "up" => Some(State::Up),
+            "down" => Some(State::Down),
+            _ => None,
+        }
+    }
 }
 
 /// Reply codes that prove a gateway alive, written like `2xx,4xx,!408`: classes or single codes,
@@ -299,6 +308,20 @@ impl Registry {
             .or_insert_with(|| GatewayHealth::new(now)))
     }
 
+    /// Takes over another instance's verdicts (`(gateway, state, since)`), for an instance that
+    /// does not ping: states and their start change, probe details stay empty; gateways missing
+    /// from `verdicts` are forgotten.
+    pub fn mirror(&self, verdicts: &[(i64, State, DateTime<Utc>)]) {
+        let known: std::collections::HashSet<i64> = verdicts.iter().map(|(id, _, _)| *id).collect();
+        let mut map = self.by_gateway.write().unwrap_or_else(|p| p.into_inner());
+        map.retain(|id, _| known.contains(id));
+        for (id, state, since) in verdicts {
+            let health = map.entry(*id).or_insert_with(|| GatewayHealth::new(*since));
+            health.state = *state;
+            health.since = *since;
+        }
+    }
+
     /// Forgets one gateway's health (its URI changed: a new peer).
     pub fn remove(&self, gateway_id: i64) {
         self.by_gateway
@@ -432,5 +455,20 @@ mod tests {
             h.record(&reply(200), &p, t);
         }
         assert_eq!(h.history.len(), HISTORY);
+    }
+
+    #[test]
+    fn a_mirror_takes_the_states_and_forgets_the_rest() {
+        let registry = Registry::default();
+        let t = Utc::now();
+        registry.update(7, t, |h| h.record(&reply(200), &Policy::default(), t));
+        registry.update(8, t, |h| h.record(&reply(200), &Policy::default(), t));
+        let since = t - chrono::Duration::seconds(5);
+        registry.mirror(&[(7, State::Down, since), (9, State::Up, t)]);
+        let seven = registry.get(7).unwrap();
+        assert_eq!((seven.state, seven.since), (State::Down, since));
+        assert!(registry.get(8).is_none(), "no verdict: forgotten");
+        assert_eq!(registry.get(9).unwrap().state, State::Up);
+        assert_eq!(registry.len(), 2);
     }
 }

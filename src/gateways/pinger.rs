@@ -219,8 +219,26 @@ impl Pinger {
     }
 }
 
-/// A state change goes to the log, the event log and the audit trail, with its reason.
+/// A state change goes to the shared health table (for the instances that do not ping), the
+/// log, the event log and the audit trail, with its reason.
 async fn report(state: &AppState, target: &PingTarget, transition: &Transition) {
+    let now = Utc::now();
+    let since = state
+        .gateway_health
+        .get(target.gateway_id)
+        .map_or(now, |h| h.since);
+    if let Err(e) = super::store::save_health(
+        &state.db,
+        target.gateway_id,
+        transition.to.as_str(),
+        since,
+        &transition.reason,
+        now,
+    )
+    .await
+    {
+        tracing::warn!(error = %e, gateway = target.gateway_id, "cannot share gateway state");
+    }
     {
         let to = transition.to.as_str();
         metrics::counter!("pinger_state_changes_total", "to" => to).increment(1);
@@ -334,7 +352,19 @@ pub async fn run(
     shutdown: CancellationToken,
 ) {
     loop {
-        let Some(lease) = super::lease::acquire(&state.db, &shutdown).await else {
+        // Standing by (PostgreSQL, another instance pings), this instance routes with that
+        // instance's verdicts. SQLite has one instance: the lease comes at once, and verdicts
+        // stored by an earlier run are not taken over.
+        let lease = if matches!(state.db, crate::db::Db::Pg(_)) {
+            let standby = mirror_until_cancelled(&state, config.health_sync_s);
+            tokio::select! {
+                lease = super::lease::acquire(&state.db, &shutdown) => lease,
+                never = standby => match never {},
+            }
+        } else {
+            super::lease::acquire(&state.db, &shutdown).await
+        };
+        let Some(lease) = lease else {
             return;
         };
         let lost = lead(&state, &config, resolver.clone(), &shutdown, lease).await;
@@ -397,4 +427,31 @@ async fn lead(
     let _ = writer.await;
     drop(lease);
     lost
+}
+
+/// Copies the shared verdicts into this instance's registry every `every_s` seconds; runs
+/// until dropped (the lease came, or shutdown).
+async fn mirror_until_cancelled(state: &AppState, every_s: u64) -> std::convert::Infallible {
+    // Not at once: an instance that gets the lease right away keeps a fresh start.
+    let every = Duration::from_secs(every_s.max(1));
+    let mut tick = tokio::time::interval_at(Instant::now() + every, every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = mirror_health(state).await {
+            tracing::debug!(error = %e, "cannot read the shared gateway health; retrying");
+        }
+    }
+}
+
+/// Replaces this instance's gateway health with the verdicts the pinging instance shared.
+pub async fn mirror_health(state: &AppState) -> crate::error::Result<()> {
+    let verdicts: Vec<_> = super::store::all_health(&state.db)
+        .await?
+        .into_iter()
+        .filter_map(|(id, text, since)| State::parse(&text).map(|s| (id, s, since)))
+        .collect();
+    state.gateway_health.mirror(&verdicts);
+    metrics::counter!("pinger_health_mirrored_total").increment(1);
+    Ok(())
 }

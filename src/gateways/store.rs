@@ -318,3 +318,28 @@ pub async fn hold_trunk(tx: &mut Tx, id: i64) -> sqlx::Result<bool> {
         .bind(id).fetch_optional(conn).await)?;
     Ok(found.is_some())
 }
+
+// ---------------------------------------------------------------------------------------------
+// Shared health: the pinger's verdicts for the instances that do not ping.
+
+/// Records gateway `id`'s state as the pinger decided it (one row per gateway, replaced).
+pub async fn save_health(
+    db: &Db,
+    id: i64,
+    state: &str,
+    since: DateTime<Utc>,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    const SQL: &str = "INSERT INTO gateway_health (gateway_id, state, since, reason, updated_at) \
+        VALUES ($1, $2, $3, $4, $5) ON CONFLICT (gateway_id) DO UPDATE SET state = $2, \
+        since = $3, reason = $4, updated_at = $5";
+    on_db!(db, pool => sqlx::query(SQL).bind(id).bind(state).bind(since).bind(reason).bind(now)
+        .execute(pool).await.map(|_| ()))
+}
+
+/// Every gateway's recorded state and since when.
+pub async fn all_health(db: &Db) -> sqlx::Result<Vec<(i64, String, DateTime<Utc>)>> {
+    const SQL: &str = "SELECT gateway_id, state, since FROM gateway_health";
+    on_db!(db, pool => sqlx::query_as(SQL).fetch_all(pool).await)
+}

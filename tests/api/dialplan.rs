@@ -1054,3 +1054,53 @@ async fn groups_are_validated_and_scoped() {
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
 }
+
+#[tokio::test]
+async fn an_instance_that_does_not_ping_routes_with_the_pinging_instances_verdicts() {
+    // This instance does not ping (pinger off); another one, sharing the database, wrote its
+    // verdicts to `gateway_health`.
+    let app = quiet_app().await;
+    let (tree, root) = support::tree(&app).await;
+    let primary = trunk(&root, tree.partner_a, "Primary", &["sip:192.0.2.10"], 30).await;
+    let backup = trunk(&root, tree.partner_a, "Backup", &["sip:192.0.2.11"], 30).await;
+    let p = policy(
+        &root,
+        tree.partner_a,
+        "All",
+        json!([{"action": route_to(&[primary, backup])}]),
+    )
+    .await;
+    group(&root, tree.partner_a, "Main", false, &[p]).await;
+    let (_, body) = root.get(&format!("/v1/siptrunks/{primary}")).await;
+    let gateway = body["data"]["gateways"][0]["id"].as_i64().unwrap();
+    let call = json!({"organization": tree.partner_a, "to": "+14155550100"});
+    let before = evaluate(&root, call.clone()).await;
+    assert_eq!(before["routes"][0]["trunk_id"], primary, "{before}");
+
+    let db = &app.state().db;
+    let since = chrono::Utc::now() - chrono::Duration::seconds(30);
+    dialtone::on_db!(db, pool => sqlx::query(
+        "INSERT INTO gateway_health (gateway_id, state, since, reason, updated_at) \
+         VALUES ($1, 'down', $2, '2 probes failed (timeout)', $2)")
+        .bind(gateway).bind(since).execute(pool).await.unwrap().rows_affected());
+    dialtone::gateways::pinger::mirror_health(app.state())
+        .await
+        .unwrap();
+    let after = evaluate(&root, call.clone()).await;
+    assert_eq!(after["routes"][0]["trunk_id"], backup, "{after}");
+    assert_eq!(after["skipped"][0]["trunk_id"], primary, "{after}");
+    let (_, body) = root.get(&format!("/v1/siptrunks/{primary}")).await;
+    assert_eq!(
+        body["data"]["gateways"][0]["health"]["state"], "down",
+        "{body}"
+    );
+
+    // The verdict withdrawn (the gateway is back, or gone), the route is used again.
+    dialtone::on_db!(db, pool => sqlx::query("DELETE FROM gateway_health")
+        .execute(pool).await.unwrap().rows_affected());
+    dialtone::gateways::pinger::mirror_health(app.state())
+        .await
+        .unwrap();
+    let again = evaluate(&root, call).await;
+    assert_eq!(again["routes"][0]["trunk_id"], primary, "{again}");
+}

@@ -175,6 +175,27 @@ async fn health_follows_what_each_gateway_answers() {
     );
     let (_, audit) = root.get("/v1/auditlog?action=health.change").await;
     assert!(audit["total"].as_i64().unwrap() >= 6, "{audit}");
+
+    // The verdicts are shared with instances that do not ping (`gateway_health`).
+    let db = &app.state().db;
+    let started = std::time::Instant::now();
+    loop {
+        let shared: Vec<(String, String)> = dialtone::on_db!(db, pool => sqlx::query_as(
+            "SELECT g.uri, h.state FROM gateway_health h JOIN sip_gateways g ON g.id = h.gateway_id")
+            .fetch_all(pool).await.unwrap());
+        let agrees = uris
+            .iter()
+            .zip(expected)
+            .all(|(u, want)| shared.iter().any(|(uri, state)| uri == u && state == want));
+        if agrees {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "shared health {shared:?} != {expected:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test]
