@@ -199,6 +199,39 @@ async fn health_follows_what_each_gateway_answers() {
 }
 
 #[tokio::test]
+async fn a_second_instance_on_postgres_shows_the_pinging_instances_verdicts() {
+    if crate::support::backend() != "postgres" {
+        println!("skipped: several instances share a PostgreSQL database only");
+        return;
+    }
+    let first = fast_pinger_app().await;
+    let root = first.root().await;
+    let second = first.second_instance(|c| c.pinger.health_sync_s = 1).await;
+    let (up, _) = gateway(Behaviour::Answer(200)).await;
+    let (silent, _) = gateway(Behaviour::Silent).await;
+    let uris = [format!("sip:{up}"), format!("sip:{silent}")];
+    let (status, body) = root
+        .post(
+            "/v1/siptrunks",
+            json!({"name": "pair", "direction": "outbound", "max_channels": 30,
+                   "failures_to_down": 1,
+                   "gateways": [{"uri": uris[0]}, {"uri": uris[1]}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // The first instance holds the lease and pings; the second only reads its verdicts.
+    let done =
+        |list: &[Value]| state_of(list, &uris[0]) == "up" && state_of(list, &uris[1]) == "down";
+    wait_for(&root, "all", Duration::from_secs(15), done).await;
+    let on_second = second.root().await;
+    let list = wait_for(&on_second, "all", Duration::from_secs(10), done).await;
+    let dead = list.iter().find(|h| h["uri"] == uris[1]).unwrap();
+    assert!(dead["since"].is_string(), "{dead}");
+    second.shutdown().await;
+    first.shutdown().await;
+}
+
+#[tokio::test]
 async fn api_changes_take_effect_without_a_restart() {
     let app = fast_pinger_app().await;
     let root = app.root().await;

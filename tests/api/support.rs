@@ -127,6 +127,26 @@ impl TestApp {
         }
     }
 
+    /// Another instance on this one's database and state directory (its secrets key), as a
+    /// second daemon of a cluster would run: no bootstrap. Shut it down before this one.
+    pub async fn second_instance(&self, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = self.state().config.clone();
+        config.http.listen = "127.0.0.1:0".parse().unwrap();
+        config.sip.listen = vec!["127.0.0.1:0".parse().unwrap()];
+        config.redirect.listen = vec!["127.0.0.1:0".parse().unwrap()];
+        config.provisioning.listen = "127.0.0.1:0".parse().unwrap();
+        adjust(&mut config);
+        let running = daemon::start(config).await.expect("second daemon starts");
+        Self {
+            addr: running.http_addr,
+            provisioning_addr: running.provisioning_addr,
+            http: reqwest::Client::new(),
+            running: Some(running),
+            _pg: None,
+            _dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
