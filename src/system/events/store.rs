@@ -93,6 +93,65 @@ pub async fn insert_tx(tx: &mut Tx, event: &NewEvent<'_>, now: DateTime<Utc>) ->
     on_tx!(tx, conn => insert_event!(conn, event, now))
 }
 
+/// Events per multi-row INSERT: 9 parameters each plus the shared timestamp, so 4,501
+/// parameters a statement, well under SQLite's 32,766 and PostgreSQL's 65,535.
+const INSERT_CHUNK: usize = 500;
+
+/// Inserts `events` with a few multi-row statements (one per [`INSERT_CHUNK`]) inside `tx`, all
+/// stamped `now`; returns how many rows went in.
+pub async fn insert_many_tx(
+    tx: &mut Tx,
+    events: &[NewEvent<'_>],
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    let mut inserted = 0;
+    for chunk in events.chunks(INSERT_CHUNK) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p = 9 * i + 2;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, $1)",
+                    p,
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5,
+                    p + 6,
+                    p + 7,
+                    p + 8
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO event_log (organization_id, organization_path, source, severity, \
+             entity_type, entity_id, event, message, detail_json, created_at) VALUES {}",
+            values.join(", ")
+        );
+        let details: Vec<Option<String>> = chunk
+            .iter()
+            .map(|e| e.detail.as_ref().map(|v| v.to_string()))
+            .collect();
+        inserted += on_tx!(tx, conn => {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+            for (event, detail) in chunk.iter().zip(&details) {
+                query = query
+                    .bind(event.organization_id)
+                    .bind(event.organization_path)
+                    .bind(event.source)
+                    .bind(event.severity.as_str())
+                    .bind(event.entity_type)
+                    .bind(&event.entity_id)
+                    .bind(event.event)
+                    .bind(&event.message)
+                    .bind(detail);
+            }
+            query.execute(conn).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(inserted)
+}
+
 const COLUMNS: &str = "id, organization_id, source, severity, entity_type, entity_id, event, \
     message, detail_json, created_at";
 
