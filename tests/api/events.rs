@@ -532,7 +532,7 @@ async fn record_many_in_stores_a_batch_of_several_statements_completely() {
     let (t, root) = support::tree(&app).await;
     let db = &app.state().db;
     let path = org_path(db, t.partner_b).await;
-    // 500 events a statement: 1,234 is two full chunks and a partial one.
+    // More than one statement holds (at most 500 events and about 12 KiB each).
     let count = 1_234;
     let batch: Vec<NewEvent> = (0..count)
         .map(|i| NewEvent {

@@ -896,7 +896,7 @@ async fn sipp_phone_answers_the_reboot_notify() {
 #[tokio::test]
 async fn a_job_over_more_unaddressed_devices_than_one_statement_holds_settles_them_all() {
     // Devices with no address are settled as unreachable when the job is created, all in one
-    // call of the multi-row writers: 1,100 rows span three statements of each (500 a chunk).
+    // call of the multi-row writers: 1,100 rows are more than one statement of each holds.
     let app = app().await;
     let root = app.root().await;
     let total = 1_100u32;
