@@ -124,7 +124,7 @@ pub async fn insert_job(tx: &mut Tx, job: &NewJob<'_>, now: DateTime<Utc>) -> sq
 /// Rows per multi-row INSERT (5 parameters each; well under SQLite's parameter limit).
 const INSERT_CHUNK: usize = 400;
 /// Bytes of bound values per multi-row statement, roughly. sqlx 0.9.0 leaves Nagle's algorithm
-/// on (no TCP_NODELAY; launchbadge/sqlx#4335): a PostgreSQL message bigger than the socket's
+/// on (no TCP_NODELAY: sqlx issue #4335): a PostgreSQL message bigger than the socket's
 /// first send buffer (16 KiB by default on Linux) has its tail held until the server's delayed
 /// ACK, some 40 ms per statement, more than the round trips a bigger statement saves.
 const STATEMENT_BYTES: usize = 12 * 1024;

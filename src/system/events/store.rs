@@ -97,7 +97,7 @@ pub async fn insert_tx(tx: &mut Tx, event: &NewEvent<'_>, now: DateTime<Utc>) ->
 /// parameters a statement, well under SQLite's 32,766 and PostgreSQL's 65,535.
 const INSERT_CHUNK: usize = 500;
 /// Bytes of bound values per multi-row INSERT, roughly. sqlx 0.9.0 leaves Nagle's algorithm on
-/// (no TCP_NODELAY; launchbadge/sqlx#4335): a PostgreSQL message bigger than the socket's first
+/// (no TCP_NODELAY: sqlx issue #4335): a PostgreSQL message bigger than the socket's first
 /// send buffer (16 KiB by default on Linux) has its tail held until the server's delayed ACK,
 /// some 40 ms per statement, which costs more than the round trips a bigger statement saves.
 const INSERT_BYTES: usize = 12 * 1024;
