@@ -320,8 +320,9 @@ pub async fn start(state: &AppState, caller: &Caller, request: BulkRequest) -> R
             ..Counts::default()
         };
         store::record_finished(&mut tx, job_id, &finished, counts, now).await?;
-        for (row, event, why) in &unaddressed {
-            let result = NotifyResult {
+        let results: Vec<NotifyResult> = unaddressed
+            .iter()
+            .map(|(row, event, why)| NotifyResult {
                 device_id: row.id,
                 action,
                 event: event.to_string(),
@@ -331,18 +332,21 @@ pub async fn start(state: &AppState, caller: &Caller, request: BulkRequest) -> R
                 code: None,
                 reason: why.clone(),
                 elapsed_ms: None,
-            };
-            events::record_in(
-                &mut tx,
+            })
+            .collect();
+        let new_events: Vec<_> = unaddressed
+            .iter()
+            .zip(&results)
+            .map(|((row, _, _), result)| {
                 notify::event(
                     row.organization_id,
                     &row.organization_path,
-                    &result,
+                    result,
                     Some(job_id),
-                ),
-            )
-            .await?;
-        }
+                )
+            })
+            .collect();
+        events::record_many_in(&mut tx, &new_events).await?;
     }
     audit::record(
         &mut tx,
@@ -523,7 +527,8 @@ async fn run(state: AppState, job_id: i64, plan: Plan) {
 }
 
 /// Stores results in batches (each with its devices' event-log entries) and keeps the job's
-/// heartbeat fresh while it runs.
+/// heartbeat fresh while it runs. A batch is a handful of statements (multi-row update and
+/// insert), not two per device, so the writer keeps up on PostgreSQL too.
 async fn write_results(
     state: AppState,
     job_id: i64,
@@ -611,10 +616,9 @@ async fn try_store_batch(
             reason: &sent.reason,
         })
         .collect();
-    let mut tx = state.db.begin().await?;
-    store::record_finished(&mut tx, job_id, &finished, counts, Utc::now()).await?;
-    for (device, sent) in batch {
-        let result = NotifyResult {
+    let results: Vec<NotifyResult> = batch
+        .iter()
+        .map(|(device, sent)| NotifyResult {
             device_id: device.device_id,
             action,
             event: device.event.to_string(),
@@ -624,18 +628,23 @@ async fn try_store_batch(
             code: sent.code,
             reason: sent.reason.clone(),
             elapsed_ms: sent.elapsed_ms,
-        };
-        events::record_in(
-            &mut tx,
+        })
+        .collect();
+    let new_events: Vec<_> = batch
+        .iter()
+        .zip(&results)
+        .map(|((device, _), result)| {
             notify::event(
                 device.organization_id,
                 &device.organization_path,
-                &result,
+                result,
                 Some(job_id),
-            ),
-        )
-        .await?;
-    }
+            )
+        })
+        .collect();
+    let mut tx = state.db.begin().await?;
+    store::record_finished(&mut tx, job_id, &finished, counts, Utc::now()).await?;
+    events::record_many_in(&mut tx, &new_events).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -123,6 +123,30 @@ pub async fn insert_job(tx: &mut Tx, job: &NewJob<'_>, now: DateTime<Utc>) -> sq
 
 /// Rows per multi-row INSERT (5 parameters each; well under SQLite's parameter limit).
 const INSERT_CHUNK: usize = 400;
+/// Bytes of bound values per multi-row statement, roughly. sqlx 0.9.0 leaves Nagle's algorithm
+/// on (no TCP_NODELAY: sqlx issue #4335): a PostgreSQL message bigger than the socket's
+/// first send buffer (16 KiB by default on Linux) has its tail held until the server's delayed
+/// ACK, some 40 ms per statement, more than the round trips a bigger statement saves.
+const STATEMENT_BYTES: usize = 12 * 1024;
+
+/// `rows` cut into runs of at most `max_rows` rows and, past a run's first row,
+/// [`STATEMENT_BYTES`] as `size` estimates them.
+fn chunks<T>(rows: &[T], max_rows: usize, size: impl Fn(&T) -> usize) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, row) in rows.iter().enumerate() {
+        let row_bytes = size(row);
+        if i > start && (i - start == max_rows || bytes + row_bytes > STATEMENT_BYTES) {
+            out.push(&rows[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += row_bytes;
+    }
+    if start < rows.len() {
+        out.push(&rows[start..]);
+    }
+    out
+}
 
 /// One pending result row per device: `(device_id, mac, target)`.
 pub async fn insert_pending(
@@ -130,7 +154,9 @@ pub async fn insert_pending(
     job_id: i64,
     rows: &[(i64, &str, Option<&str>)],
 ) -> sqlx::Result<()> {
-    for chunk in rows.chunks(INSERT_CHUNK) {
+    let size =
+        |(_, mac, target): &(i64, &str, Option<&str>)| 32 + mac.len() + target.map_or(0, str::len);
+    for chunk in chunks(rows, INSERT_CHUNK, size) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| format!("($1, ${}, ${}, ${})", 3 * i + 2, 3 * i + 3, 3 * i + 4))
             .collect();
@@ -149,7 +175,16 @@ pub async fn insert_pending(
     Ok(())
 }
 
+/// Rows per multi-row UPDATE of results (4 parameters each; well under both backends' limits).
+const UPDATE_CHUNK: usize = 500;
+
 /// Stores finished NOTIFYs and grows the job's counters; refreshes its heartbeat.
+///
+/// The results go in one `UPDATE … FROM (VALUES …)` per [`chunks`] run (up to [`UPDATE_CHUNK`]
+/// rows), not one statement per device: on PostgreSQL every statement is a round trip, and a
+/// job's writer fell behind its sending. The VALUES sit in a CTE because SQLite (3.33+ has
+/// `UPDATE … FROM`) cannot name a subquery's columns; the first row's casts type the columns on
+/// PostgreSQL.
 pub async fn record_finished(
     tx: &mut Tx,
     job_id: i64,
@@ -157,13 +192,39 @@ pub async fn record_finished(
     counts: Counts,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    for f in finished {
-        on_tx!(tx, conn => sqlx::query(
-            "UPDATE notify_job_results SET outcome = $3, code = $4, reason = $5, \
-             finished_at = $6 WHERE job_id = $1 AND device_id = $2")
-            .bind(job_id).bind(f.device_id).bind(f.outcome).bind(f.code).bind(f.reason)
-            .bind(now)
-            .execute(conn).await.map(|r| r.rows_affected()))?;
+    let size = |f: &Finished<'_>| 40 + f.outcome.len() + f.reason.len();
+    for chunk in chunks(finished, UPDATE_CHUNK, size) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p = 4 * i + 3;
+                if i == 0 {
+                    format!(
+                        "(CAST(${} AS BIGINT), CAST(${} AS TEXT), CAST(${} AS BIGINT), \
+                         CAST(${} AS TEXT))",
+                        p,
+                        p + 1,
+                        p + 2,
+                        p + 3
+                    )
+                } else {
+                    format!("(${}, ${}, ${}, ${})", p, p + 1, p + 2, p + 3)
+                }
+            })
+            .collect();
+        let sql = format!(
+            "WITH v (device_id, outcome, code, reason) AS (VALUES {}) \
+             UPDATE notify_job_results SET outcome = v.outcome, code = v.code, \
+             reason = v.reason, finished_at = $2 FROM v \
+             WHERE notify_job_results.job_id = $1 AND notify_job_results.device_id = v.device_id",
+            values.join(", ")
+        );
+        on_tx!(tx, conn => {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(job_id).bind(now);
+            for f in chunk {
+                query = query.bind(f.device_id).bind(f.outcome).bind(f.code).bind(f.reason);
+            }
+            query.execute(conn).await.map(|r| r.rows_affected())
+        })?;
     }
     on_tx!(tx, conn => sqlx::query(
         "UPDATE notify_jobs SET sent = sent + $2, ok = ok + $3, rejected = rejected + $4, \
@@ -283,4 +344,35 @@ pub async fn running_jobs(db: &Db, scope_like: &str) -> sqlx::Result<Vec<JobRow>
         format!("SELECT {JOB_COLUMNS}{JOBS_FROM} WHERE o.path LIKE $1 AND j.state = 'running'");
     on_db!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(scope_like)
         .fetch_all(pool).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_keep_order_and_cap_rows_and_bytes() {
+        let small: Vec<usize> = vec![10; 1_234];
+        let runs = chunks(&small, 500, |b| *b);
+        assert_eq!(
+            runs.iter().map(|r| r.len()).collect::<Vec<_>>(),
+            [500, 500, 234]
+        );
+
+        // 5,000 bytes each: two fit under the budget, the third starts a new run.
+        let big: Vec<usize> = vec![5_000; 5];
+        let runs = chunks(&big, 500, |b| *b);
+        assert_eq!(runs.iter().map(|r| r.len()).collect::<Vec<_>>(), [2, 2, 1]);
+
+        // A row bigger than the budget still goes, alone.
+        let mixed = [1, STATEMENT_BYTES * 2, 1, 1];
+        let runs = chunks(&mixed, 500, |b| *b);
+        assert_eq!(runs, [&mixed[..1], &mixed[1..2], &mixed[2..]]);
+
+        let numbered: Vec<usize> = (0..1_000).collect();
+        let runs = chunks(&numbered, 7, |n| n % 300);
+        assert_eq!(runs.concat(), numbered, "every row once, in order");
+        assert!(runs.iter().all(|r| r.len() <= 7));
+        assert!(chunks(&[] as &[usize], 500, |b| *b).is_empty());
+    }
 }

@@ -456,3 +456,118 @@ async fn a_page_and_its_total_agree_while_events_are_written() {
     assert_eq!(root.total(&path).await, 150);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn record_many_in_lists_every_event_with_its_fields_and_follows_its_transaction() {
+    let app = TestApp::start().await;
+    let (t, root) = support::tree(&app).await;
+    let db = &app.state().db;
+    let path_a = org_path(db, t.partner_a).await;
+    let path_t = org_path(db, t.tenant_a1).await;
+    let severities = [Severity::Info, Severity::Warning, Severity::Error];
+    let batch: Vec<NewEvent> = (0..5)
+        .map(|i| NewEvent {
+            organization_id: if i % 2 == 0 { t.partner_a } else { t.tenant_a1 },
+            organization_path: if i % 2 == 0 { &path_a } else { &path_t },
+            source: "notify",
+            severity: severities[i % 3],
+            entity_type: "device",
+            entity_id: format!("dev-{i}"),
+            event: if i < 3 {
+                "device.resync"
+            } else {
+                "device.reboot"
+            },
+            message: format!("NOTIFY {i} to sip:u{i}@127.0.0.1 — «ok»"),
+            detail: (i != 4).then(|| json!({"n": i, "code": 200, "reason": "O'K"})),
+        })
+        .collect();
+
+    let mut tx = db.begin().await.unwrap();
+    assert_eq!(
+        events::record_many_in(&mut tx, &batch[..2]).await.unwrap(),
+        2
+    );
+    drop(tx);
+    let mut tx = db.begin().await.unwrap();
+    assert_eq!(events::record_many_in(&mut tx, &[]).await.unwrap(), 0);
+    assert_eq!(events::record_many_in(&mut tx, &batch).await.unwrap(), 5);
+    tx.commit().await.unwrap();
+
+    root.create_user("a-admin", t.partner_a, "admin").await;
+    let api = app.login("a-admin", PASSWORD).await;
+    let (status, body) = api.get(&format!("/v1/eventlog/{}", t.partner_a)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["total"], 5, "the rolled-back pair is gone: {body}");
+    let rows = body["data"].as_array().unwrap();
+    // One timestamp for the batch; newest first, so ties go by id, last inserted first.
+    let created = &rows[0]["created_at"];
+    assert!(rows.iter().all(|r| &r["created_at"] == created), "{body}");
+    for (row, (i, want)) in rows.iter().zip(batch.iter().enumerate().rev()) {
+        assert_eq!(row["organization_id"], want.organization_id, "{i}: {row}");
+        assert_eq!(row["source"], "notify", "{row}");
+        assert_eq!(row["severity"], want.severity.as_str(), "{row}");
+        assert_eq!(row["entity_type"], "device", "{row}");
+        assert_eq!(row["entity_id"], want.entity_id, "{row}");
+        assert_eq!(row["event"], want.event, "{row}");
+        assert_eq!(row["message"], want.message, "{row}");
+        assert_eq!(
+            row["detail"],
+            want.detail.clone().unwrap_or(Value::Null),
+            "{row}"
+        );
+        let id = row["id"].as_i64().unwrap();
+        let (status, one) = api.get(&format!("/v1/eventlog/{}/{id}", t.partner_a)).await;
+        assert_eq!(status, StatusCode::OK, "{one}");
+        assert_eq!(one["data"], *row);
+    }
+    // Scoped by each event's own path: the tenant sees only its two.
+    assert_eq!(api.total(&format!("/v1/eventlog/{}", t.tenant_a1)).await, 2);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn record_many_in_stores_a_batch_of_several_statements_completely() {
+    let app = TestApp::start().await;
+    let (t, root) = support::tree(&app).await;
+    let db = &app.state().db;
+    let path = org_path(db, t.partner_b).await;
+    // More than one statement holds (at most 500 events and about 12 KiB each).
+    let count = 1_234;
+    let batch: Vec<NewEvent> = (0..count)
+        .map(|i| NewEvent {
+            organization_id: t.partner_b,
+            organization_path: &path,
+            source: "notify",
+            severity: Severity::Info,
+            entity_type: "device",
+            entity_id: i.to_string(),
+            event: "device.resync",
+            message: format!("NOTIFY {i}"),
+            detail: Some(json!({"n": i})),
+        })
+        .collect();
+    let mut tx = db.begin().await.unwrap();
+    let recorded = events::record_many_in(&mut tx, &batch).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(recorded, count as u64);
+
+    root.create_user("b-admin", t.partner_b, "admin").await;
+    let api = app.login("b-admin", PASSWORD).await;
+    let base = format!("/v1/eventlog/{}", t.partner_b);
+    let mut seen = std::collections::HashSet::new();
+    for page in 1..=2 {
+        let (status, body) = api.get(&format!("{base}?limit=1000&page={page}")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["total"], count, "{body}");
+        for row in body["data"].as_array().unwrap() {
+            let n: usize = row["entity_id"].as_str().unwrap().parse().unwrap();
+            assert_eq!(row["message"], format!("NOTIFY {n}"), "{row}");
+            assert_eq!(row["detail"], json!({"n": n}), "{row}");
+            seen.insert(n);
+        }
+    }
+    assert_eq!(seen.len(), count);
+    assert!((0..count).all(|n| seen.contains(&n)));
+    app.shutdown().await;
+}

@@ -892,3 +892,75 @@ async fn sipp_phone_answers_the_reboot_notify() {
     let events = device_events(&root, 1, id).await;
     assert_eq!(events[0]["detail"]["outcome"], "ok", "{events:?}");
 }
+
+#[tokio::test]
+async fn a_job_over_more_unaddressed_devices_than_one_statement_holds_settles_them_all() {
+    // Devices with no address are settled as unreachable when the job is created, all in one
+    // call of the multi-row writers: 1,100 rows are more than one statement of each holds.
+    let app = app().await;
+    let root = app.root().await;
+    let total = 1_100u32;
+    for first in [0, 1_000] {
+        let rows: Vec<Value> = (first..total.min(first + 1_000))
+            .map(|n| device(n, "polycom", "7", None))
+            .collect();
+        let (status, body) = root
+            .post("/v1/devices/bulk", json!({"devices": rows}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, body) = root
+        .post("/v1/devices/notify", json!({"spread_s": 0}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let job_id = body["data"]["id"].as_i64().unwrap();
+    let done = wait_done(&root, job_id).await;
+    for (key, want) in [
+        ("state", json!("done")),
+        ("total", json!(total)),
+        ("sent", json!(0)),
+        ("unreachable", json!(total)),
+        ("failed", json!(total)),
+        ("pending", json!(0)),
+    ] {
+        assert_eq!(done[key], want, "{key}: {done}");
+    }
+
+    let results = format!("/v1/devices/notify/{job_id}/results");
+    assert_eq!(root.total(&format!("{results}?outcome=pending")).await, 0);
+    assert_eq!(
+        root.total(&format!("{results}?outcome=unreachable")).await,
+        total as i64
+    );
+    let mut devices = Vec::new();
+    for page in 1..=2 {
+        let (status, body) = root.get(&format!("{results}?limit=1000&page={page}")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        for row in body["data"].as_array().unwrap() {
+            assert_eq!(row["outcome"], "unreachable", "{row}");
+            assert_eq!(row["code"], Value::Null, "{row}");
+            assert!(
+                row["reason"].as_str().unwrap().contains("no contact"),
+                "{row}"
+            );
+            assert!(row["finished_at"].is_string(), "{row}");
+            devices.push(row["device_id"].as_i64().unwrap());
+        }
+    }
+    assert_eq!(devices.len(), total as usize);
+
+    // One event per device, the last one included, each naming the job.
+    assert_eq!(
+        root.total("/v1/eventlog/1?entity_type=device&event=device.resync")
+            .await,
+        total as i64
+    );
+    for device in [devices[0], devices[550], devices[total as usize - 1]] {
+        let events = device_events(&root, 1, device).await;
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0]["detail"]["job_id"], job_id, "{events:?}");
+        assert_eq!(events[0]["detail"]["outcome"], "unreachable", "{events:?}");
+        assert_eq!(events[0]["detail"]["device_id"], device, "{events:?}");
+    }
+    app.shutdown().await;
+}

@@ -93,6 +93,101 @@ pub async fn insert_tx(tx: &mut Tx, event: &NewEvent<'_>, now: DateTime<Utc>) ->
     on_tx!(tx, conn => insert_event!(conn, event, now))
 }
 
+/// Events per multi-row INSERT: 9 parameters each plus the shared timestamp, so at most 4,501
+/// parameters a statement, well under SQLite's 32,766 and PostgreSQL's 65,535.
+const INSERT_CHUNK: usize = 500;
+/// Bytes of bound values per multi-row INSERT, roughly. sqlx 0.9.0 leaves Nagle's algorithm on
+/// (no TCP_NODELAY: sqlx issue #4335): a PostgreSQL message bigger than the socket's first
+/// send buffer (16 KiB by default on Linux) has its tail held until the server's delayed ACK,
+/// some 40 ms per statement, which costs more than the round trips a bigger statement saves.
+const INSERT_BYTES: usize = 12 * 1024;
+
+/// What `event` adds to a statement's message: its texts, with the fixed-size values and
+/// length prefixes rounded up.
+fn wire_size(event: &NewEvent<'_>) -> usize {
+    64 + event.organization_path.len()
+        + event.source.len()
+        + event.entity_type.len()
+        + event.entity_id.len()
+        + event.event.len()
+        + event.message.len()
+        + event.detail.as_ref().map_or(0, |d| d.to_string().len())
+}
+
+/// `events` cut into runs of at most [`INSERT_CHUNK`] events and, past the first event of a run,
+/// [`INSERT_BYTES`].
+fn chunks<'e, 'a>(events: &'e [NewEvent<'a>]) -> Vec<&'e [NewEvent<'a>]> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, event) in events.iter().enumerate() {
+        let size = wire_size(event);
+        if i > start && (i - start == INSERT_CHUNK || bytes + size > INSERT_BYTES) {
+            out.push(&events[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < events.len() {
+        out.push(&events[start..]);
+    }
+    out
+}
+
+/// Inserts `events` with a few multi-row statements (see [`chunks`]) inside `tx`, all stamped
+/// `now`; returns how many rows went in.
+pub async fn insert_many_tx(
+    tx: &mut Tx,
+    events: &[NewEvent<'_>],
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    let mut inserted = 0;
+    for chunk in chunks(events) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p = 9 * i + 2;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, $1)",
+                    p,
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5,
+                    p + 6,
+                    p + 7,
+                    p + 8
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO event_log (organization_id, organization_path, source, severity, \
+             entity_type, entity_id, event, message, detail_json, created_at) VALUES {}",
+            values.join(", ")
+        );
+        let details: Vec<Option<String>> = chunk
+            .iter()
+            .map(|e| e.detail.as_ref().map(|v| v.to_string()))
+            .collect();
+        inserted += on_tx!(tx, conn => {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+            for (event, detail) in chunk.iter().zip(&details) {
+                query = query
+                    .bind(event.organization_id)
+                    .bind(event.organization_path)
+                    .bind(event.source)
+                    .bind(event.severity.as_str())
+                    .bind(event.entity_type)
+                    .bind(&event.entity_id)
+                    .bind(event.event)
+                    .bind(&event.message)
+                    .bind(detail);
+            }
+            query.execute(conn).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(inserted)
+}
+
 const COLUMNS: &str = "id, organization_id, source, severity, entity_type, entity_id, event, \
     message, detail_json, created_at";
 
@@ -144,4 +239,47 @@ pub async fn get(db: &Db, scope_like: &str, id: i64) -> sqlx::Result<Option<Even
 pub async fn purge_older_than(db: &Db, cutoff: DateTime<Utc>) -> sqlx::Result<u64> {
     const SQL: &str = "DELETE FROM event_log WHERE created_at < $1";
     on_db!(db, pool => Ok(sqlx::query(SQL).bind(cutoff).execute(pool).await?.rows_affected()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(message: String) -> NewEvent<'static> {
+        NewEvent {
+            organization_id: 1,
+            organization_path: "/1/",
+            source: "notify",
+            severity: Severity::Info,
+            entity_type: "device",
+            entity_id: "7".to_string(),
+            event: "device.resync",
+            message,
+            detail: Some(json!({"n": 1})),
+        }
+    }
+
+    #[test]
+    fn chunks_keep_order_and_cap_rows_and_bytes() {
+        let small: Vec<NewEvent> = (0..1_234).map(|i| event(i.to_string())).collect();
+        let runs = chunks(&small[..]);
+        let sizes: Vec<usize> = runs.iter().map(|r| r.len()).collect();
+        assert!(sizes.iter().all(|n| *n <= INSERT_CHUNK), "{sizes:?}");
+        assert_eq!(sizes.iter().sum::<usize>(), 1_234);
+        let all = runs.concat();
+        let messages: Vec<&str> = all.iter().map(|e| e.message.as_str()).collect();
+        let want: Vec<String> = (0..1_234).map(|i| i.to_string()).collect();
+        assert_eq!(messages, want, "every event once, in order");
+
+        // Bigger than a third of the budget: two a statement; one bigger than all of it, alone.
+        let big: Vec<NewEvent> = (0..5)
+            .map(|_| event("x".repeat(INSERT_BYTES / 3)))
+            .collect();
+        let sizes: Vec<usize> = chunks(&big[..]).iter().map(|r| r.len()).collect();
+        assert_eq!(sizes, [2, 2, 1]);
+        let huge = [event("x".repeat(INSERT_BYTES * 2)), event(String::new())];
+        assert_eq!(chunks(&huge[..]).len(), 2);
+        assert!(chunks(&[]).is_empty());
+    }
 }
