@@ -4,7 +4,10 @@
 //! [`on_tx!`], which expand the same body once per backend, so every query is checked by the
 //! compiler against both drivers (`sqlx::Any` cannot read timestamps or decimals).
 
+mod chunks;
 mod connect;
+
+pub use chunks::{STATEMENT_BYTES, chunks};
 
 pub use connect::{connect, migrate};
 

@@ -123,31 +123,6 @@ pub async fn insert_job(tx: &mut Tx, job: &NewJob<'_>, now: DateTime<Utc>) -> sq
 
 /// Rows per multi-row INSERT (5 parameters each; well under SQLite's parameter limit).
 const INSERT_CHUNK: usize = 400;
-/// Bytes of bound values per multi-row statement, roughly. sqlx 0.9.0 leaves Nagle's algorithm
-/// on (no TCP_NODELAY: sqlx issue #4335): a PostgreSQL message bigger than the socket's
-/// first send buffer (16 KiB by default on Linux) has its tail held until the server's delayed
-/// ACK, some 40 ms per statement, more than the round trips a bigger statement saves.
-const STATEMENT_BYTES: usize = 12 * 1024;
-
-/// `rows` cut into runs of at most `max_rows` rows and, past a run's first row,
-/// [`STATEMENT_BYTES`] as `size` estimates them.
-fn chunks<T>(rows: &[T], max_rows: usize, size: impl Fn(&T) -> usize) -> Vec<&[T]> {
-    let mut out = Vec::new();
-    let (mut start, mut bytes) = (0, 0);
-    for (i, row) in rows.iter().enumerate() {
-        let row_bytes = size(row);
-        if i > start && (i - start == max_rows || bytes + row_bytes > STATEMENT_BYTES) {
-            out.push(&rows[start..i]);
-            (start, bytes) = (i, 0);
-        }
-        bytes += row_bytes;
-    }
-    if start < rows.len() {
-        out.push(&rows[start..]);
-    }
-    out
-}
-
 /// One pending result row per device: `(device_id, mac, target)`.
 pub async fn insert_pending(
     tx: &mut Tx,
@@ -156,7 +131,7 @@ pub async fn insert_pending(
 ) -> sqlx::Result<()> {
     let size =
         |(_, mac, target): &(i64, &str, Option<&str>)| 32 + mac.len() + target.map_or(0, str::len);
-    for chunk in chunks(rows, INSERT_CHUNK, size) {
+    for chunk in crate::db::chunks(rows, INSERT_CHUNK, size) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| format!("($1, ${}, ${}, ${})", 3 * i + 2, 3 * i + 3, 3 * i + 4))
             .collect();
@@ -193,7 +168,7 @@ pub async fn record_finished(
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     let size = |f: &Finished<'_>| 40 + f.outcome.len() + f.reason.len();
-    for chunk in chunks(finished, UPDATE_CHUNK, size) {
+    for chunk in crate::db::chunks(finished, UPDATE_CHUNK, size) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
                 let p = 4 * i + 3;
@@ -344,35 +319,4 @@ pub async fn running_jobs(db: &Db, scope_like: &str) -> sqlx::Result<Vec<JobRow>
         format!("SELECT {JOB_COLUMNS}{JOBS_FROM} WHERE o.path LIKE $1 AND j.state = 'running'");
     on_db!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(scope_like)
         .fetch_all(pool).await)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn chunks_keep_order_and_cap_rows_and_bytes() {
-        let small: Vec<usize> = vec![10; 1_234];
-        let runs = chunks(&small, 500, |b| *b);
-        assert_eq!(
-            runs.iter().map(|r| r.len()).collect::<Vec<_>>(),
-            [500, 500, 234]
-        );
-
-        // 5,000 bytes each: two fit under the budget, the third starts a new run.
-        let big: Vec<usize> = vec![5_000; 5];
-        let runs = chunks(&big, 500, |b| *b);
-        assert_eq!(runs.iter().map(|r| r.len()).collect::<Vec<_>>(), [2, 2, 1]);
-
-        // A row bigger than the budget still goes, alone.
-        let mixed = [1, STATEMENT_BYTES * 2, 1, 1];
-        let runs = chunks(&mixed, 500, |b| *b);
-        assert_eq!(runs, [&mixed[..1], &mixed[1..2], &mixed[2..]]);
-
-        let numbered: Vec<usize> = (0..1_000).collect();
-        let runs = chunks(&numbered, 7, |n| n % 300);
-        assert_eq!(runs.concat(), numbered, "every row once, in order");
-        assert!(runs.iter().all(|r| r.len() <= 7));
-        assert!(chunks(&[] as &[usize], 500, |b| *b).is_empty());
-    }
 }

@@ -96,11 +96,6 @@ pub async fn insert_tx(tx: &mut Tx, event: &NewEvent<'_>, now: DateTime<Utc>) ->
 /// Events per multi-row INSERT: 9 parameters each plus the shared timestamp, so at most 4,501
 /// parameters a statement, well under SQLite's 32,766 and PostgreSQL's 65,535.
 const INSERT_CHUNK: usize = 500;
-/// Bytes of bound values per multi-row INSERT, roughly. sqlx 0.9.0 leaves Nagle's algorithm on
-/// (no TCP_NODELAY: sqlx issue #4335): a PostgreSQL message bigger than the socket's first
-/// send buffer (16 KiB by default on Linux) has its tail held until the server's delayed ACK,
-/// some 40 ms per statement, which costs more than the round trips a bigger statement saves.
-const INSERT_BYTES: usize = 12 * 1024;
 
 /// What `event` adds to a statement's message: its texts, with the fixed-size values and
 /// length prefixes rounded up.
@@ -115,22 +110,9 @@ fn wire_size(event: &NewEvent<'_>) -> usize {
 }
 
 /// `events` cut into runs of at most [`INSERT_CHUNK`] events and, past the first event of a run,
-/// [`INSERT_BYTES`].
+/// [`crate::db::STATEMENT_BYTES`].
 fn chunks<'e, 'a>(events: &'e [NewEvent<'a>]) -> Vec<&'e [NewEvent<'a>]> {
-    let mut out = Vec::new();
-    let (mut start, mut bytes) = (0, 0);
-    for (i, event) in events.iter().enumerate() {
-        let size = wire_size(event);
-        if i > start && (i - start == INSERT_CHUNK || bytes + size > INSERT_BYTES) {
-            out.push(&events[start..i]);
-            (start, bytes) = (i, 0);
-        }
-        bytes += size;
-    }
-    if start < events.len() {
-        out.push(&events[start..]);
-    }
-    out
+    crate::db::chunks(events, INSERT_CHUNK, wire_size)
 }
 
 /// Inserts `events` with a few multi-row statements (see [`chunks`]) inside `tx`, all stamped
@@ -274,11 +256,14 @@ mod tests {
 
         // Bigger than a third of the budget: two a statement; one bigger than all of it, alone.
         let big: Vec<NewEvent> = (0..5)
-            .map(|_| event("x".repeat(INSERT_BYTES / 3)))
+            .map(|_| event("x".repeat(crate::db::STATEMENT_BYTES / 3)))
             .collect();
         let sizes: Vec<usize> = chunks(&big[..]).iter().map(|r| r.len()).collect();
         assert_eq!(sizes, [2, 2, 1]);
-        let huge = [event("x".repeat(INSERT_BYTES * 2)), event(String::new())];
+        let huge = [
+            event("x".repeat(crate::db::STATEMENT_BYTES * 2)),
+            event(String::new()),
+        ];
         assert_eq!(chunks(&huge[..]).len(), 2);
         assert!(chunks(&[]).is_empty());
     }
