@@ -59,23 +59,27 @@ pub fn client_of(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr
     if !is_trusted(&peer) {
         return peer;
     }
-    let mut hops = Vec::new();
-    for value in headers.get_all("x-forwarded-for") {
-        let Ok(text) = value.to_str() else {
-            return peer;
-        };
-        for hop in text.split(',') {
-            match parse_hop(hop) {
-                Some(ip) => hops.push(ip),
-                None => return peer,
-            }
-        }
-    }
+    // Right to left: each hop was appended by the proxy to its right, so stop at the first one
+    // that is not a trusted proxy. Whatever stands further left the client wrote itself, so its
+    // shape does not matter; an unreadable hop before that point leaves the last trusted one.
+    let lines: Vec<Option<&str>> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .map(|value| value.to_str().ok())
+        .collect();
     let mut client = peer;
-    for hop in hops.into_iter().rev() {
-        client = hop;
-        if !is_trusted(&hop) {
-            break;
+    for line in lines.into_iter().rev() {
+        let Some(line) = line else {
+            return client;
+        };
+        for hop in line.rsplit(',') {
+            let Some(hop) = parse_hop(hop) else {
+                return client;
+            };
+            client = hop;
+            if !is_trusted(&hop) {
+                return client;
+            }
         }
     }
     client
@@ -159,6 +163,23 @@ mod tests {
     #[test]
     fn garbage_leaves_the_proxy_address() {
         let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        // A client's own junk left of what the proxy appended does not matter.
+        let junk_first = headers(&["unknown, <script>, 203.0.113.7"]);
+        assert_eq!(
+            client_of(ip("10.0.0.1"), &junk_first, &trusted),
+            ip("203.0.113.7")
+        );
+        let junk_line = headers(&["unknown", "203.0.113.7"]);
+        assert_eq!(
+            client_of(ip("10.0.0.1"), &junk_line, &trusted),
+            ip("203.0.113.7")
+        );
+        // Junk where the trusted proxies wrote leaves the nearest trusted address.
+        let behind_junk = headers(&["203.0.113.7, unknown, 10.0.0.3"]);
+        assert_eq!(
+            client_of(ip("10.0.0.1"), &behind_junk, &trusted),
+            ip("10.0.0.3")
+        );
         for bad in [
             "unknown",
             "203.0.113.7, ",
