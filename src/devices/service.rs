@@ -502,6 +502,12 @@ pub async fn hold(tx: &mut Tx, id: i64) -> Result<bool> {
     Ok(store::hold_device(tx, id).await?)
 }
 
+/// Whether device `id` still has line `position`, held until `tx` ends against a delete of the
+/// device or an update that rewrites its lines (whose in-use check then sees what `tx` wrote).
+pub async fn hold_line(tx: &mut Tx, id: i64, position: i64) -> Result<bool> {
+    Ok(store::hold_device(tx, id).await? && store::hold_line(tx, id, position).await?)
+}
+
 /// Deletes a device with its lines; refused while numbers are assigned to one of its lines.
 pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
     visible(db, caller, id).await?;

@@ -527,3 +527,15 @@ pub async fn hold_device(tx: &mut Tx, id: i64) -> sqlx::Result<bool> {
         .bind(id).fetch_optional(conn).await)?;
     Ok(found.is_some())
 }
+
+/// Whether device `id` has a line at `position`, held against a concurrent delete of the device
+/// or a rewrite of its lines until `tx` ends.
+pub async fn hold_line(tx: &mut Tx, id: i64, position: i64) -> sqlx::Result<bool> {
+    let sql = format!(
+        "SELECT device_id FROM device_lines WHERE device_id = $1 AND position = $2{}",
+        tx.key_share()
+    );
+    let found: Option<i64> = on_tx!(tx, conn => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(id).bind(position).fetch_optional(conn).await)?;
+    Ok(found.is_some())
+}

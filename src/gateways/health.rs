@@ -322,6 +322,16 @@ impl Registry {
         }
     }
 
+    /// Every gateway's state and since when.
+    pub fn states(&self) -> Vec<(i64, State, DateTime<Utc>)> {
+        self.by_gateway
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(id, h)| (*id, h.state, h.since))
+            .collect()
+    }
+
     /// Forgets one gateway's health (its URI changed: a new peer).
     pub fn remove(&self, gateway_id: i64) {
         self.by_gateway

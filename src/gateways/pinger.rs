@@ -36,6 +36,9 @@ struct Scheduled {
     waiting: bool,
 }
 
+/// A state change for the writer task: the gateway, the change, and when it happened.
+type Report = (PingTarget, Transition, chrono::DateTime<Utc>);
+
 /// The pinger's working state, owned by its one task.
 struct Pinger {
     state: AppState,
@@ -46,7 +49,7 @@ struct Pinger {
     waiting: VecDeque<i64>,
     in_flight: FuturesUnordered<Ping>,
     /// State changes go to a writer task, so database writes never stall the timer wheel.
-    reports: tokio::sync::mpsc::Sender<(PingTarget, Transition)>,
+    reports: tokio::sync::mpsc::Sender<Report>,
 }
 
 /// A random delay in `[0, span)`, so schedules spread out.
@@ -194,7 +197,7 @@ impl Pinger {
                     health.record(&outcome, &target.policy, now)
                 });
                 if let Some(transition) = transition
-                    && self.reports.try_send((target, transition)).is_err()
+                    && self.reports.try_send((target, transition, now)).is_err()
                 {
                     metrics::counter!("pinger_reports_dropped_total").increment(1);
                     tracing::warn!(
@@ -221,24 +224,29 @@ impl Pinger {
 
 /// A state change goes to the shared health table (for the instances that do not ping), the
 /// log, the event log and the audit trail, with its reason.
-async fn report(state: &AppState, target: &PingTarget, transition: &Transition) {
-    let now = Utc::now();
-    let since = state
-        .gateway_health
-        .get(target.gateway_id)
-        .map_or(now, |h| h.since);
-    if let Err(e) = super::store::save_health(
+/// Returns whether the shared row was written.
+async fn report(
+    state: &AppState,
+    target: &PingTarget,
+    transition: &Transition,
+    since: chrono::DateTime<Utc>,
+) -> bool {
+    let shared = match super::store::save_health(
         &state.db,
         target.gateway_id,
         transition.to.as_str(),
         since,
         &transition.reason,
-        now,
+        Utc::now(),
     )
     .await
     {
-        tracing::warn!(error = %e, gateway = target.gateway_id, "cannot share gateway state");
-    }
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, gateway = target.gateway_id, "cannot share gateway state; retrying later");
+            false
+        }
+    };
     {
         let to = transition.to.as_str();
         metrics::counter!("pinger_state_changes_total", "to" => to).increment(1);
@@ -304,6 +312,37 @@ async fn report(state: &AppState, target: &PingTarget, transition: &Transition) 
         };
         if let Err(e) = audited.await {
             tracing::warn!(error = %e, "cannot audit gateway state change");
+        }
+    }
+    shared
+}
+
+/// How often the pinging instance checks that every verdict it holds is shared.
+const SHARE_AGAIN_EVERY: Duration = Duration::from_secs(10);
+
+/// Writes the verdicts whose shared row is missing or stale (`shared`: what was written).
+async fn share_again(state: &AppState, shared: &mut HashMap<i64, (State, chrono::DateTime<Utc>)>) {
+    for (id, health_state, since) in state.gateway_health.states() {
+        if shared.get(&id) == Some(&(health_state, since)) || health_state == State::Unknown {
+            continue;
+        }
+        let written = super::store::save_health(
+            &state.db,
+            id,
+            health_state.as_str(),
+            since,
+            "shared again after a missed write",
+            Utc::now(),
+        )
+        .await;
+        match written {
+            Ok(()) => {
+                shared.insert(id, (health_state, since));
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, gateway = id, "cannot share gateway state yet");
+                return;
+            }
         }
     }
 }
@@ -383,11 +422,22 @@ async fn lead(
     shutdown: &CancellationToken,
     mut lease: super::lease::Lease,
 ) -> bool {
-    let (reports, mut incoming) = tokio::sync::mpsc::channel::<(PingTarget, Transition)>(4096);
+    let (reports, mut incoming) = tokio::sync::mpsc::channel::<Report>(4096);
     let writer_state = state.clone();
     let writer = tokio::spawn(async move {
-        while let Some((target, transition)) = incoming.recv().await {
-            report(&writer_state, &target, &transition).await;
+        // Shared verdicts a failed write or a dropped report left behind are written again.
+        let mut shared = HashMap::new();
+        let mut reconcile = tokio::time::interval(SHARE_AGAIN_EVERY);
+        loop {
+            tokio::select! {
+                next = incoming.recv() => {
+                    let Some((target, transition, at)) = next else { break };
+                    if report(&writer_state, &target, &transition, at).await {
+                        shared.insert(target.gateway_id, (transition.to, at));
+                    }
+                }
+                _ = reconcile.tick() => share_again(&writer_state, &mut shared).await,
+            }
         }
     });
     let mut pinger = Pinger {

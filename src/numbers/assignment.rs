@@ -111,7 +111,10 @@ pub async fn hold_assignment(tx: &mut Tx, a: Assignment) -> Result<()> {
     let (what, held) = match a.kind {
         AssignmentType::Trunk => ("trunk", crate::gateways::hold_trunk(tx, a.id).await?),
         AssignmentType::User => ("user", crate::orgs::users::hold(tx, a.id).await?),
-        AssignmentType::DeviceLine => ("device", crate::devices::hold(tx, a.id).await?),
+        AssignmentType::DeviceLine => (
+            "device line",
+            crate::devices::hold_line(tx, a.id, a.line.unwrap_or(0)).await?,
+        ),
         AssignmentType::Dialplan => (
             "dial plan",
             crate::dialplan::service::hold_policy(tx, a.id).await?,

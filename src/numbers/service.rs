@@ -276,6 +276,14 @@ pub async fn update(db: &Db, caller: &Caller, id: i64, input: NumberUpdate) -> R
         hold_assignment(&mut tx, a).await?;
     }
     let before = reread(&mut tx, id).await?;
+    // An assignment the request leaves alone is the one stored now, not the one read before
+    // the transaction: another writer may have changed it since.
+    let untouched = input.assignment.is_none() && moving.is_none() && !releasing;
+    let assignment = if untouched {
+        before.assignment
+    } else {
+        assignment
+    };
     if moving.is_some()
         && let Some(mobile) = store::mobile_of(&mut tx, id).await?
     {
