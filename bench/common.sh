@@ -274,3 +274,19 @@ stop_pid() {
     fi
     wait "$pid" 2>/dev/null || true
 }
+
+# start_peers WHAT BIN COUNT LOG: starts an example binary that plays COUNT loopback peers
+# (phones, gateways) on 127.0.0.1:$BASE_PORT.. writing counters to $STATS, and waits until the
+# stats file appears. Sets PEERS_PID.
+start_peers() {
+    local what="$1" bin="$2" count="$3" peers_log="$4"
+    log "starting $count $what on 127.0.0.1:$BASE_PORT-$((BASE_PORT + count - 1))"
+    "$bin" --bind 127.0.0.1 --base "$BASE_PORT" --count "$count" --stats "$STATS" >"$peers_log" 2>&1 &
+    PEERS_PID=$!
+    for _ in $(seq 1 100); do
+        [[ -s "$STATS" ]] && break
+        kill -0 "$PEERS_PID" 2>/dev/null || { cat "$peers_log" >&2; die "$what exited"; }
+        sleep 0.1
+    done
+    [[ -s "$STATS" ]] || die "$what wrote no stats"
+}

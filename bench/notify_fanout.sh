@@ -70,16 +70,8 @@ if [[ "${BENCH_SKIP_BUILD:-0}" != 1 && "$CUSTOM_BINS" == 0 ]]; then
 fi
 [[ -x "$BIN" && -x "$PHONES_BIN" ]] || die "missing $BIN or $PHONES_BIN"
 
-log "starting $PHONES phones on 127.0.0.1:$BASE_PORT-$((BASE_PORT + PHONES - 1))"
-"$PHONES_BIN" --bind 127.0.0.1 --base "$BASE_PORT" --count "$PHONES" --stats "$STATS" \
-    >"$WORK/phones.log" 2>&1 &
-PHONES_PID=$!
-for _ in $(seq 1 100); do
-    [[ -s "$STATS" ]] && break
-    kill -0 "$PHONES_PID" 2>/dev/null || { cat "$WORK/phones.log" >&2; die "phones exited"; }
-    sleep 0.1
-done
-[[ -s "$STATS" ]] || die "phones wrote no stats"
+start_peers phones "$PHONES_BIN" "$PHONES" "$WORK/phones.log"
+PHONES_PID=$PEERS_PID
 
 http_port=$(free_port tcp)
 sip_port=$(free_port udp)

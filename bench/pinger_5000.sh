@@ -225,16 +225,8 @@ if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
 fi
 [[ -x "$BIN" && -x "$RESPONDERS" ]] || die "missing $BIN or $RESPONDERS"
 
-log "starting $GATEWAYS UDP OPTIONS responders on 127.0.0.1:$BASE_PORT-$((BASE_PORT + GATEWAYS - 1))"
-"$RESPONDERS" --bind 127.0.0.1 --base "$BASE_PORT" --count "$GATEWAYS" --stats "$STATS" \
-    >"$WORK/responders.log" 2>&1 &
-RESP_PID=$!
-for _ in $(seq 1 100); do
-    [[ -s "$STATS" ]] && break
-    kill -0 "$RESP_PID" 2>/dev/null || { cat "$WORK/responders.log" >&2; die "responders exited"; }
-    sleep 0.1
-done
-[[ -s "$STATS" ]] || die "responders wrote no stats"
+start_peers "UDP OPTIONS responders" "$RESPONDERS" "$GATEWAYS" "$WORK/responders.log"
+RESP_PID=$PEERS_PID
 
 # --- dialtone -----------------------------------------------------------------------------------
 
