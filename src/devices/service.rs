@@ -32,21 +32,14 @@ pub async fn visible(db: &Db, caller: &Caller, id: i64) -> Result<Device> {
     }
 }
 
-/// An audit record about `device`; secrets are never part of a serialized [`Device`].
-pub(super) fn change<'a>(
-    device: &'a Device,
-    action: &'a str,
-    before: Option<&Device>,
-    after: Option<&Device>,
-) -> Change<'a> {
-    Change {
-        organization_id: device.organization_id,
-        organization_path: &device.organization_path,
-        action,
-        entity_type: "device",
-        entity_id: device.id.to_string(),
-        before: before.and_then(|v| serde_json::to_value(v).ok()),
-        after: after.and_then(|v| serde_json::to_value(v).ok()),
+/// Audited whole; secrets are never part of a serialized [`Device`].
+impl crate::system::audit::Audited for Device {
+    const ENTITY_TYPE: &'static str = "device";
+    fn audit_id(&self) -> i64 {
+        self.id
+    }
+    fn audit_owner(&self) -> (i64, &str) {
+        (self.organization_id, &self.organization_path)
     }
 }
 
@@ -217,7 +210,12 @@ async fn insert(
     .await?;
     store::replace_lines(tx, id, &line_fields(&plan.lines, &sealed)).await?;
     let device = reread(tx, id).await?;
-    audit::record(tx, actor, change(&device, "create", None, Some(&device))).await?;
+    audit::record(
+        tx,
+        actor,
+        Change::of(&device, "create", None, Some(&device)),
+    )
+    .await?;
     Ok(CreatedDevice {
         device,
         provisioning_password,
@@ -489,7 +487,7 @@ pub async fn update(
     audit::record(
         &mut tx,
         &caller.actor(),
-        change(&after, "update", Some(&before), Some(&after)),
+        Change::of(&after, "update", Some(&before), Some(&after)),
     )
     .await?;
     tx.commit().await?;
@@ -527,7 +525,7 @@ pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
     audit::record(
         &mut tx,
         &caller.actor(),
-        change(&before, "delete", Some(&before), None),
+        Change::of(&before, "delete", Some(&before), None),
     )
     .await?;
     tx.commit().await?;

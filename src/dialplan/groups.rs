@@ -188,20 +188,13 @@ fn check_priority(priority: i64) -> Result<i64> {
     }
 }
 
-fn change<'a>(
-    group: &'a Group,
-    action: &'a str,
-    before: Option<&Group>,
-    after: Option<&Group>,
-) -> Change<'a> {
-    Change {
-        organization_id: group.organization_id,
-        organization_path: &group.organization_path,
-        action,
-        entity_type: "dialplan_group",
-        entity_id: group.id.to_string(),
-        before: before.and_then(|v| serde_json::to_value(v).ok()),
-        after: after.and_then(|v| serde_json::to_value(v).ok()),
+impl crate::system::audit::Audited for Group {
+    const ENTITY_TYPE: &'static str = "dialplan_group";
+    fn audit_id(&self) -> i64 {
+        self.id
+    }
+    fn audit_owner(&self) -> (i64, &str) {
+        (self.organization_id, &self.organization_path)
     }
 }
 
@@ -234,7 +227,7 @@ pub(super) async fn insert_in_tx(
     audit::record(
         tx,
         &caller.actor(),
-        change(&group, "create", None, Some(&group)),
+        Change::of(&group, "create", None, Some(&group)),
     )
     .await?;
     Ok(group)
@@ -321,7 +314,7 @@ pub async fn update(
     audit::record(
         &mut tx,
         &caller.actor(),
-        change(&after, "update", Some(&before), Some(&after)),
+        Change::of(&after, "update", Some(&before), Some(&after)),
     )
     .await?;
     commit_and_swap(state, tx).await?;
@@ -358,7 +351,7 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
     audit::record(
         &mut tx,
         &caller.actor(),
-        change(&before, "delete", Some(&before), None),
+        Change::of(&before, "delete", Some(&before), None),
     )
     .await?;
     commit_and_swap(state, tx).await?;

@@ -295,20 +295,13 @@ pub(super) async fn check_references(
 // ---------------------------------------------------------------------------------------------
 // Audit and archive.
 
-fn change<'a>(
-    policy: &'a Policy,
-    action: &'a str,
-    before: Option<&Policy>,
-    after: Option<&Policy>,
-) -> Change<'a> {
-    Change {
-        organization_id: policy.organization_id,
-        organization_path: &policy.organization_path,
-        action,
-        entity_type: "dialplan_policy",
-        entity_id: policy.id.to_string(),
-        before: before.and_then(|v| serde_json::to_value(v).ok()),
-        after: after.and_then(|v| serde_json::to_value(v).ok()),
+impl crate::system::audit::Audited for Policy {
+    const ENTITY_TYPE: &'static str = "dialplan_policy";
+    fn audit_id(&self) -> i64 {
+        self.id
+    }
+    fn audit_owner(&self) -> (i64, &str) {
+        (self.organization_id, &self.organization_path)
     }
 }
 
@@ -476,7 +469,7 @@ pub(super) async fn insert_in_tx(
     audit::record(
         tx,
         &caller.actor(),
-        change(&policy, "create", None, Some(&policy)),
+        Change::of(&policy, "create", None, Some(&policy)),
     )
     .await?;
     Ok(policy)
@@ -553,7 +546,7 @@ async fn write_version(
     audit::record(
         tx,
         &caller.actor(),
-        change(&after, kind, Some(before), Some(&after)),
+        Change::of(&after, kind, Some(before), Some(&after)),
     )
     .await?;
     Ok(after)
@@ -588,7 +581,7 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
     audit::record(
         &mut tx,
         &caller.actor(),
-        change(&before, "delete", Some(&before), None),
+        Change::of(&before, "delete", Some(&before), None),
     )
     .await?;
     commit_and_swap(state, tx).await?;

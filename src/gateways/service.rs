@@ -252,8 +252,8 @@ fn change<'a, T: Serialize>(
         action,
         entity_type,
         entity_id: entity_id.to_string(),
-        before: before.and_then(|v| serde_json::to_value(v).ok()),
-        after: after.and_then(|v| serde_json::to_value(v).ok()),
+        before: crate::system::audit::snapshot(before),
+        after: crate::system::audit::snapshot(after),
     }
 }
 

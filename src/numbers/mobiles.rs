@@ -30,20 +30,13 @@ pub async fn list(
     Ok(store::list(db, &caller.scope().like(), filter, page).await?)
 }
 
-fn change<'a>(
-    m: &'a Mobile,
-    action: &'a str,
-    before: Option<&Mobile>,
-    after: Option<&Mobile>,
-) -> Change<'a> {
-    Change {
-        organization_id: m.organization_id,
-        organization_path: &m.organization_path,
-        action,
-        entity_type: MOBILE,
-        entity_id: m.id.to_string(),
-        before: before.and_then(|v| serde_json::to_value(v).ok()),
-        after: after.and_then(|v| serde_json::to_value(v).ok()),
+impl crate::system::audit::Audited for Mobile {
+    const ENTITY_TYPE: &'static str = MOBILE;
+    fn audit_id(&self) -> i64 {
+        self.id
+    }
+    fn audit_owner(&self) -> (i64, &str) {
+        (self.organization_id, &self.organization_path)
     }
 }
 
@@ -109,7 +102,7 @@ pub async fn create(db: &Db, caller: &Caller, input: NewMobile) -> Result<Mobile
     audit::record(
         &mut tx,
         &caller.actor(),
-        change(&created, "create", None, Some(&created)),
+        Change::of(&created, "create", None, Some(&created)),
     )
     .await?;
     tx.commit().await?;
@@ -166,7 +159,7 @@ pub async fn update(db: &Db, caller: &Caller, id: i64, input: MobileUpdate) -> R
     audit::record(
         &mut tx,
         &caller.actor(),
-        change(&after, "update", Some(&before), Some(&after)),
+        Change::of(&after, "update", Some(&before), Some(&after)),
     )
     .await?;
     tx.commit().await?;
@@ -182,7 +175,7 @@ pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
     audit::record(
         &mut tx,
         &caller.actor(),
-        change(&before, "delete", Some(&before), None),
+        Change::of(&before, "delete", Some(&before), None),
     )
     .await?;
     tx.commit().await?;

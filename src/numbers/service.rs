@@ -101,8 +101,8 @@ async fn record(
             action,
             entity_type: NUMBER,
             entity_id: subject.id.to_string(),
-            before: before.and_then(|n| serde_json::to_value(n).ok()),
-            after: after.and_then(|n| serde_json::to_value(n).ok()),
+            before: crate::system::audit::snapshot(before),
+            after: crate::system::audit::snapshot(after),
         },
     )
     .await

@@ -120,8 +120,8 @@ fn change<'a>(
         action,
         entity_type: "orgip",
         entity_id: id.to_string(),
-        before: before.and_then(|v| serde_json::to_value(v).ok()),
-        after: after.and_then(|v| serde_json::to_value(v).ok()),
+        before: crate::system::audit::snapshot(before),
+        after: crate::system::audit::snapshot(after),
     }
 }
 

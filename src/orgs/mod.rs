@@ -100,27 +100,20 @@ pub async fn create(db: &Db, caller: &Caller, input: NewOrganization) -> Result<
     audit::record(
         &mut tx,
         &caller.actor(),
-        change(&org, "create", None, Some(&org)),
+        Change::of(&org, "create", None, Some(&org)),
     )
     .await?;
     tx.commit().await?;
     Ok(org)
 }
 
-fn change<'a>(
-    org: &'a Organization,
-    action: &'a str,
-    before: Option<&Organization>,
-    after: Option<&Organization>,
-) -> Change<'a> {
-    Change {
-        organization_id: org.id,
-        organization_path: &org.path,
-        action,
-        entity_type: "organization",
-        entity_id: org.id.to_string(),
-        before: before.and_then(|o| to_value(o).ok()),
-        after: after.and_then(|o| to_value(o).ok()),
+impl crate::system::audit::Audited for Organization {
+    const ENTITY_TYPE: &'static str = "organization";
+    fn audit_id(&self) -> i64 {
+        self.id
+    }
+    fn audit_owner(&self) -> (i64, &str) {
+        (self.id, &self.path)
     }
 }
 
@@ -178,7 +171,7 @@ pub async fn update(
     audit::record(
         &mut tx,
         &caller.actor(),
-        change(&after, "update", Some(&before), Some(&after)),
+        Change::of(&after, "update", Some(&before), Some(&after)),
     )
     .await?;
     tx.commit().await?;
@@ -204,7 +197,7 @@ pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
     audit::record(
         &mut tx,
         &caller.actor(),
-        change(&org, "delete", Some(&org), None),
+        Change::of(&org, "delete", Some(&org), None),
     )
     .await?;
     tx.commit().await?;
@@ -354,7 +347,12 @@ pub async fn bootstrap(
     )
     .await?;
     let actor = Actor::system("bootstrap");
-    audit::record(&mut tx, &actor, change(&org, "create", None, Some(&org))).await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        Change::of(&org, "create", None, Some(&org)),
+    )
+    .await?;
     let user = users::insert_admin(&mut tx, &actor, &org, &username, &hash).await?;
     tx.commit().await?;
     Ok(Bootstrapped {

@@ -123,20 +123,13 @@ pub async fn list(
     Ok(store::list(db, &caller.scope().like(), filter, page).await?)
 }
 
-fn change<'a>(
-    user: &'a User,
-    action: &'a str,
-    before: Option<&User>,
-    after: Option<&User>,
-) -> Change<'a> {
-    Change {
-        organization_id: user.organization_id,
-        organization_path: &user.organization_path,
-        action,
-        entity_type: "user",
-        entity_id: user.id.to_string(),
-        before: before.and_then(|u| serde_json::to_value(u).ok()),
-        after: after.and_then(|u| serde_json::to_value(u).ok()),
+impl crate::system::audit::Audited for User {
+    const ENTITY_TYPE: &'static str = "user";
+    fn audit_id(&self) -> i64 {
+        self.id
+    }
+    fn audit_owner(&self) -> (i64, &str) {
+        (self.organization_id, &self.organization_path)
     }
 }
 
@@ -171,7 +164,7 @@ pub async fn create(db: &Db, caller: &Caller, input: NewUser) -> Result<User> {
     audit::record(
         &mut tx,
         &caller.actor(),
-        change(&user, "create", None, Some(&user)),
+        Change::of(&user, "create", None, Some(&user)),
     )
     .await?;
     tx.commit().await?;
@@ -187,7 +180,7 @@ pub async fn insert_admin(
     hash: &str,
 ) -> Result<i64> {
     let user = store::insert(tx, org.id, username, hash, "admin", None, Utc::now()).await?;
-    audit::record(tx, actor, change(&user, "create", None, Some(&user))).await?;
+    audit::record(tx, actor, Change::of(&user, "create", None, Some(&user))).await?;
     Ok(user.id)
 }
 
@@ -267,7 +260,7 @@ pub async fn update(db: &Db, caller: &Caller, id: i64, input: UserUpdate) -> Res
     audit::record(
         &mut tx,
         &caller.actor(),
-        change(&after, "update", Some(&before), Some(&after)),
+        Change::of(&after, "update", Some(&before), Some(&after)),
     )
     .await?;
     tx.commit().await?;
@@ -300,7 +293,7 @@ pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
     audit::record(
         &mut tx,
         &caller.actor(),
-        change(&user, "delete", Some(&user), None),
+        Change::of(&user, "delete", Some(&user), None),
     )
     .await?;
     tx.commit().await?;
@@ -338,7 +331,7 @@ pub async fn reset_two_factor(db: &Db, caller: &Caller, id: i64) -> Result<User>
     audit::record(
         &mut tx,
         &caller.actor(),
-        change(&user, "twofactor.reset", Some(&user), Some(&after)),
+        Change::of(&user, "twofactor.reset", Some(&user), Some(&after)),
     )
     .await?;
     tx.commit().await?;
@@ -382,7 +375,7 @@ pub async fn add_foreign_id(
         &caller.actor(),
         Change {
             after: serde_json::to_value(&row).ok(),
-            ..change(&user, "foreignid.create", None, None)
+            ..Change::of(&user, "foreignid.create", None, None)
         },
     )
     .await?;
@@ -402,7 +395,7 @@ pub async fn delete_foreign_id(db: &Db, caller: &Caller, user_id: i64, id: i64) 
         &caller.actor(),
         Change {
             before: serde_json::to_value(&row).ok(),
-            ..change(&user, "foreignid.delete", None, None)
+            ..Change::of(&user, "foreignid.delete", None, None)
         },
     )
     .await?;

@@ -46,6 +46,42 @@ pub struct Change<'a> {
     pub after: Option<Value>,
 }
 
+/// A stored object the audit trail records whole: its kind, its id and the organization it
+/// belongs to. Implemented by the objects each room audits as they are.
+pub trait Audited: Serialize {
+    /// `entity_type` of its records (`device`, `user` …).
+    const ENTITY_TYPE: &'static str;
+    fn audit_id(&self) -> i64;
+    /// The owning organization's id and materialized path.
+    fn audit_owner(&self) -> (i64, &str);
+}
+
+impl<'a> Change<'a> {
+    /// A change to `entity`, with the object before and after as JSON.
+    pub fn of<T: Audited>(
+        entity: &'a T,
+        action: &'a str,
+        before: Option<&T>,
+        after: Option<&T>,
+    ) -> Self {
+        let (organization_id, organization_path) = entity.audit_owner();
+        Change {
+            organization_id,
+            organization_path,
+            action,
+            entity_type: T::ENTITY_TYPE,
+            entity_id: entity.audit_id().to_string(),
+            before: snapshot(before),
+            after: snapshot(after),
+        }
+    }
+}
+
+/// An object as the audit record keeps it (`None` stays `None`).
+pub fn snapshot<T: Serialize>(value: Option<&T>) -> Option<Value> {
+    value.and_then(|v| serde_json::to_value(v).ok())
+}
+
 /// A stored audit record as the API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditRecord {
