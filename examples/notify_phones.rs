@@ -18,7 +18,6 @@ mod loopback_uas;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::net::UdpSocket;
 
 /// What a phone makes of one datagram.
@@ -140,31 +139,10 @@ async fn main() {
             }
         });
     }
-    eprintln!(
-        "notify_phones: {} phones on {}:{}-{}",
-        args.count,
-        args.bind,
-        args.base,
-        u32::from(args.base) + u32::from(args.count) - 1
-    );
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    let mut term =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal");
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = term.recv() => {
-                if let Some(path) = &args.stats {
-                    write_stats(path, &counters);
-                }
-                return;
-            }
-            _ = tokio::signal::ctrl_c() => return,
-        }
-        if let Some(path) = &args.stats {
-            write_stats(path, &counters);
-        }
-    }
+    loopback_uas::serve_until_terminated("notify_phones", "phones", &args, |path| {
+        write_stats(path, &counters);
+    })
+    .await;
 }
 
 #[cfg(test)]

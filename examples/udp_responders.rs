@@ -17,7 +17,6 @@ mod loopback_uas;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 use tokio::net::UdpSocket;
 
 /// The branch parameter of the first Via line.
@@ -118,31 +117,10 @@ async fn main() {
             }
         });
     }
-    eprintln!(
-        "udp_responders: {} sockets on {}:{}-{}",
-        args.count,
-        args.bind,
-        args.base,
-        u32::from(args.base) + u32::from(args.count) - 1
-    );
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    let mut term =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal");
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = term.recv() => {
-                if let Some(path) = &args.stats {
-                    write_stats(path, args.base, &counters);
-                }
-                return;
-            }
-            _ = tokio::signal::ctrl_c() => return,
-        }
-        if let Some(path) = &args.stats {
-            write_stats(path, args.base, &counters);
-        }
-    }
+    loopback_uas::serve_until_terminated("udp_responders", "sockets", &args, |path| {
+        write_stats(path, args.base, &counters);
+    })
+    .await;
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! What the loopback SIP peers of the benches share (`udp_responders`, `notify_phones`): their
-//! command line (a block of consecutive loopback ports) and the 200 OK that copies a request's
-//! Via, From, To (tagged), Call-ID and CSeq.
+//! command line (a block of consecutive loopback ports), the 200 OK that copies a request's
+//! Via, From, To (tagged), Call-ID and CSeq, and the wait for SIGTERM with stats written.
 
 use std::net::IpAddr;
 
@@ -116,4 +116,39 @@ pub fn ok_to(
     out.push_str(server);
     out.push_str("\r\nContent-Length: 0\r\n\r\n");
     Some(out.into_bytes())
+}
+
+/// Announces the peers on stderr, then writes the stats (`write_stats`, when `--stats` was
+/// given) every second and once more on SIGTERM, which ends it; Ctrl-C ends it at once.
+pub async fn serve_until_terminated(
+    name: &str,
+    what: &str,
+    args: &Args,
+    write_stats: impl Fn(&std::path::Path),
+) {
+    eprintln!(
+        "{name}: {} {what} on {}:{}-{}",
+        args.count,
+        args.bind,
+        args.base,
+        u32::from(args.base) + u32::from(args.count) - 1
+    );
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    let mut term =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal");
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = term.recv() => {
+                if let Some(path) = &args.stats {
+                    write_stats(path);
+                }
+                return;
+            }
+            _ = tokio::signal::ctrl_c() => return,
+        }
+        if let Some(path) = &args.stats {
+            write_stats(path);
+        }
+    }
 }
