@@ -16,7 +16,7 @@ use super::notify_target::{self, Action, Addressing, Outcome};
 use super::validate;
 use crate::auth::{Caller, Permission};
 use crate::error::{Error, Result};
-use crate::http::pagination::Page;
+use crate::db::Page;
 use crate::sip::uri::SipUri;
 use crate::state::AppState;
 use crate::system::audit::{self, Change};

@@ -5,7 +5,7 @@ use super::notify_jobs::{JobView, current_state, view};
 use super::notify_store::{self as store, JobFilter};
 use crate::auth::{Caller, Permission};
 use crate::error::Result;
-use crate::http::pagination::Page;
+use crate::db::Page;
 use crate::state::AppState;
 
 /// A page of the jobs the caller sees and how many match. Running jobs whose instance died

@@ -8,7 +8,7 @@ use super::validate::{self, LineInput, PROVISIONING_PASSWORD_LEN, ParsedLine};
 use crate::auth::{Caller, Permission};
 use crate::db::{Db, Tx};
 use crate::error::{Error, Result, RowError, RowErrors};
-use crate::http::pagination::Page;
+use crate::db::Page;
 use crate::system::audit::{self, Actor, Change};
 use crate::system::secrets::{Secrets, generate_password};
 use chrono::{DateTime, Utc};

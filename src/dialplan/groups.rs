@@ -7,7 +7,7 @@ use super::store::{self, GroupFields, GroupRow};
 use crate::auth::{Caller, Permission};
 use crate::db::Tx;
 use crate::error::{Error, Result};
-use crate::http::pagination::Page;
+use crate::db::Page;
 use crate::orgs::{OrgType, Organization};
 use crate::state::AppState;
 use crate::system::audit::{self, Change};

@@ -8,7 +8,7 @@ use super::store::{self, PolicyFields, PolicyFilter, PolicyRow, VersionRow};
 use crate::auth::{Caller, Permission};
 use crate::db::{Db, Tx};
 use crate::error::{Error, InUse, Result};
-use crate::http::pagination::Page;
+use crate::db::Page;
 use crate::numbers::AssignmentType;
 use crate::state::AppState;
 use crate::system::audit::{self, Change};

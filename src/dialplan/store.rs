@@ -2,7 +2,7 @@
 //! dependencies) and the revision counter other instances poll.
 
 use crate::db::{Db, Tx};
-use crate::http::pagination::Page;
+use crate::db::Page;
 use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
 

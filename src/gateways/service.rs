@@ -8,7 +8,7 @@ use super::store::{self, GatewayFields, TrunkFields, TrunkFilter};
 use crate::auth::{Caller, Permission};
 use crate::db::{Db, Tx};
 use crate::error::{Error, Result};
-use crate::http::pagination::Page;
+use crate::db::Page;
 use crate::sip::uri::SipUri;
 use crate::system::audit::{self, Actor, Change};
 use chrono::{DateTime, Utc};

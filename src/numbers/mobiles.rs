@@ -7,7 +7,7 @@ use super::model::{Mobile, MobileState};
 use crate::auth::{Caller, Permission};
 use crate::db::{Db, Tx};
 use crate::error::{Error, Result};
-use crate::http::pagination::Page;
+use crate::db::Page;
 use crate::system::audit::{self, Change};
 use chrono::Utc;
 

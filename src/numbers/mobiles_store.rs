@@ -2,7 +2,7 @@
 
 use super::model::Mobile;
 use crate::db::{Db, Tx};
-use crate::http::pagination::Page;
+use crate::db::Page;
 use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
 

@@ -16,7 +16,7 @@ pub use store::{ClientAccess, OrgFilter};
 use crate::auth::{Caller, Permission, password};
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::http::pagination::Page;
+use crate::db::Page;
 use crate::system::audit::{self, Actor, Change};
 use chrono::Utc;
 use serde_json::to_value;

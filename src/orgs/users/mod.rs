@@ -10,7 +10,7 @@ use super::Organization;
 use crate::auth::{self, Caller, Permission, Role, password, roles};
 use crate::db::{Db, Tx};
 use crate::error::{Error, Result};
-use crate::http::pagination::Page;
+use crate::db::Page;
 use crate::system::audit::{self, Actor, Change};
 use chrono::{DateTime, Utc};
 use serde::Serialize;

@@ -11,7 +11,7 @@ mod store;
 
 use crate::db::{Db, Tx};
 use crate::error::Result;
-use crate::http::pagination::Page;
+use crate::db::Page;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;

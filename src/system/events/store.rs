@@ -6,7 +6,7 @@
 
 use super::{EventRecord, NewEvent, Severity};
 use crate::db::{Db, Tx};
-use crate::http::pagination::Page;
+use crate::db::Page;
 use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
 
