@@ -3,58 +3,12 @@
 //! the event log, and API changes taking effect without a restart. Then `sipp` as a real peer.
 
 use crate::support::TestApp;
-use dialtone::sip::message::{build_response, scan};
+use crate::support::gateway::{GatewayBehaviour as Behaviour, gateway};
+use crate::support::sip::{free_udp_port, scenario, sipp_available};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use tokio::net::UdpSocket;
-
-#[derive(Clone, Copy)]
-enum Behaviour {
-    Answer(u16),
-    Silent,
-    /// Ignores every first copy, answers the retransmission.
-    AnswerRetransmission,
-    Garbage,
-}
-
-/// A gateway on loopback; returns its address and a counter of requests seen.
-async fn gateway(behaviour: Behaviour) -> (SocketAddr, Arc<AtomicUsize>) {
-    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let addr = socket.local_addr().unwrap();
-    let seen = Arc::new(AtomicUsize::new(0));
-    let counter = seen.clone();
-    tokio::spawn(async move {
-        let mut buf = vec![0u8; 65_535];
-        let mut last_branch = String::new();
-        while let Ok((len, from)) = socket.recv_from(&mut buf).await {
-            counter.fetch_add(1, Ordering::SeqCst);
-            let Some(request) = scan(&buf[..len]) else {
-                continue;
-            };
-            let reply = match behaviour {
-                Behaviour::Answer(code) => {
-                    Some(build_response(&request, code, from, "gw", Vec::new()))
-                }
-                Behaviour::Silent => None,
-                Behaviour::AnswerRetransmission => {
-                    let branch = dialtone::sip::message::top_branch(&request).unwrap_or_default();
-                    let retransmission = branch == last_branch;
-                    last_branch = branch;
-                    retransmission.then(|| build_response(&request, 200, from, "gw", Vec::new()))
-                }
-                Behaviour::Garbage => Some(b"\x00\x01 not sip at all\r\n\r\n".to_vec()),
-            };
-            if let Some(bytes) = reply {
-                let _ = socket.send_to(&bytes, from).await;
-            }
-        }
-    });
-    (addr, seen)
-}
 
 async fn fast_pinger_app() -> TestApp {
     TestApp::start_with(|c| {
@@ -291,25 +245,6 @@ async fn api_changes_take_effect_without_a_restart() {
 
 // ---------------------------------------------------------------------------------------------
 // sipp as a real peer.
-
-fn sipp_available() -> bool {
-    std::process::Command::new("sipp")
-        .arg("-v")
-        .output()
-        .is_ok()
-}
-
-fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn scenario(name: &str) -> String {
-    format!("{}/tests/sipp/{name}", env!("CARGO_MANIFEST_DIR"))
-}
 
 struct Sipp(std::process::Child);
 

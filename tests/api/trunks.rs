@@ -1,6 +1,6 @@
 //! SIP trunks, their gateways (with live health) and allowed source IPs: `/v1/siptrunks`.
 
-use crate::support::{Api, PASSWORD, TestApp, tree};
+use crate::support::{Api, PASSWORD, TestApp, message, tree};
 use dialtone::gateways::health::{Outcome, Policy};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -24,10 +24,6 @@ fn carrier(org: i64) -> Value {
             {"uri": "sip:192.0.2.10", "enabled": false, "ping_interval_s": 30, "down_ping_interval_s": 5}
         ]
     })
-}
-
-fn message(body: &Value) -> &str {
-    body["message"].as_str().unwrap_or_default()
 }
 
 fn id(value: &Value) -> i64 {
