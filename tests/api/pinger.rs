@@ -49,6 +49,53 @@ fn state_of<'a>(list: &'a [Value], uri: &str) -> &'a str {
         .unwrap_or("missing")
 }
 
+/// `[dns] mode = "static"` (every test daemon runs so): a gateway named in `dns.hosts` is pinged
+/// at the address listed there; a name not listed resolves to nothing and goes down, no DNS
+/// server asked.
+#[tokio::test]
+async fn the_static_resolver_answers_listed_names_and_nothing_else() {
+    let (addr, seen) = gateway(Behaviour::Answer(200)).await;
+    let app = TestApp::start_with(|c| {
+        c.pinger.interval_s = 1;
+        c.pinger.down_interval_s = 1;
+        c.pinger.timeout_ms = 1_200;
+        c.dns.hosts.insert("gw-static.test".into(), vec![addr.ip()]);
+    })
+    .await;
+    let root = app.root().await;
+    let listed = format!("sip:gw-static.test:{}", addr.port());
+    let unlisted = format!("sip:gw-unlisted.test:{}", addr.port());
+    let (status, body) = root
+        .post(
+            "/v1/siptrunks",
+            json!({"name": "named", "direction": "outbound", "max_channels": 1,
+                   "failures_to_down": 1, "successes_to_up": 1,
+                   "gateways": [{"uri": listed}, {"uri": unlisted}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let unlisted_id = body["data"]["gateways"][1]["id"].as_i64().unwrap();
+    wait_for(&root, "all", Duration::from_secs(15), |list| {
+        state_of(list, &listed) == "up" && state_of(list, &unlisted) == "down"
+    })
+    .await;
+    assert!(
+        seen.load(Ordering::SeqCst) > 0,
+        "the listed name reached the gateway"
+    );
+    let (_, single) = root
+        .get(&format!("/v1/sipgwping/gateway:{unlisted_id}"))
+        .await;
+    let history = single["data"][0]["history"].as_array().unwrap();
+    assert!(
+        history.iter().all(|p| p["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("resolves to no address"))),
+        "{single}"
+    );
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn health_follows_what_each_gateway_answers() {
     let app = fast_pinger_app().await;
