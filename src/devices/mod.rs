@@ -14,8 +14,7 @@ mod notify_store;
 pub mod notify_target;
 pub mod provisioning;
 mod service;
-mod settings;
-mod settings_api;
+pub mod settings;
 mod store;
 pub mod templates;
 pub mod user_agent;
@@ -28,5 +27,4 @@ pub use model::{
     ProvisioningSettings, Variables, Vendor,
 };
 pub use service::*;
-pub use settings::*;
 pub use store::DeviceFilter;
