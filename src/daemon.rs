@@ -154,7 +154,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         crate::system::changes::POLL_EVERY,
         shutdown.child_token(),
     ));
-    tokio::spawn(crate::dialplan::plans::run(
+    tokio::spawn(crate::dialplan::live::run(
         state.clone(),
         shutdown.child_token(),
     ));

@@ -7,9 +7,8 @@ mod store;
 
 use super::Organization;
 use crate::auth::{Caller, Permission};
-use crate::db::Db;
+use crate::db::{Db, Page};
 use crate::error::{Error, Result};
-use crate::http::pagination::Page;
 use crate::system::audit::{self, Change};
 use crate::system::changes::{Changes, OrgAccessChanged};
 use chrono::{DateTime, Utc};

@@ -1,8 +1,7 @@
 //! The SQL of organization IPs.
 
 use super::OrgIp;
-use crate::db::{Db, Tx};
-use crate::http::pagination::Page;
+use crate::db::{Db, Page, Tx};
 use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
 
