@@ -142,6 +142,11 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         Arc::new(secrets),
         templates,
     );
+    // Where the change feed stands, before any copy loads: a change committed by another
+    // instance from here on is heard by the poller.
+    if let Err(e) = state.changes.prime().await {
+        tracing::warn!(error = %e, "cannot read the change revisions yet; the poller retries");
+    }
     // The dial plan is compiled before the API answers, so the first evaluation sees it.
     if let Err(e) = state.dialplan.refresh(&state.db).await {
         tracing::error!(error = %e, "dial plan does not compile at start-up; no routes until it does");
@@ -169,6 +174,11 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             .map_err(StartError::Provisioning)?;
     let server = tokio::spawn(serve(listener, app, shutdown.clone(), grace));
     tokio::spawn(housekeeping(state.clone(), shutdown.clone()));
+    tokio::spawn(crate::system::changes::follow(
+        state.changes.clone(),
+        crate::system::changes::POLL_EVERY,
+        shutdown.child_token(),
+    ));
     tokio::spawn(crate::dialplan::live::run(
         state.clone(),
         shutdown.child_token(),
@@ -181,9 +191,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             shutdown.child_token(),
         ));
     }
-    if state.config.provisioning.templates_poll_s > 0 {
+    {
         tokio::spawn(state.templates.clone().watch(
             Duration::from_secs(state.config.provisioning.templates_poll_s),
+            state.changes.clone(),
             shutdown.child_token(),
             {
                 let state = state.clone();
@@ -340,6 +351,12 @@ fn reload_on_sighup(state: AppState) -> Option<JoinHandle<()>> {
                 let templates = state.templates.clone();
                 match tokio::task::spawn_blocking(move || templates.reload()).await {
                     Ok(outcome) => {
+                        if outcome.is_ok() {
+                            state
+                                .changes
+                                .publish(crate::system::changes::TemplatesChanged)
+                                .await;
+                        }
                         let generation = state.templates.current().generation();
                         crate::devices::templates::reload_outcome(
                             &state.db, "SIGHUP", generation, outcome,

@@ -22,8 +22,8 @@ pub struct App {
     pub sip: Endpoint,
     /// Live health of every pinged gateway (written by the pinger, read by the API).
     pub gateway_health: Arc<crate::gateways::health::Registry>,
-    /// Woken after any trunk or gateway change, so the pinger reloads without a restart.
-    pub gateways_changed: Arc<tokio::sync::Notify>,
+    /// The change feed: services publish after commit, in-memory copies subscribe.
+    pub changes: crate::system::changes::Changes,
     /// RFC 3263 resolution of SIP URIs (system DNS, cached by TTL).
     pub resolver: Arc<crate::sip::resolver::Resolver>,
     /// The compiled dial plan, the trunk snapshot and channel counts evaluation reads.
@@ -32,8 +32,7 @@ pub struct App {
     pub secrets: Arc<crate::system::secrets::Secrets>,
     /// Phone provisioning templates, compiled; reloaded in place on change or SIGHUP.
     pub templates: crate::devices::templates::Templates,
-    /// What the provisioning server keeps in memory per device; handlers that change devices,
-    /// provisioning settings or orgips invalidate it.
+    /// What the provisioning server keeps in memory per device; kept fresh by the change feed.
     pub provisioning_cache: Arc<crate::devices::provisioning::Cache>,
 }
 
@@ -49,13 +48,13 @@ impl AppState {
         let rate_limiter = RateLimiter::new(config.rate_limit.requests, config.rate_limit.window_s);
         let login_limiter = LoginLimiter::new(&config.auth);
         Self(Arc::new(App {
+            changes: crate::system::changes::Changes::new(db.clone()),
             db,
             rate_limiter,
             login_limiter,
             metrics: Metrics::global(),
             sip,
             gateway_health: Arc::default(),
-            gateways_changed: Arc::default(),
             resolver,
             dialplan: Arc::new(crate::dialplan::live::DialPlans::new(
                 std::time::Duration::from_secs(config.dialplan.channel_report_ttl_s),

@@ -29,7 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_device, update_device, delete_device))
         .routes(routes!(reveal_credentials))
         .routes(routes!(rotate_credentials))
-        .merge(super::settings_api::router())
+        .merge(super::settings::api::router())
 }
 
 fn device_id(text: &str) -> Result<i64> {
@@ -169,8 +169,14 @@ async fn create_device(
     caller: Caller,
     JsonBody(body): JsonBody<CreateDevice>,
 ) -> Result<Envelope<DeviceView>> {
-    let created = service::create(&state.db, &state.secrets, &caller, body.into()).await?;
-    state.provisioning_cache.invalidate(&created.device.mac);
+    let created = service::create(
+        &state.db,
+        &state.changes,
+        &state.secrets,
+        &caller,
+        body.into(),
+    )
+    .await?;
     Ok(Envelope::created(created.into()))
 }
 
@@ -230,8 +236,8 @@ async fn bulk_create_devices(
     JsonBody(body): JsonBody<BulkDevices>,
 ) -> Result<Envelope<Vec<DeviceView>>> {
     let rows = body.devices.into_iter().map(parse_row).collect();
-    let created = service::create_many(&state.db, &state.secrets, &caller, rows).await?;
-    state.provisioning_cache.invalidate_all();
+    let created =
+        service::create_many(&state.db, &state.changes, &state.secrets, &caller, rows).await?;
     Ok(Envelope::created(
         created.into_iter().map(DeviceView::from).collect(),
     ))
@@ -304,6 +310,7 @@ async fn update_device(
     let id = device_id(&id)?;
     let device = service::update(
         &state.db,
+        &state.changes,
         &state.secrets,
         &caller,
         id,
@@ -323,8 +330,6 @@ async fn update_device(
         },
     )
     .await?;
-    // The MAC or user name may have changed: the old ones are not at hand.
-    state.provisioning_cache.invalidate_all();
     Ok(Envelope::ok(device.into()))
 }
 
@@ -339,8 +344,7 @@ async fn delete_device(
     Path(id): Path<String>,
 ) -> Result<Envelope<Option<()>>> {
     let id = device_id(&id)?;
-    service::delete(&state.db, &caller, id).await?;
-    state.provisioning_cache.invalidate_all();
+    service::delete(&state.db, &state.changes, &caller, id).await?;
     Ok(done())
 }
 
@@ -391,6 +395,7 @@ async fn rotate_credentials(
     let grace = chrono::Duration::try_seconds(grace_s).unwrap_or_else(chrono::Duration::zero);
     let credentials = super::rotate(
         &state.db,
+        &state.changes,
         &state.secrets,
         &caller,
         id,
@@ -398,6 +403,5 @@ async fn rotate_credentials(
         grace,
     )
     .await?;
-    state.provisioning_cache.invalidate_all();
     Ok(Envelope::ok(credentials))
 }

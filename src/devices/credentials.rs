@@ -81,6 +81,7 @@ pub async fn reveal(db: &Db, secrets: &Secrets, caller: &Caller, id: i64) -> Res
 /// `credentials.rotate`.
 pub async fn rotate(
     db: &Db,
+    changes: &crate::system::changes::Changes,
     secrets: &Secrets,
     caller: &Caller,
     id: i64,
@@ -124,6 +125,11 @@ pub async fn rotate(
     )
     .await?;
     tx.commit().await?;
+    changes
+        .publish(crate::system::changes::DeviceChanged {
+            macs: vec![before.mac.clone()],
+        })
+        .await;
     Ok(Credentials {
         device_id: id,
         provisioning_username: before.provisioning_username,

@@ -14,8 +14,7 @@ mod notify_store;
 pub mod notify_target;
 pub mod provisioning;
 mod service;
-mod settings;
-mod settings_api;
+pub mod settings;
 mod store;
 pub mod templates;
 pub mod user_agent;
@@ -31,5 +30,4 @@ pub use service::{
     DeviceUpdate, MAX_BULK, NewDevice, by_mac, create, create_many, delete, get, hold, hold_line,
     list, update, visible,
 };
-pub use settings::*;
 pub use store::DeviceFilter;

@@ -10,6 +10,7 @@ use crate::db::Page;
 use crate::db::{Db, Tx};
 use crate::error::{Error, Result, RowError, RowErrors};
 use crate::system::audit::{self, Actor, Change};
+use crate::system::changes::{Changes, DeviceChanged};
 use crate::system::secrets::{Secrets, generate_password};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeSet, HashMap};
@@ -243,6 +244,7 @@ fn line_fields<'a>(lines: &'a [ParsedLine], sealed: &'a [String]) -> Vec<LineFie
 /// clear, to be shown once.
 pub async fn create(
     db: &Db,
+    changes: &Changes,
     secrets: &Secrets,
     caller: &Caller,
     input: NewDevice,
@@ -252,6 +254,11 @@ pub async fn create(
     let mut tx = db.begin().await?;
     let created = insert(&mut tx, secrets, &caller.actor(), plan, Utc::now()).await?;
     tx.commit().await?;
+    changes
+        .publish(DeviceChanged {
+            macs: vec![created.device.mac.clone()],
+        })
+        .await;
     Ok(created)
 }
 
@@ -262,6 +269,7 @@ pub async fn create(
 /// check and the insert is reported the same way, for its row.
 pub async fn create_many(
     db: &Db,
+    changes: &Changes,
     secrets: &Secrets,
     caller: &Caller,
     rows: Vec<Result<NewDevice>>,
@@ -325,6 +333,8 @@ pub async fn create_many(
         }
     }
     tx.commit().await?;
+    // Many devices: one sweep of the cache is cheaper than a targeted drop per MAC.
+    changes.publish(DeviceChanged::all()).await;
     Ok(created)
 }
 
@@ -392,6 +402,7 @@ pub struct DeviceUpdate {
 
 pub async fn update(
     db: &Db,
+    changes: &Changes,
     secrets: &Secrets,
     caller: &Caller,
     id: i64,
@@ -491,6 +502,12 @@ pub async fn update(
     )
     .await?;
     tx.commit().await?;
+    // Both MACs: the cache may hold the device (and its user name) under the old one.
+    changes
+        .publish(DeviceChanged {
+            macs: vec![before.mac, after.mac.clone()],
+        })
+        .await;
     Ok(after)
 }
 
@@ -507,7 +524,7 @@ pub async fn hold_line(tx: &mut Tx, id: i64, position: i64) -> Result<bool> {
 }
 
 /// Deletes a device with its lines; refused while numbers are assigned to one of its lines.
-pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
+pub async fn delete(db: &Db, changes: &Changes, caller: &Caller, id: i64) -> Result<()> {
     visible(db, caller, id).await?;
     caller.require(Permission::OrganizationsWrite)?;
     let mut tx = db.begin().await?;
@@ -529,6 +546,11 @@ pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
     )
     .await?;
     tx.commit().await?;
+    changes
+        .publish(DeviceChanged {
+            macs: vec![before.mac],
+        })
+        .await;
     Ok(())
 }
 

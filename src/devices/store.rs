@@ -453,19 +453,6 @@ pub async fn record_fetches(db: &Db, rows: &[FetchRow<'_>]) -> sqlx::Result<()> 
     tx.commit().await
 }
 
-/// A cheap summary that changes whenever a device, a line (lines change their device's
-/// `updated_at`) or an organization's provisioning settings change: the provisioning cache
-/// polls it to see other instances' edits.
-pub async fn change_fingerprint(db: &Db) -> sqlx::Result<String> {
-    let row: (i64, Option<String>, i64, Option<String>) = on_db!(db, pool => sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM devices), \
-         (SELECT CAST(MAX(updated_at) AS TEXT) FROM devices), \
-         (SELECT COUNT(*) FROM organization_provisioning), \
-         (SELECT CAST(MAX(updated_at) AS TEXT) FROM organization_provisioning)")
-        .fetch_one(pool).await)?;
-    Ok(format!("{row:?}"))
-}
-
 /// The stored provisioning settings of organization `id`, if any were ever set.
 pub async fn settings(db: &Db, organization_id: i64) -> sqlx::Result<Option<ProvisioningSettings>> {
     let sql = format!(

@@ -1,6 +1,6 @@
 //! The live dial plan of this instance: the compiled [`Plan`] (swapped atomically after every
-//! committed change, and when another instance's change is noticed through the revision
-//! counter), the in-memory snapshot of trunks and gateways evaluation routes to, and the
+//! committed change, and when another instance's change arrives through `system::changes`),
+//! the in-memory snapshot of trunks and gateways evaluation routes to, and the
 //! channel counts PBXs report. Evaluation reads only these; it never waits on the database.
 
 use super::channels::Channels;
@@ -252,20 +252,42 @@ fn compile_row(row: &PolicyRow) -> Result<CompiledPolicy, BuildError> {
     })
 }
 
-/// Keeps this instance's plan current: every `reload_interval_s` it checks the revision counter
-/// (recompiling when another instance wrote) and refreshes the trunk snapshot. A plan that no
-/// longer compiles keeps the last good one in force and is recorded in the event log.
+/// How soon a failed refresh is tried again.
+const RETRY: Duration = Duration::from_secs(5);
+
+/// Keeps this instance's plan current on every change it depends on (this instance's or
+/// another's, through `system::changes`): a policy or the tree recompiles what moved (the
+/// revision counter says whether the policies did), a trunk refreshes the trunk snapshot. A
+/// plan that no longer compiles keeps the last good one in force and is recorded in the event
+/// log, and retried every [`RETRY`] until it works (a database that was briefly away, a fix
+/// committed elsewhere); otherwise no timer: the change feed's poll is the only one.
 pub async fn run(state: crate::state::AppState, shutdown: tokio_util::sync::CancellationToken) {
-    let every = Duration::from_secs(state.config.dialplan.reload_interval_s.max(1));
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    use crate::system::changes::Change;
+    let mut changes = state.changes.subscribe();
+    // What changed between the start-up compile and the subscription.
+    let mut next = Some(Change::Everything);
     let mut failing = false;
     loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        match state.dialplan.refresh(&state.db).await {
+        let change = match next.take() {
+            Some(change) => change,
+            None => tokio::select! {
+                _ = shutdown.cancelled() => return,
+                change = changes.recv() => change,
+                _ = tokio::time::sleep(RETRY), if failing => Change::Everything,
+            },
+        };
+        let outcome = match change {
+            Change::Trunk(_) => state
+                .dialplan
+                .refresh_trunks(&state.db)
+                .await
+                .map(|()| false),
+            Change::Policy(_) | Change::Organization(_) | Change::Everything => {
+                state.dialplan.refresh(&state.db).await
+            }
+            Change::Device(_) | Change::OrgAccess(_) | Change::Templates(_) => continue,
+        };
+        match outcome {
             Ok(rebuilt) => {
                 if rebuilt {
                     tracing::info!("dial plan recompiled after a change elsewhere");

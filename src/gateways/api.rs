@@ -1,5 +1,6 @@
 //! `/v1/siptrunks` routes: trunks, their gateways and allowed source IPs (the platform API's
-//! "Telephony" section). Every successful change wakes the pinger.
+//! "Telephony" section). The service publishes every change for the pinger, the dial plan
+//! and the redirect listener.
 
 use super::model::{DIRECTIONS, Direction, GatewayView, TrunkIp, TrunkView};
 use super::service::{self, GatewayInput, GatewayUpdate, NewTrunk, TrunkUpdate};
@@ -32,11 +33,6 @@ fn trunk_id(text: &str) -> Result<i64> {
 
 fn gateway_id(text: &str) -> Result<i64> {
     path::id(text, "gateway")
-}
-
-/// The pinger reloads its targets after any change.
-fn changed(state: &AppState) {
-    state.gateways_changed.notify_one();
 }
 
 /// SIP trunks of the caller's subtree, each with its gateways and their health.
@@ -147,6 +143,7 @@ async fn create_siptrunk(
 ) -> Result<Envelope<TrunkView>> {
     let trunk = service::create(
         &state.db,
+        &state.changes,
         &caller,
         NewTrunk {
             organization_id: body.organization_id,
@@ -160,7 +157,6 @@ async fn create_siptrunk(
         },
     )
     .await?;
-    changed(&state);
     Ok(Envelope::created(TrunkView::new(
         trunk,
         &state.gateway_health,
@@ -221,6 +217,7 @@ async fn update_siptrunk(
     let id = trunk_id(&id)?;
     let trunk = service::update(
         &state.db,
+        &state.changes,
         &caller,
         id,
         TrunkUpdate {
@@ -237,7 +234,6 @@ async fn update_siptrunk(
         },
     )
     .await?;
-    changed(&state);
     Ok(Envelope::ok(TrunkView::new(
         trunk,
         &state.gateway_health,
@@ -256,8 +252,7 @@ async fn delete_siptrunk(
     Path(id): Path<String>,
 ) -> Result<Envelope<Option<()>>> {
     let id = trunk_id(&id)?;
-    service::delete(&state.db, &caller, id).await?;
-    changed(&state);
+    service::delete(&state.db, &state.changes, &caller, id).await?;
     Ok(done())
 }
 
@@ -274,8 +269,7 @@ async fn add_gateway(
     JsonEdit(body): JsonEdit<GatewayBody>,
 ) -> Result<Envelope<GatewayView>> {
     let id = trunk_id(&id)?;
-    let gateway = service::add_gateway(&state.db, &caller, id, body.into()).await?;
-    changed(&state);
+    let gateway = service::add_gateway(&state.db, &state.changes, &caller, id, body.into()).await?;
     Ok(Envelope::created(GatewayView::new(
         gateway,
         &state.gateway_health,
@@ -336,6 +330,7 @@ async fn update_gateway(
     let gw = gateway_id(&gw)?;
     let (before, after) = service::update_gateway(
         &state.db,
+        &state.changes,
         &caller,
         id,
         gw,
@@ -351,7 +346,6 @@ async fn update_gateway(
         // The health kept under this id was about another address.
         state.gateway_health.retain(|id| id != gw);
     }
-    changed(&state);
     Ok(Envelope::ok(GatewayView::new(
         after,
         &state.gateway_health,
@@ -370,8 +364,7 @@ async fn delete_gateway(
 ) -> Result<Envelope<Option<()>>> {
     let id = trunk_id(&id)?;
     let gw = gateway_id(&gw)?;
-    service::delete_gateway(&state.db, &caller, id, gw).await?;
-    changed(&state);
+    service::delete_gateway(&state.db, &state.changes, &caller, id, gw).await?;
     Ok(done())
 }
 
@@ -411,8 +404,15 @@ async fn add_trunk_ip(
     JsonBody(body): JsonBody<NewTrunkIp>,
 ) -> Result<Envelope<TrunkIp>> {
     let id = trunk_id(&id)?;
-    let ip = service::add_ip(&state.db, &caller, id, &body.cidr, &body.description).await?;
-    changed(&state);
+    let ip = service::add_ip(
+        &state.db,
+        &state.changes,
+        &caller,
+        id,
+        &body.cidr,
+        &body.description,
+    )
+    .await?;
     Ok(Envelope::created(ip))
 }
 
@@ -426,7 +426,6 @@ async fn delete_trunk_ip(
 ) -> Result<Envelope<Option<()>>> {
     let id = trunk_id(&id)?;
     let ip_id = path::id(&ip_id, "trunk IP")?;
-    service::delete_ip(&state.db, &caller, id, ip_id).await?;
-    changed(&state);
+    service::delete_ip(&state.db, &state.changes, &caller, id, ip_id).await?;
     Ok(done())
 }

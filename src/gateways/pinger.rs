@@ -1,7 +1,7 @@
 //! The OPTIONS pinger: one task and one timer wheel (`DelayQueue`) for every gateway, a bounded
 //! number of pings in flight, jittered schedules so thousands of gateways never fire in the same
-//! millisecond, and health kept per gateway with hysteresis. Changes through the API take effect
-//! on the next reload (woken by `AppState::gateways_changed`).
+//! millisecond, and health kept per gateway with hysteresis. Trunk and gateway changes (from
+//! any instance: `system::changes`) reload the targets at once.
 
 use super::PingTarget;
 use super::health::{Outcome, State, Transition};
@@ -450,14 +450,19 @@ async fn lead(
         in_flight: FuturesUnordered::new(),
         reports,
     };
+    // Subscribed before the first load, so a change committed in between is not missed.
+    let mut changes = state.changes.subscribe();
     pinger.reload().await;
     let mut reload_tick = tokio::time::interval(Duration::from_secs(config.reload_s));
     reload_tick.tick().await;
-    let changed = state.gateways_changed.clone();
     let lost = loop {
         tokio::select! {
             _ = shutdown.cancelled() => break false,
-            _ = changed.notified() => pinger.reload().await,
+            change = changes.recv() => {
+                if matches!(change, crate::system::changes::Change::Trunk(_) | crate::system::changes::Change::Everything) {
+                    pinger.reload().await;
+                }
+            }
             _ = reload_tick.tick() => {
                 if !lease.still_held().await {
                     break true;

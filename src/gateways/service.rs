@@ -11,6 +11,7 @@ use crate::db::{Db, Tx};
 use crate::error::{Error, Result};
 use crate::sip::uri::SipUri;
 use crate::system::audit::{self, Actor, Change};
+use crate::system::changes::{Changes, TrunkChanged};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::ops::RangeInclusive;
@@ -29,6 +30,14 @@ pub const MAX_GATEWAYS: usize = 100;
 const TRUNK: &str = "SIP trunk";
 const GATEWAY: &str = "gateway";
 const TRUNK_IP: &str = "trunk IP";
+
+/// What every trunk, gateway and trunk IP write publishes once committed: the pinger, the
+/// dial plan's trunk snapshot and the redirect source table reload on it.
+fn changed(trunk_id: i64) -> TrunkChanged {
+    TrunkChanged {
+        trunk_id: Some(trunk_id),
+    }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Tenancy: every per-object route resolves through these (404 outside the caller's subtree).
@@ -306,7 +315,7 @@ pub struct NewTrunk {
 }
 
 /// Creates a trunk and its gateways (positions in list order) in one transaction.
-pub async fn create(db: &Db, caller: &Caller, input: NewTrunk) -> Result<Trunk> {
+pub async fn create(db: &Db, changes: &Changes, caller: &Caller, input: NewTrunk) -> Result<Trunk> {
     caller.require(Permission::OrganizationsWrite)?;
     let organization_id = input.organization_id.unwrap_or(caller.organization_id);
     crate::orgs::visible_field(db, caller, "organization_id", organization_id).await?;
@@ -352,6 +361,7 @@ pub async fn create(db: &Db, caller: &Caller, input: NewTrunk) -> Result<Trunk> 
         audit_gateway(&mut tx, &actor, &trunk, "create", None, Some(gateway)).await?;
     }
     tx.commit().await?;
+    changes.publish(changed(trunk.id)).await;
     Ok(trunk)
 }
 
@@ -371,7 +381,13 @@ pub struct TrunkUpdate {
     pub gateways: Option<Vec<GatewayInput>>,
 }
 
-pub async fn update(db: &Db, caller: &Caller, id: i64, input: TrunkUpdate) -> Result<Trunk> {
+pub async fn update(
+    db: &Db,
+    changes: &Changes,
+    caller: &Caller,
+    id: i64,
+    input: TrunkUpdate,
+) -> Result<Trunk> {
     let current = visible_trunk(db, caller, id).await?;
     caller.require(Permission::OrganizationsWrite)?;
     if let Some(org) = input.organization_id
@@ -433,6 +449,7 @@ pub async fn update(db: &Db, caller: &Caller, id: i64, input: TrunkUpdate) -> Re
     )
     .await?;
     tx.commit().await?;
+    changes.publish(changed(id)).await;
     Ok(after)
 }
 
@@ -477,7 +494,7 @@ pub async fn hold_trunk(tx: &mut Tx, id: i64) -> Result<bool> {
 
 /// Deletes a trunk with its gateways and IPs (each removal audited); refused while a dial plan
 /// policy routes to it or a number is assigned to it.
-pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
+pub async fn delete(db: &Db, changes: &Changes, caller: &Caller, id: i64) -> Result<()> {
     visible_trunk(db, caller, id).await?;
     caller.require(Permission::OrganizationsWrite)?;
     let mut tx = db.begin().await?;
@@ -512,6 +529,7 @@ pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
     )
     .await?;
     tx.commit().await?;
+    changes.publish(changed(id)).await;
     Ok(())
 }
 
@@ -521,6 +539,7 @@ pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
 /// Appends a gateway to a trunk.
 pub async fn add_gateway(
     db: &Db,
+    changes: &Changes,
     caller: &Caller,
     trunk_id: i64,
     input: GatewayInput,
@@ -552,6 +571,7 @@ pub async fn add_gateway(
     )
     .await?;
     tx.commit().await?;
+    changes.publish(changed(trunk_id)).await;
     Ok(gateway)
 }
 
@@ -568,6 +588,7 @@ pub struct GatewayUpdate {
 /// under it stale.
 pub async fn update_gateway(
     db: &Db,
+    changes: &Changes,
     caller: &Caller,
     trunk_id: i64,
     gateway_id: i64,
@@ -597,11 +618,13 @@ pub async fn update_gateway(
     )
     .await?;
     tx.commit().await?;
+    changes.publish(changed(trunk_id)).await;
     Ok((before, after))
 }
 
 pub async fn delete_gateway(
     db: &Db,
+    changes: &Changes,
     caller: &Caller,
     trunk_id: i64,
     gateway_id: i64,
@@ -620,6 +643,7 @@ pub async fn delete_gateway(
     )
     .await?;
     tx.commit().await?;
+    changes.publish(changed(trunk_id)).await;
     Ok(())
 }
 
@@ -634,6 +658,7 @@ pub async fn list_ips(db: &Db, caller: &Caller, trunk_id: i64) -> Result<Vec<Tru
 /// Adds an address or network (canonical form stored; host bits set is refused).
 pub async fn add_ip(
     db: &Db,
+    changes: &Changes,
     caller: &Caller,
     trunk_id: i64,
     cidr: &str,
@@ -652,6 +677,7 @@ pub async fn add_ip(
     )
     .await?;
     tx.commit().await?;
+    changes.publish(changed(trunk_id)).await;
     Ok(ip)
 }
 
@@ -661,7 +687,13 @@ pub async fn all_trunk_ips(db: &Db) -> Result<Vec<(i64, i64, String)>> {
     Ok(store::all_ips(db).await?)
 }
 
-pub async fn delete_ip(db: &Db, caller: &Caller, trunk_id: i64, ip_id: i64) -> Result<()> {
+pub async fn delete_ip(
+    db: &Db,
+    changes: &Changes,
+    caller: &Caller,
+    trunk_id: i64,
+    ip_id: i64,
+) -> Result<()> {
     let trunk = visible_trunk(db, caller, trunk_id).await?;
     let ip = store::get_ip(db, ip_id)
         .await?
@@ -677,6 +709,7 @@ pub async fn delete_ip(db: &Db, caller: &Caller, trunk_id: i64, ip_id: i64) -> R
     )
     .await?;
     tx.commit().await?;
+    changes.publish(changed(trunk_id)).await;
     Ok(())
 }
 

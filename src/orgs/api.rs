@@ -24,8 +24,8 @@ pub fn router() -> OpenApiRouter<AppState> {
             delete_organization
         ))
         .routes(routes!(get_client_access, update_client_access))
-        .merge(super::domains_api::router())
-        .merge(super::ips_api::router())
+        .merge(super::domains::api::router())
+        .merge(super::ips::api::router())
         .merge(super::users::api::router())
 }
 
@@ -81,6 +81,7 @@ async fn create_organization(
 ) -> Result<Envelope<Organization>> {
     let org = super::create(
         &state.db,
+        &state.changes,
         &caller,
         NewOrganization {
             name: body.name,
@@ -140,6 +141,7 @@ async fn update_organization(
     let id = path::id(&id, "organization")?;
     let org = super::update(
         &state.db,
+        &state.changes,
         &caller,
         id,
         OrganizationUpdate {
@@ -165,7 +167,7 @@ async fn delete_organization(
     Path(id): Path<String>,
 ) -> Result<Envelope<Option<()>>> {
     let id = path::id(&id, "organization")?;
-    super::delete(&state.db, &caller, id).await?;
+    super::delete(&state.db, &state.changes, &caller, id).await?;
     Ok(done())
 }
 
@@ -207,12 +209,12 @@ async fn update_client_access(
     let id = path::id(&id, "organization")?;
     let access = super::set_client_access(
         &state.db,
+        &state.changes,
         &caller,
         id,
         body.api_enabled,
         body.restrict_to_orgips,
     )
     .await?;
-    state.provisioning_cache.invalidate_all();
     Ok(Envelope::ok(access))
 }

@@ -3,9 +3,7 @@
 
 pub mod api;
 pub mod domains;
-mod domains_api;
 pub mod ips;
-mod ips_api;
 pub mod model;
 mod store;
 pub mod users;
@@ -18,6 +16,7 @@ use crate::db::Db;
 use crate::db::Page;
 use crate::error::{Error, Result};
 use crate::system::audit::{self, Actor, Change};
+use crate::system::changes::{Changes, OrgAccessChanged, OrganizationChanged};
 use chrono::Utc;
 use serde_json::to_value;
 use std::net::IpAddr;
@@ -57,7 +56,12 @@ pub struct NewOrganization {
     pub country: Option<String>,
 }
 
-pub async fn create(db: &Db, caller: &Caller, input: NewOrganization) -> Result<Organization> {
+pub async fn create(
+    db: &Db,
+    changes: &Changes,
+    caller: &Caller,
+    input: NewOrganization,
+) -> Result<Organization> {
     let name = model::validate_name("name", &input.name)?;
     let org_type = model::parse_type("type", &input.org_type)?;
     let parent_id = input.parent_id.unwrap_or(caller.organization_id);
@@ -104,6 +108,9 @@ pub async fn create(db: &Db, caller: &Caller, input: NewOrganization) -> Result<
     )
     .await?;
     tx.commit().await?;
+    changes
+        .publish(OrganizationChanged { id: Some(org.id) })
+        .await;
     Ok(org)
 }
 
@@ -130,6 +137,7 @@ pub struct OrganizationUpdate {
 
 pub async fn update(
     db: &Db,
+    changes: &Changes,
     caller: &Caller,
     id: i64,
     input: OrganizationUpdate,
@@ -175,10 +183,11 @@ pub async fn update(
     )
     .await?;
     tx.commit().await?;
+    changes.publish(OrganizationChanged { id: Some(id) }).await;
     Ok(after)
 }
 
-pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
+pub async fn delete(db: &Db, changes: &Changes, caller: &Caller, id: i64) -> Result<()> {
     let org = visible(db, caller, id).await?;
     caller.require(Permission::OrganizationsWrite)?;
     if id == caller.organization_id {
@@ -201,6 +210,7 @@ pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
     )
     .await?;
     tx.commit().await?;
+    changes.publish(OrganizationChanged { id: Some(id) }).await;
     Ok(())
 }
 
@@ -211,6 +221,7 @@ pub async fn client_access(db: &Db, caller: &Caller, id: i64) -> Result<ClientAc
 
 pub async fn set_client_access(
     db: &Db,
+    changes: &Changes,
     caller: &Caller,
     id: i64,
     api_enabled: Option<bool>,
@@ -246,6 +257,11 @@ pub async fn set_client_access(
     )
     .await?;
     tx.commit().await?;
+    changes
+        .publish(OrgAccessChanged {
+            organization_id: Some(id),
+        })
+        .await;
     Ok(after)
 }
 
@@ -355,6 +371,11 @@ pub async fn bootstrap(
     .await?;
     let user = users::insert_admin(&mut tx, &actor, &org, &username, &hash).await?;
     tx.commit().await?;
+    // Bootstrap runs from the CLI, usually with no daemon in this process: a feed of its own
+    // reaches the running instances (if any) through the revision table.
+    Changes::new(db.clone())
+        .publish(OrganizationChanged { id: Some(org.id) })
+        .await;
     Ok(Bootstrapped {
         organization_id: org.id,
         user_id: user,

@@ -1,6 +1,7 @@
-//! Cross-cutting system services: audit log, metrics, health, logging, encrypted secrets.
+//! Cross-cutting system services: audit log, change feed, metrics, health, logging, encrypted secrets.
 
 pub mod audit;
+pub mod changes;
 pub mod events;
 pub mod health;
 pub mod logging;

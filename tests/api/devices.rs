@@ -1091,7 +1091,7 @@ async fn organization_provisioning_settings_round_trip_and_merge_into_variables(
         .await
         .unwrap()
         .unwrap();
-    let merged = dialtone::devices::effective_variables(db, &device)
+    let merged = dialtone::devices::settings::effective_variables(db, &device)
         .await
         .unwrap();
     assert_eq!(

@@ -860,11 +860,7 @@ async fn a_route_is_skipped_when_its_gateway_is_down() {
 
 #[tokio::test]
 async fn another_instance_picks_up_changes_through_the_revision() {
-    let app = TestApp::start_with(|c| {
-        c.pinger.enabled = false;
-        c.dialplan.reload_interval_s = 1;
-    })
-    .await;
+    let app = TestApp::start_with(|c| c.pinger.enabled = false).await;
     let (tree, root) = support::tree(&app).await;
     let carrier = trunk(&root, tree.partner_a, "Carrier", &["sip:192.0.2.10"], 30).await;
     let p = policy(
@@ -894,6 +890,10 @@ async fn another_instance_picks_up_changes_through_the_revision() {
         sqlx::query("UPDATE dialplan_revision SET revision = revision + 1")
             .execute(pool).await.unwrap();
     });
+    // ... and published the change, as its service does, through the revision table.
+    dialtone::system::changes::Changes::new(db.clone())
+        .publish(dialtone::system::changes::PolicyChanged)
+        .await;
     let started = Instant::now();
     loop {
         let decision = dialtone::dialplan::decide(state, &call).unwrap();
@@ -912,6 +912,10 @@ async fn another_instance_picks_up_changes_through_the_revision() {
         sqlx::query("UPDATE dialplan_revision SET revision = revision + 1")
             .execute(pool).await.unwrap();
     });
+    // ... and published the change, as its service does, through the revision table.
+    dialtone::system::changes::Changes::new(db.clone())
+        .publish(dialtone::system::changes::PolicyChanged)
+        .await;
     let started = Instant::now();
     let events = loop {
         let (status, events) = root

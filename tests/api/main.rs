@@ -5,6 +5,7 @@ mod support;
 
 mod auth;
 mod bad_input;
+mod changes;
 mod cli;
 mod devices;
 mod dialplan;

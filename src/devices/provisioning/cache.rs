@@ -3,18 +3,18 @@
 //! allow-list, plus the files already rendered for it; and which MACs a provisioning user name
 //! names. A fetch served from here touches no database.
 //!
-//! Freshness: the API handlers that change devices, provisioning settings, orgips or client
-//! access call [`Cache::invalidate`] / [`Cache::invalidate_all`] after their transaction
-//! commits, so this instance sees its own changes at once. Other instances' changes are seen
-//! through [`Cache::poll`]: every `provisioning.cache_ttl_s` seconds one query summarises the
-//! tables involved (row counts and newest `updated_at`) and any difference drops everything.
-//! A load that raced an invalidation is not kept (epoch check), and nothing is kept longer than
-//! [`MAX_AGE`] in any case.
+//! Freshness: the services that change devices, provisioning settings, orgips, client access
+//! or the tree publish a change after their transaction commits (`system::changes`), on this
+//! instance at once and on the others through the revision table; [`Cache::apply`] drops what
+//! it touches (the named MACs, or everything). A load that raced an invalidation is not kept
+//! (epoch check), and nothing is kept longer than [`MAX_AGE`] in any case (a write made behind
+//! dialtone's back, in SQL, is seen by then).
 
 use crate::db::Db;
 use crate::devices::model::{Device, Variables};
 use crate::devices::{Mac, store};
 use crate::error::Result;
+use crate::system::changes::Change;
 use crate::system::secrets::Secrets;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -47,7 +47,7 @@ pub struct Entry {
     previous_password: Option<(String, DateTime<Utc>)>,
     /// SIP passwords of the lines in clear, in position order.
     pub line_passwords: Vec<String>,
-    /// `devices::effective_variables` of the device.
+    /// `devices::settings::effective_variables` of the device.
     pub variables: Variables,
     /// Where fetches must come from, if its organization restricts to its orgips.
     networks: Option<Vec<IpNet>>,
@@ -107,7 +107,6 @@ impl Entry {
 struct Maps {
     devices: HashMap<Mac, (Instant, Arc<Entry>)>,
     usernames: HashMap<String, (Instant, Vec<Mac>)>,
-    fingerprint: Option<String>,
 }
 
 pub struct Cache {
@@ -127,15 +126,32 @@ impl Cache {
             maps: RwLock::new(Maps {
                 devices: HashMap::new(),
                 usernames: HashMap::new(),
-                fingerprint: None,
             }),
             epoch: AtomicU64::new(0),
         }
     }
 
-    /// Forgets what a new device `mac` changes: user names remembered as naming no device (or
-    /// naming it). For a changed or deleted device use [`Cache::invalidate_all`]: its old MAC
-    /// and user name are not at hand in the handler.
+    /// Forgets what `change` may have made stale: the devices it names (and user names naming
+    /// them, or naming no device), or everything for changes reaching many devices (settings,
+    /// orgips, client access, the tree). Returns whether it dropped anything.
+    pub fn apply(&self, change: &Change) -> bool {
+        match change {
+            Change::Device(device) if !device.macs.is_empty() => {
+                for mac in &device.macs {
+                    self.invalidate(mac);
+                }
+            }
+            Change::Device(_)
+            | Change::OrgAccess(_)
+            | Change::Organization(_)
+            | Change::Everything => self.invalidate_all(),
+            Change::Trunk(_) | Change::Policy(_) | Change::Templates(_) => return false,
+        }
+        true
+    }
+
+    /// Forgets device `mac` (stored under its old or new MAC) and the user names remembered
+    /// as naming it or naming no device.
     pub fn invalidate(&self, mac: &str) {
         self.epoch.fetch_add(1, Ordering::SeqCst);
         let mut maps = self.maps.write().unwrap_or_else(|p| p.into_inner());
@@ -207,29 +223,6 @@ impl Cache {
             })
             .collect()
     }
-
-    /// Looks for changes made elsewhere (another instance sharing the database) and drops
-    /// everything if there were any. Returns whether it did.
-    pub async fn poll(&self, db: &Db) -> Result<bool> {
-        let fingerprint = format!(
-            "{}|{}",
-            store::change_fingerprint(db).await?,
-            crate::orgs::ips::access_fingerprint(db).await?
-        );
-        let changed = {
-            let mut maps = self.maps.write().unwrap_or_else(|p| p.into_inner());
-            let changed = maps
-                .fingerprint
-                .as_ref()
-                .is_some_and(|old| *old != fingerprint);
-            maps.fingerprint = Some(fingerprint);
-            changed
-        };
-        if changed {
-            self.invalidate_all();
-        }
-        Ok(changed)
-    }
 }
 
 /// Builds a device's entry: passwords decrypted, variables merged, allow-list read.
@@ -245,7 +238,7 @@ async fn load(db: &Db, secrets: &Secrets, device: Device) -> Result<Entry> {
     })?;
     let previous_password = passwords.next().zip(device.previous_password_valid_until);
     let line_passwords = crate::devices::line_passwords(secrets, &device)?;
-    let variables = crate::devices::effective_variables(db, &device).await?;
+    let variables = crate::devices::settings::effective_variables(db, &device).await?;
     let networks = crate::orgs::restricted_networks(db, device.organization_id).await?;
     Ok(Entry {
         device,

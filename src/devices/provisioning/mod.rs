@@ -59,7 +59,7 @@ pub struct Started {
     pub task: JoinHandle<()>,
 }
 
-/// Binds the listener and starts serving, the recorder and the cache's change poll; all stop
+/// Binds the listener and starts serving, the recorder and the cache's change follower; all stop
 /// when `shutdown` fires (connections get `grace` to finish, queued records are written).
 pub async fn start(
     state: AppState,
@@ -89,9 +89,10 @@ pub async fn start(
         allow_basic: config.allow_basic,
         state: state.clone(),
     });
-    tokio::spawn(poll_changes(
-        state,
-        Duration::from_secs(config.cache_ttl_s),
+    // Subscribed before the first fetch can fill the cache.
+    tokio::spawn(follow_changes(
+        state.clone(),
+        state.changes.subscribe(),
         shutdown.clone(),
     ));
     let task = tokio::spawn(async move {
@@ -128,18 +129,19 @@ fn nonce_key(state: &AppState) -> Vec<u8> {
     }
 }
 
-/// Notices other instances' changes every `every` (see `cache`).
-async fn poll_changes(state: AppState, every: Duration, shutdown: CancellationToken) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+/// Keeps the cache fresh: every published change (this instance's or another's) drops what
+/// it touches (see `cache`).
+async fn follow_changes(
+    state: AppState,
+    mut changes: crate::system::changes::Subscription,
+    shutdown: CancellationToken,
+) {
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tick.tick() => {
-                match state.provisioning_cache.poll(&state.db).await {
-                    Ok(true) => tracing::debug!("provisioning cache dropped: changes seen in the database"),
-                    Ok(false) => {}
-                    Err(e) => tracing::warn!(error = %e, "provisioning cache: change poll failed"),
+            change = changes.recv() => {
+                if state.provisioning_cache.apply(&change) {
+                    tracing::debug!(?change, "provisioning cache: dropped what the change touches");
                 }
             }
         }

@@ -21,7 +21,7 @@ pub struct RenderLine<'a> {
 pub struct RenderContext<'a> {
     pub device: &'a Device,
     pub lines: Vec<RenderLine<'a>>,
-    /// `devices::effective_variables` of the device.
+    /// `devices::settings::effective_variables` of the device.
     pub variables: &'a Variables,
     /// Base URL phones fetch from, without a trailing slash (`http://prov.example:8081`).
     pub provisioning_url: &'a str,

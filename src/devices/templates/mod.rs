@@ -1,8 +1,9 @@
 //! Phone provisioning templates: the vendor folders shipped in the binary
 //! (`provisioning-templates/<vendor>/`), overlaid per file by the operator's
 //! `provisioning.templates_dir`, compiled once into a [`Catalog`] and swapped atomically when
-//! they change (polled, or on SIGHUP). A broken template is reported (file and line) and the
-//! previous catalog stays in force.
+//! they change (polled, on SIGHUP, or when another instance reloaded its own: see
+//! [`Templates::watch`]). A broken template is reported (file and line) and the previous
+//! catalog stays in force.
 //!
 //! The interface the provisioning server and NOTIFY use:
 //!
@@ -14,7 +15,7 @@
 //! let ctx = RenderContext {
 //!     device: &device,
 //!     lines: RenderContext::lines_of(&device, &passwords),
-//!     variables: &devices::effective_variables(&state.db, &device).await?,
+//!     variables: &devices::settings::effective_variables(&state.db, &device).await?,
 //!     provisioning_url: "http://prov.example:8081",
 //! };
 //! let Rendered { body, content_type } = catalog.render(&file, &ctx)?;
@@ -47,6 +48,7 @@ pub use report::reload_outcome;
 
 use crate::config::ProvisioningConfig;
 use crate::devices::{Mac, Vendor};
+use crate::system::changes::{Change, Changes, TemplatesChanged};
 use arc_swap::ArcSwap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -173,30 +175,47 @@ impl Templates {
         self.inner.dir.as_deref()
     }
 
-    /// Polls the override folder every `every` and reloads on change until `shutdown`;
+    /// Until `shutdown`: polls the override folder every `every` (zero: never) and reloads
+    /// when it changed, publishing `TemplatesChanged`; and when another instance publishes
+    /// one, looks at this host's folder again. Templates are files on each host, so another
+    /// instance's reload cannot carry them here; but operators deploy a template change to
+    /// every host (or share the folder), and the first instance to notice tells the others to
+    /// look now instead of at their next poll. A look that finds the folder unchanged does
+    /// nothing (so this instance's own publish, heard back, costs one fingerprint).
     /// `on_reload` hears each reload's outcome (on failure the previous catalog stays).
     pub async fn watch(
         self,
         every: Duration,
+        changes: Changes,
         shutdown: CancellationToken,
         on_reload: impl Fn(Result<(), String>) + Send + 'static,
     ) {
         if self.inner.dir.is_none() {
             return;
         }
-        let mut tick = tokio::time::interval(every);
+        let mut feed = changes.subscribe();
+        let mut tick = tokio::time::interval(every.max(Duration::from_millis(1)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tokio::select! {
+            let polled = tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = tick.tick() => {
-                    let this = self.clone();
-                    match tokio::task::spawn_blocking(move || this.reload_if_changed()).await {
-                        Ok(Some(outcome)) => on_reload(outcome),
-                        Ok(None) => {}
-                        Err(e) => tracing::warn!(error = %e, "template reload task failed"),
+                _ = tick.tick(), if !every.is_zero() => true,
+                change = feed.recv() => match change {
+                    Change::Templates(_) | Change::Everything => false,
+                    _ => continue,
+                },
+            };
+            let this = self.clone();
+            match tokio::task::spawn_blocking(move || this.reload_if_changed()).await {
+                Ok(Some(outcome)) => {
+                    let reloaded = outcome.is_ok();
+                    on_reload(outcome);
+                    if reloaded && polled {
+                        changes.publish(TemplatesChanged).await;
                     }
                 }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "template reload task failed"),
             }
         }
     }

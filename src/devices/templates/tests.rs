@@ -764,15 +764,21 @@ fn a_broken_reload_keeps_the_previous_catalog_and_a_good_one_bumps_the_generatio
 }
 
 #[tokio::test]
-async fn the_watcher_picks_up_a_changed_file() {
+async fn the_watcher_picks_up_a_changed_file_and_tells_other_instances() {
     let (dir, config) = override_dir();
     write(dir.path(), "fanvil/device.xml.j2", "<a>one</a>\n");
     let templates = Templates::load(&config).unwrap();
+    let url = format!("sqlite://{}", dir.path().join("changes.db").display());
+    let db = crate::db::connect(&url, 2).await.unwrap();
+    crate::db::migrate(&db).await.unwrap();
+    let changes = crate::system::changes::Changes::new(db);
+    let mut feed = changes.subscribe();
     let shutdown = tokio_util::sync::CancellationToken::new();
     let errors = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = errors.clone();
     let task = tokio::spawn(templates.clone().watch(
         std::time::Duration::from_millis(20),
+        changes.clone(),
         shutdown.clone(),
         move |outcome: Result<(), String>| {
             if let Err(e) = outcome {
@@ -792,6 +798,14 @@ async fn the_watcher_picks_up_a_changed_file() {
         assert!(tokio::time::Instant::now() < deadline, "no reload");
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
+    // Only the good reload is published (the broken one left the catalog as it was).
+    let heard = tokio::time::timeout(std::time::Duration::from_secs(5), feed.recv())
+        .await
+        .expect("the reload is published");
+    assert_eq!(
+        heard,
+        crate::system::changes::Change::Templates(crate::system::changes::TemplatesChanged)
+    );
     shutdown.cancel();
     task.await.unwrap();
     assert_eq!(errors.lock().unwrap().len(), 1);

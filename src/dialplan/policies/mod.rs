@@ -343,16 +343,20 @@ async fn reread(tx: &mut Tx, id: i64) -> Result<Policy> {
 }
 
 /// Compiles the plan as `tx` left it (refusing the write if it does not compile), commits,
-/// then swaps the compiled plan in. The trunk snapshot is refreshed too, so a route to a trunk
-/// created a moment ago resolves at once (trunk edits alone are picked up by the periodic
-/// refresh).
+/// then swaps the compiled plan in and publishes the change (other instances recompile on it).
+/// The trunk snapshot is refreshed too, so a route to a trunk created a moment ago resolves at
+/// once, even if this instance has not yet heard of that trunk's change.
 pub(super) async fn commit_and_swap(state: &AppState, mut tx: Tx) -> Result<()> {
     store::bump_revision(&mut tx).await?;
     let prepared = state.dialplan.prepare_in_tx(&mut tx).await?;
     tx.commit().await?;
     state.dialplan.install(prepared);
+    state
+        .changes
+        .publish(crate::system::changes::PolicyChanged)
+        .await;
     if let Err(e) = state.dialplan.refresh_trunks(&state.db).await {
-        tracing::warn!(error = %e, "trunk snapshot refresh failed; the periodic refresh retries");
+        tracing::warn!(error = %e, "trunk snapshot refresh failed; the next trunk change retries");
     }
     Ok(())
 }

@@ -147,7 +147,7 @@ impl Listener {
         self.inner.table.invite_count()
     }
 
-    /// Reloads the org IP / trunk IP table now (it also reloads every `refresh_s`).
+    /// Reloads the org IP / trunk IP table now (it also reloads on every change to them).
     pub async fn refresh(&self) -> crate::error::Result<()> {
         let db = &self.inner.state.db;
         let organizations = crate::orgs::all_paths(db).await?;
@@ -227,19 +227,31 @@ impl Listener {
     }
 }
 
-/// Reloads the source table every `every`, until shutdown.
+/// Reloads the source table whenever an org IP, a trunk IP or the tree changes (on any
+/// instance: `system::changes`), until shutdown; a failed reload is retried after `every`.
 async fn reload_loop(listener: Listener, every: Duration, shutdown: CancellationToken) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tick.tick().await;
+    use crate::system::changes::Change;
+    let mut changes = listener.inner.state.changes.subscribe();
+    // What changed between the load in `start` and the subscription.
+    let mut reload = true;
+    let mut failing = false;
     loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tick.tick() => {
-                if let Err(e) = listener.refresh().await {
+        if reload {
+            failing = match listener.refresh().await {
+                Ok(()) => false,
+                Err(e) => {
                     tracing::warn!(error = %e, "redirect listener: reloading org and trunk IPs failed");
+                    true
                 }
-            }
+            };
         }
+        reload = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            change = changes.recv() => matches!(
+                change,
+                Change::OrgAccess(_) | Change::Trunk(_) | Change::Organization(_) | Change::Everything
+            ),
+            _ = tokio::time::sleep(every), if failing => true,
+        };
     }
 }

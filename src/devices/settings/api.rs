@@ -1,8 +1,8 @@
 //! `/v1/organizations/{id}/provisioning`: an organization's provisioning settings.
 
-use super::model::{ProvisioningSettings, Variables};
-use super::settings::SettingsUpdate;
+use super::SettingsUpdate;
 use crate::auth::Caller;
+use crate::devices::model::{ProvisioningSettings, Variables};
 use crate::error::Result;
 use crate::http::envelope::Envelope;
 use crate::http::json::JsonBody;
@@ -89,6 +89,7 @@ async fn update_provisioning_settings(
     let id = path::id(&id, "organization")?;
     let settings = super::update_settings(
         &state.db,
+        &state.changes,
         &caller,
         id,
         SettingsUpdate {
@@ -102,7 +103,5 @@ async fn update_provisioning_settings(
         },
     )
     .await?;
-    // Settings reach every device below the organization.
-    state.provisioning_cache.invalidate_all();
     Ok(Envelope::ok(settings))
 }

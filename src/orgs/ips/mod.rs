@@ -1,13 +1,16 @@
 //! Organization IPs (orgips): the addresses and networks an organization's equipment and users
-//! come from, used for API access restriction and, later, for recognising devices and trunks.
+//! come from, used for API access restriction, provisioning allow-lists and recognising a
+//! SIP request's organization. Every change is published as `OrgAccessChanged`.
+
+pub mod api;
+mod store;
 
 use super::Organization;
 use crate::auth::{Caller, Permission};
-use crate::db::Page;
-use crate::db::{Db, Tx};
+use crate::db::{Db, Page};
 use crate::error::{Error, Result};
 use crate::system::audit::{self, Change};
-use crate::{on_db, on_snapshot, on_tx};
+use crate::system::changes::{Changes, OrgAccessChanged};
 use chrono::{DateTime, Utc};
 use ipnet::IpNet;
 use serde::Serialize;
@@ -66,39 +69,9 @@ fn validate_description(text: &str) -> Result<String> {
     Ok(text.to_string())
 }
 
-const COLUMNS: &str = "i.id, i.organization_id, i.cidr, i.description, i.created_at, i.updated_at";
-
-pub async fn list(
-    db: &Db,
-    caller: &Caller,
-    organization_id: Option<i64>,
-    page: Page,
-) -> Result<(Vec<OrgIp>, i64)> {
-    const FROM: &str = " FROM organization_ips i JOIN organizations o ON o.id = i.organization_id \
-        WHERE o.path LIKE $1 AND (CAST($2 AS BIGINT) IS NULL OR i.organization_id = $2)";
-    let list_sql = format!("SELECT {COLUMNS}{FROM} ORDER BY i.id LIMIT $3 OFFSET $4");
-    let count_sql = format!("SELECT COUNT(*){FROM}");
-    let like = caller.scope().like();
-    Ok(on_snapshot!(db, conn => {
-        let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
-            .bind(&like).bind(organization_id).bind(page.limit).bind(page.offset)
-            .fetch_all(&mut *conn).await?;
-        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
-            .bind(&like).bind(organization_id).fetch_one(&mut *conn).await?;
-        Ok::<_, sqlx::Error>((rows, total))
-    })?)
-}
-
-async fn fetch(db: &Db, id: i64) -> Result<Option<OrgIp>> {
-    let sql = format!("SELECT {COLUMNS} FROM organization_ips i WHERE i.id = $1");
-    Ok(
-        on_db!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await)?,
-    )
-}
-
 /// The org IP `id` and its organization, if the caller may see them.
 pub async fn visible(db: &Db, caller: &Caller, id: i64) -> Result<(OrgIp, Organization)> {
-    let ip = fetch(db, id)
+    let ip = store::fetch(db, id)
         .await?
         .ok_or_else(|| Error::not_found("org IP"))?;
     let org = super::visible(db, caller, ip.organization_id)
@@ -125,24 +98,19 @@ fn change<'a>(
     }
 }
 
-async fn write(
-    tx: &mut Tx,
-    sql: &'static str,
-    id_or_org: i64,
-    cidr: &str,
-    description: &str,
-) -> Result<OrgIp> {
-    let now = Utc::now();
-    let returning =
-        format!("{sql} RETURNING id, organization_id, cidr, description, created_at, updated_at");
-    Ok(
-        on_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(returning))
-        .bind(id_or_org).bind(cidr).bind(description).bind(now).fetch_one(conn).await)?,
-    )
+/// The org IPs of the caller's subtree (of one organization, if given), a page of them.
+pub async fn list(
+    db: &Db,
+    caller: &Caller,
+    organization_id: Option<i64>,
+    page: Page,
+) -> Result<(Vec<OrgIp>, i64)> {
+    Ok(store::list(db, &caller.scope().like(), organization_id, page).await?)
 }
 
 pub async fn create(
     db: &Db,
+    changes: &Changes,
     caller: &Caller,
     organization_id: i64,
     cidr: &str,
@@ -153,15 +121,7 @@ pub async fn create(
     let cidr = parse_cidr(cidr)?.to_string();
     let description = validate_description(description)?;
     let mut tx = db.begin().await?;
-    let row = write(
-        &mut tx,
-        "INSERT INTO organization_ips (organization_id, cidr, description, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $4)",
-        organization_id,
-        &cidr,
-        &description,
-    )
-    .await?;
+    let row = store::insert(&mut tx, organization_id, &cidr, &description, Utc::now()).await?;
     audit::record(
         &mut tx,
         &caller.actor(),
@@ -169,11 +129,13 @@ pub async fn create(
     )
     .await?;
     tx.commit().await?;
+    changes.publish(access_of(organization_id)).await;
     Ok(row)
 }
 
 pub async fn update(
     db: &Db,
+    changes: &Changes,
     caller: &Caller,
     id: i64,
     cidr: Option<&str>,
@@ -190,14 +152,7 @@ pub async fn update(
         None => before.description.clone(),
     };
     let mut tx = db.begin().await?;
-    let after = write(
-        &mut tx,
-        "UPDATE organization_ips SET cidr = $2, description = $3, updated_at = $4 WHERE id = $1",
-        id,
-        &cidr,
-        &description,
-    )
-    .await?;
+    let after = store::update(&mut tx, id, &cidr, &description, Utc::now()).await?;
     audit::record(
         &mut tx,
         &caller.actor(),
@@ -205,14 +160,15 @@ pub async fn update(
     )
     .await?;
     tx.commit().await?;
+    changes.publish(access_of(after.organization_id)).await;
     Ok(after)
 }
 
-pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
+pub async fn delete(db: &Db, changes: &Changes, caller: &Caller, id: i64) -> Result<()> {
     let (before, org) = visible(db, caller, id).await?;
     caller.require(Permission::OrganizationsWrite)?;
     let mut tx = db.begin().await?;
-    on_tx!(&mut tx, conn => sqlx::query("DELETE FROM organization_ips WHERE id = $1").bind(id).execute(conn).await.map(|r| r.rows_affected()))?;
+    store::delete(&mut tx, id).await?;
     audit::record(
         &mut tx,
         &caller.actor(),
@@ -220,14 +176,19 @@ pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
     )
     .await?;
     tx.commit().await?;
+    changes.publish(access_of(before.organization_id)).await;
     Ok(())
+}
+
+fn access_of(organization_id: i64) -> OrgAccessChanged {
+    OrgAccessChanged {
+        organization_id: Some(organization_id),
+    }
 }
 
 /// (organization id, CIDR) of every org IP, unscoped: the SIP redirect listener's source table.
 pub async fn all_networks(db: &Db) -> Result<Vec<(i64, String)>> {
-    Ok(on_db!(db, pool => sqlx::query_as(
-        "SELECT organization_id, cidr FROM organization_ips ORDER BY id")
-        .fetch_all(pool).await)?)
+    Ok(store::all_networks(db).await?)
 }
 
 /// Whether `ip` is inside one of the organization's networks.
@@ -244,21 +205,8 @@ pub async fn contains(db: &Db, organization_id: i64, ip: IpAddr) -> Result<bool>
 
 /// The organization's networks (for callers that cache them, like the provisioning server).
 pub async fn networks(db: &Db, organization_id: i64) -> Result<Vec<IpNet>> {
-    let cidrs: Vec<String> = on_db!(db, pool => sqlx::query_scalar(
-        "SELECT cidr FROM organization_ips WHERE organization_id = $1")
-        .bind(organization_id).fetch_all(pool).await)?;
+    let cidrs = store::cidrs(db, organization_id).await?;
     Ok(cidrs.iter().filter_map(|c| c.parse().ok()).collect())
-}
-
-/// A cheap summary that changes whenever any organization's IPs or client access change (the
-/// provisioning cache polls it to see other instances' edits).
-pub async fn access_fingerprint(db: &Db) -> Result<String> {
-    let row: (i64, Option<String>, Option<String>) = on_db!(db, pool => sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM organization_ips), \
-         (SELECT CAST(MAX(updated_at) AS TEXT) FROM organization_ips), \
-         (SELECT CAST(MAX(updated_at) AS TEXT) FROM organization_client_access)")
-        .fetch_one(pool).await)?;
-    Ok(format!("{row:?}"))
 }
 
 #[cfg(test)]

@@ -1,11 +1,12 @@
 //! `/v1/organizations/{id}/domains` routes.
 
-use super::domains::{self, Domain};
+use super::Domain;
 use crate::auth::Caller;
 use crate::error::Result;
 use crate::http::envelope::{Envelope, ListEnvelope, done};
 use crate::http::json::JsonBody;
 use crate::http::path;
+use crate::orgs::domains;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use serde::Deserialize;

@@ -1,12 +1,14 @@
 //! Organization domains: the DNS names an organization's phones and users live under
 //! (unique platform-wide, so a SIP or provisioning request's host names one organization).
 
+pub mod api;
+mod store;
+
 use super::Organization;
 use crate::auth::{Caller, Permission};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::system::audit::{self, Change};
-use crate::{on_db, on_tx};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -53,10 +55,7 @@ pub fn validate_domain(text: &str) -> Result<String> {
 
 pub async fn list(db: &Db, caller: &Caller, org_id: i64) -> Result<Vec<Domain>> {
     super::visible(db, caller, org_id).await?;
-    Ok(on_db!(db, pool => sqlx::query_as(
-        "SELECT id, organization_id, domain, created_at FROM organization_domains \
-         WHERE organization_id = $1 ORDER BY domain")
-        .bind(org_id).fetch_all(pool).await)?)
+    Ok(store::list(db, org_id).await?)
 }
 
 fn change<'a>(org: &'a Organization, action: &'a str, d: &Domain, before: bool) -> Change<'a> {
@@ -77,10 +76,7 @@ pub async fn add(db: &Db, caller: &Caller, org_id: i64, domain: &str) -> Result<
     caller.require(Permission::OrganizationsWrite)?;
     let domain = validate_domain(domain)?;
     let mut tx = db.begin().await?;
-    let row: Domain = on_tx!(&mut tx, conn => sqlx::query_as(
-        "INSERT INTO organization_domains (organization_id, domain, created_at) VALUES ($1, $2, $3) \
-         RETURNING id, organization_id, domain, created_at")
-        .bind(org_id).bind(&domain).bind(Utc::now()).fetch_one(conn).await)?;
+    let row = store::insert(&mut tx, org_id, &domain, Utc::now()).await?;
     audit::record(
         &mut tx,
         &caller.actor(),
@@ -95,11 +91,9 @@ pub async fn remove(db: &Db, caller: &Caller, org_id: i64, domain_id: i64) -> Re
     let org = super::visible(db, caller, org_id).await?;
     caller.require(Permission::OrganizationsWrite)?;
     let mut tx = db.begin().await?;
-    let row: Option<Domain> = on_tx!(&mut tx, conn => sqlx::query_as(
-        "DELETE FROM organization_domains WHERE id = $1 AND organization_id = $2 \
-         RETURNING id, organization_id, domain, created_at")
-        .bind(domain_id).bind(org_id).fetch_optional(conn).await)?;
-    let row = row.ok_or_else(|| Error::not_found("domain"))?;
+    let row = store::delete(&mut tx, org_id, domain_id)
+        .await?
+        .ok_or_else(|| Error::not_found("domain"))?;
     audit::record(&mut tx, &caller.actor(), change(&org, "delete", &row, true)).await?;
     tx.commit().await?;
     Ok(())

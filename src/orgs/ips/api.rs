@@ -1,12 +1,13 @@
 //! `/v1/orgips` routes (`/v1/orgips/index` lists, as in the platform API).
 
-use super::ips::{self, OrgIp};
+use super::OrgIp;
 use crate::auth::Caller;
 use crate::error::Result;
 use crate::http::envelope::{Envelope, ListEnvelope, done};
 use crate::http::json::JsonBody;
 use crate::http::pagination::{PageParams, Params};
 use crate::http::path;
+use crate::orgs::ips;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use serde::Deserialize;
@@ -54,13 +55,13 @@ async fn create_orgip(
 ) -> Result<Envelope<OrgIp>> {
     let row = ips::create(
         &state.db,
+        &state.changes,
         &caller,
         body.organization_id,
         &body.cidr,
         &body.description,
     )
     .await?;
-    state.provisioning_cache.invalidate_all();
     Ok(Envelope::created(row))
 }
 
@@ -94,13 +95,13 @@ async fn update_orgip(
     let id = path::id(&id, "org IP")?;
     let row = ips::update(
         &state.db,
+        &state.changes,
         &caller,
         id,
         body.cidr.as_deref(),
         body.description.as_deref(),
     )
     .await?;
-    state.provisioning_cache.invalidate_all();
     Ok(Envelope::ok(row))
 }
 
@@ -112,7 +113,6 @@ async fn delete_orgip(
     Path(id): Path<String>,
 ) -> Result<Envelope<Option<()>>> {
     let id = path::id(&id, "org IP")?;
-    ips::delete(&state.db, &caller, id).await?;
-    state.provisioning_cache.invalidate_all();
+    ips::delete(&state.db, &state.changes, &caller, id).await?;
     Ok(done())
 }

@@ -2,6 +2,8 @@
 //! outbound proxy, template variables), and the variables a device's templates see: its
 //! organizations' settings from the top of the tree down, then its own.
 
+pub mod api;
+
 use super::model::{self, Device, ProvisioningSettings, Variables};
 use super::service::to_json;
 use super::store::{self, SettingsFields};
@@ -61,6 +63,7 @@ fn merge(
 
 pub async fn update_settings(
     db: &Db,
+    changes: &crate::system::changes::Changes,
     caller: &Caller,
     organization_id: i64,
     input: SettingsUpdate,
@@ -115,6 +118,10 @@ pub async fn update_settings(
     )
     .await?;
     tx.commit().await?;
+    // The organization's devices and every descendant's see these settings.
+    changes
+        .publish(crate::system::changes::DeviceChanged::all())
+        .await;
     Ok(after)
 }
 

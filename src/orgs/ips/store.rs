@@ -1,0 +1,85 @@
+//! The SQL of organization IPs.
+
+use super::OrgIp;
+use crate::db::{Db, Page, Tx};
+use crate::{on_db, on_snapshot, on_tx};
+use chrono::{DateTime, Utc};
+
+const COLUMNS: &str = "i.id, i.organization_id, i.cidr, i.description, i.created_at, i.updated_at";
+const RETURNING: &str = "RETURNING id, organization_id, cidr, description, created_at, updated_at";
+
+/// A page of the org IPs under `like` (a path prefix pattern), optionally of one organization,
+/// and how many there are.
+pub async fn list(
+    db: &Db,
+    like: &str,
+    organization_id: Option<i64>,
+    page: Page,
+) -> sqlx::Result<(Vec<OrgIp>, i64)> {
+    const FROM: &str = " FROM organization_ips i JOIN organizations o ON o.id = i.organization_id \
+        WHERE o.path LIKE $1 AND (CAST($2 AS BIGINT) IS NULL OR i.organization_id = $2)";
+    let list_sql = format!("SELECT {COLUMNS}{FROM} ORDER BY i.id LIMIT $3 OFFSET $4");
+    let count_sql = format!("SELECT COUNT(*){FROM}");
+    on_snapshot!(db, conn => {
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
+            .bind(like).bind(organization_id).bind(page.limit).bind(page.offset)
+            .fetch_all(&mut *conn).await?;
+        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
+            .bind(like).bind(organization_id).fetch_one(&mut *conn).await?;
+        Ok::<_, sqlx::Error>((rows, total))
+    })
+}
+
+pub async fn fetch(db: &Db, id: i64) -> sqlx::Result<Option<OrgIp>> {
+    let sql = format!("SELECT {COLUMNS} FROM organization_ips i WHERE i.id = $1");
+    on_db!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await)
+}
+
+pub async fn insert(
+    tx: &mut Tx,
+    organization_id: i64,
+    cidr: &str,
+    description: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<OrgIp> {
+    let sql = format!(
+        "INSERT INTO organization_ips (organization_id, cidr, description, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $4) {RETURNING}"
+    );
+    on_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(organization_id).bind(cidr).bind(description).bind(now).fetch_one(conn).await)
+}
+
+pub async fn update(
+    tx: &mut Tx,
+    id: i64,
+    cidr: &str,
+    description: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<OrgIp> {
+    let sql = format!(
+        "UPDATE organization_ips SET cidr = $2, description = $3, updated_at = $4 WHERE id = $1 \
+         {RETURNING}"
+    );
+    on_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id).bind(cidr).bind(description).bind(now).fetch_one(conn).await)
+}
+
+pub async fn delete(tx: &mut Tx, id: i64) -> sqlx::Result<u64> {
+    on_tx!(tx, conn => sqlx::query("DELETE FROM organization_ips WHERE id = $1")
+        .bind(id).execute(conn).await.map(|r| r.rows_affected()))
+}
+
+/// (organization id, CIDR) of every org IP, unscoped.
+pub async fn all_networks(db: &Db) -> sqlx::Result<Vec<(i64, String)>> {
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT organization_id, cidr FROM organization_ips ORDER BY id")
+        .fetch_all(pool).await)
+}
+
+/// The CIDRs of one organization.
+pub async fn cidrs(db: &Db, organization_id: i64) -> sqlx::Result<Vec<String>> {
+    on_db!(db, pool => sqlx::query_scalar(
+        "SELECT cidr FROM organization_ips WHERE organization_id = $1")
+        .bind(organization_id).fetch_all(pool).await)
+}
