@@ -5,6 +5,7 @@ pub mod api;
 pub mod channels;
 pub mod classes;
 pub mod compile;
+pub mod error;
 pub mod evaluate;
 pub mod evaluation;
 #[cfg(test)]
@@ -24,4 +25,5 @@ pub mod templates;
 pub mod trie;
 pub mod window;
 
+pub use error::EvaluationError;
 pub use evaluation::{EvaluateRequest, decide};

@@ -92,7 +92,10 @@ async fn plan_app(with_source_ip: bool) -> Plan {
     if with_source_ip {
         org_ip(&root, tree.tenant_a1, "127.0.0.1").await;
     }
-    app.redirect().refresh().await.expect("source table loads");
+    app.redirect()
+        .reload_sources()
+        .await
+        .expect("source table loads");
     Plan { app, root, tree }
 }
 
@@ -463,7 +466,7 @@ async fn an_unknown_source_is_refused_and_a_header_or_parameter_names_the_organi
 
     // The partner's address may name its tenant by header or Request-URI parameter …
     org_ip(&plan.root, plan.tree.partner_a, "127.0.0.0/8").await;
-    plan.app.redirect().refresh().await.unwrap();
+    plan.app.redirect().reload_sources().await.unwrap();
     let tenant = plan.tree.tenant_a1;
     let by_header = invite(
         "+442071234567",
@@ -534,7 +537,7 @@ async fn a_trunk_acl_identifies_the_trunk_and_its_organization() {
         )
         .await;
     assert_eq!(status_code, StatusCode::CREATED, "{body}");
-    plan.app.redirect().refresh().await.unwrap();
+    plan.app.redirect().reload_sources().await.unwrap();
     let client = Client::new(plan.app.redirect_addr()).await;
     assert_eq!(status(&client.call("+442071234567", "acl").await), 302);
 }
@@ -597,7 +600,7 @@ async fn ipv6_loopback_works_when_the_machine_has_it() {
     .await;
     let root = app.root().await;
     org_ip(&root, 1, "::1").await;
-    app.redirect().refresh().await.unwrap();
+    app.redirect().reload_sources().await.unwrap();
     let client = Client::new(app.redirect().udp_addrs()[0]).await;
     let answer = client.call("+442071234567", "v6").await;
     // The platform has no dial plan: identified, evaluated, refused with the plan's 404.

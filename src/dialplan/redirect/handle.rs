@@ -8,10 +8,10 @@ use super::decide::{self, Verdict};
 use super::identify::Claim;
 use super::request;
 use super::response;
-use super::transaction::{Arrival, Cancelled, Key};
 use crate::sip::inbound::check_request;
 use crate::sip::message::{self, Scan};
 use crate::sip::transaction::Destination;
+use crate::sip::transaction::invite_server::{Arrival, Cancelled, RequestKey};
 use crate::sip::uri::Transport;
 use rsipstack::sip::{self as rsip, Header};
 use std::net::SocketAddr;
@@ -87,7 +87,7 @@ pub(super) async fn handle(
         transport,
     };
     let now = Instant::now();
-    let key = Key::of(&scan);
+    let key = RequestKey::of(&scan);
     if method == "ACK" {
         match key.and_then(|k| listener.inner.table.ack(&k, now)) {
             Some(effects) => {
@@ -172,7 +172,7 @@ fn build(
 async fn on_invite(
     listener: &Listener,
     scan: &Scan,
-    key: Key,
+    key: RequestKey,
     reply: Destination,
     source: SocketAddr,
     now: Instant,
@@ -246,7 +246,7 @@ fn refuse(code: u16, reason: &str) -> (u16, Vec<Header>) {
 async fn on_cancel(
     listener: &Listener,
     scan: &Scan,
-    key: &Key,
+    key: &RequestKey,
     reply: Destination,
     source: SocketAddr,
     now: Instant,

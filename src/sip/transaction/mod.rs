@@ -12,6 +12,7 @@
 //! with rsipstack's `sip` types.
 
 pub mod client;
+pub mod invite_server;
 
 use super::SipError;
 use super::message::Scan;

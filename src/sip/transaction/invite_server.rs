@@ -1,5 +1,6 @@
-//! The redirect listener's server transactions. INVITE (RFC 3261 §17.2.1): Proceeding while the
-//! dial plan is evaluated, Completed once the final 3xx–6xx is sent (retransmitted on UDP with
+//! The INVITE server transaction of a service that answers INVITEs itself (the redirect
+//! listener), and the answers it keeps for non-INVITE requests. INVITE (RFC 3261 §17.2.1):
+//! Proceeding while the answer is worked out, Completed once the final 3xx–6xx is sent (retransmitted on UDP with
 //! Timer G, T1 doubling up to T2, until the ACK or Timer H, 64·T1), Confirmed after the ACK
 //! (absorbing ACK retransmissions for Timer I, T4 on UDP, 0 on TCP), then gone. A retransmitted
 //! INVITE gets the stored response again and is never evaluated twice. Non-INVITE requests
@@ -7,9 +8,10 @@
 //! retransmissions get it too.
 //!
 //! Pure state with explicit instants: every operation returns the [`Effect`]s (bytes to send,
-//! timers to arm) for the listener to carry out outside the lock.
+//! timers to arm) for its user to carry out outside the lock; the timer values are those of
+//! [`crate::sip::consts`].
 
-use crate::sip::consts::{BRANCH_COOKIE, T1, T2, T4, TIMER_F};
+use crate::sip::consts::{BRANCH_COOKIE, T1, T2, T4, TIMER_H, TIMER_J_UNRELIABLE};
 use crate::sip::message::{self, Scan};
 use crate::sip::transaction::Destination;
 use std::collections::HashMap;
@@ -17,10 +19,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// Timer H: how long a Completed INVITE transaction waits for the ACK (64·T1).
-pub const TIMER_H: Duration = TIMER_F;
-/// Timer J: how long a non-INVITE answer is kept on UDP (64·T1).
-pub const TIMER_J: Duration = TIMER_F;
 /// INVITE transactions remembered at once; past it a new INVITE is still answered, just not
 /// kept (its retransmissions are then evaluated afresh), so a flood cannot grow the table.
 pub const MAX_TRANSACTIONS: usize = 200_000;
@@ -30,7 +28,7 @@ pub const MAX_TRANSACTIONS: usize = 200_000;
 /// peers (no magic cookie): Call-ID, CSeq number, From tag and sent-by, which an INVITE, its
 /// CANCEL and its ACK also share.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Key {
+pub enum RequestKey {
     Branch {
         branch: String,
         sent_by: String,
@@ -43,15 +41,15 @@ pub enum Key {
     },
 }
 
-impl Key {
+impl RequestKey {
     /// The key of a scanned request, `None` when it lacks what matching needs.
     pub fn of(scan: &Scan) -> Option<Self> {
         let sent_by = message::top_sent_by(scan)?;
         match message::top_branch(scan) {
             Some(branch) if branch.starts_with(BRANCH_COOKIE) => {
-                Some(Key::Branch { branch, sent_by })
+                Some(RequestKey::Branch { branch, sent_by })
             }
-            _ => Some(Key::Legacy {
+            _ => Some(RequestKey::Legacy {
                 call_id: scan.get("call-id")?.trim().to_string(),
                 cseq: message::cseq(scan)?.0,
                 from_tag: tag_of(scan.get("from")?).unwrap_or_default(),
@@ -77,7 +75,7 @@ pub fn tag_of(value: &str) -> Option<String> {
 
 /// The transaction timers this module arms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Timer {
+pub enum ServerTimer {
     /// Retransmit the final response (UDP).
     G,
     /// Give up waiting for the ACK.
@@ -91,7 +89,7 @@ pub enum Timer {
 /// A transaction a timer belongs to: the INVITE one, or a non-INVITE one by method.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Slot {
-    pub key: Key,
+    pub key: RequestKey,
     /// `None` for the INVITE transaction, else the request's method.
     pub method: Option<String>,
 }
@@ -100,13 +98,13 @@ pub struct Slot {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Send(Arc<Vec<u8>>, Destination),
-    Arm(Slot, Timer, Instant),
+    Arm(Slot, ServerTimer, Instant),
 }
 
 /// What a newly arrived INVITE is.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Arrival {
-    /// A new transaction (now Proceeding): evaluate and [`Table::complete`] it.
+    /// A new transaction (now Proceeding): work out the answer and [`ServerTable::complete`] it.
     New,
     /// The table is full: answer it without keeping it.
     Untracked,
@@ -122,7 +120,7 @@ pub enum Cancelled {
     /// The INVITE already has its final response: 200 to the CANCEL, nothing else.
     AlreadyAnswered,
     /// The INVITE is still being evaluated: 200 to the CANCEL and 487 to the INVITE (via
-    /// [`Table::complete`], which then wins over the evaluation's answer).
+    /// [`ServerTable::complete`], which then wins over the evaluation's answer).
     Pending,
 }
 
@@ -148,12 +146,12 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Both tables: INVITE transactions and non-INVITE answers.
 #[derive(Debug, Default)]
-pub struct Table {
-    invites: Mutex<HashMap<Key, Invite>>,
+pub struct ServerTable {
+    invites: Mutex<HashMap<RequestKey, Invite>>,
     others: Mutex<HashMap<Slot, Arc<Vec<u8>>>>,
 }
 
-impl Table {
+impl ServerTable {
     pub fn invite_count(&self) -> usize {
         lock(&self.invites).len()
     }
@@ -163,7 +161,7 @@ impl Table {
     }
 
     /// An INVITE arrived from `destination` (where its responses go).
-    pub fn invite(&self, key: &Key, destination: Destination) -> Arrival {
+    pub fn invite(&self, key: &RequestKey, destination: Destination) -> Arrival {
         let mut invites = lock(&self.invites);
         match invites.get(key) {
             Some(entry) => Arrival::Retransmission(match &entry.phase {
@@ -189,7 +187,7 @@ impl Table {
     /// An untracked INVITE's response is sent to `fallback` and not kept.
     pub fn complete(
         &self,
-        key: &Key,
+        key: &RequestKey,
         response: Arc<Vec<u8>>,
         fallback: Destination,
         now: Instant,
@@ -212,16 +210,16 @@ impl Table {
         };
         let mut effects = vec![Effect::Send(response, destination)];
         if !destination.transport.is_reliable() {
-            effects.push(Effect::Arm(slot.clone(), Timer::G, now + T1));
+            effects.push(Effect::Arm(slot.clone(), ServerTimer::G, now + T1));
         }
-        effects.push(Effect::Arm(slot, Timer::H, now + TIMER_H));
+        effects.push(Effect::Arm(slot, ServerTimer::H, now + TIMER_H));
         effects
     }
 
     /// An ACK arrived. `None`: it matches no transaction (a stray, or the ACK of someone
     /// else's 2xx). `Some(effects)`: absorbed; the transaction is Confirmed (Timer I on UDP)
     /// or, on TCP, gone.
-    pub fn ack(&self, key: &Key, now: Instant) -> Option<Vec<Effect>> {
+    pub fn ack(&self, key: &RequestKey, now: Instant) -> Option<Vec<Effect>> {
         let mut invites = lock(&self.invites);
         let entry = invites.get_mut(key)?;
         match entry.phase {
@@ -235,7 +233,7 @@ impl Table {
                     key: key.clone(),
                     method: None,
                 };
-                Some(vec![Effect::Arm(slot, Timer::I, now + T4)])
+                Some(vec![Effect::Arm(slot, ServerTimer::I, now + T4)])
             }
             Phase::Confirmed => Some(Vec::new()),
             // An ACK before any final response is not ours to absorb.
@@ -244,7 +242,7 @@ impl Table {
     }
 
     /// A CANCEL for INVITE `key` arrived.
-    pub fn cancel(&self, key: &Key) -> Cancelled {
+    pub fn cancel(&self, key: &RequestKey) -> Cancelled {
         match lock(&self.invites).get(key).map(|e| &e.phase) {
             None => Cancelled::NoTransaction,
             Some(Phase::Proceeding) => Cancelled::Pending,
@@ -253,7 +251,7 @@ impl Table {
     }
 
     /// The stored answer of a non-INVITE request, if this is a retransmission.
-    pub fn answered(&self, key: &Key, method: &str) -> Option<Arc<Vec<u8>>> {
+    pub fn answered(&self, key: &RequestKey, method: &str) -> Option<Arc<Vec<u8>>> {
         let slot = Slot {
             key: key.clone(),
             method: Some(method.to_string()),
@@ -264,7 +262,7 @@ impl Table {
     /// Keeps a non-INVITE answer for Timer J (UDP only; TCP peers do not retransmit).
     pub fn remember(
         &self,
-        key: Key,
+        key: RequestKey,
         method: &str,
         response: Arc<Vec<u8>>,
         reliable: bool,
@@ -279,13 +277,13 @@ impl Table {
             method: Some(method.to_string()),
         };
         others.insert(slot.clone(), response);
-        vec![Effect::Arm(slot, Timer::J, now + TIMER_J)]
+        vec![Effect::Arm(slot, ServerTimer::J, now + TIMER_J_UNRELIABLE)]
     }
 
     /// A timer fired.
-    pub fn on_timer(&self, slot: &Slot, timer: Timer, now: Instant) -> Vec<Effect> {
+    pub fn on_timer(&self, slot: &Slot, timer: ServerTimer, now: Instant) -> Vec<Effect> {
         if slot.method.is_some() {
-            if timer == Timer::J {
+            if timer == ServerTimer::J {
                 lock(&self.others).remove(slot);
             }
             return Vec::new();
@@ -295,20 +293,20 @@ impl Table {
             return Vec::new();
         };
         match (timer, &mut entry.phase) {
-            (Timer::G, Phase::Completed { response, interval }) => {
+            (ServerTimer::G, Phase::Completed { response, interval }) => {
                 metrics::counter!("redirect_retransmissions_total").increment(1);
                 *interval = (*interval * 2).min(T2);
                 vec![
                     Effect::Send(response.clone(), entry.destination),
-                    Effect::Arm(slot.clone(), Timer::G, now + *interval),
+                    Effect::Arm(slot.clone(), ServerTimer::G, now + *interval),
                 ]
             }
-            (Timer::H, Phase::Completed { .. }) => {
+            (ServerTimer::H, Phase::Completed { .. }) => {
                 metrics::counter!("redirect_ack_timeouts_total").increment(1);
                 invites.remove(&slot.key);
                 Vec::new()
             }
-            (Timer::I, Phase::Confirmed) => {
+            (ServerTimer::I, Phase::Confirmed) => {
                 invites.remove(&slot.key);
                 Vec::new()
             }
@@ -329,8 +327,8 @@ mod tests {
         }
     }
 
-    fn key(n: u32) -> Key {
-        Key::Branch {
+    fn key(n: u32) -> RequestKey {
+        RequestKey::Branch {
             branch: format!("z9hG4bK{n}"),
             sent_by: "127.0.0.1:5099".into(),
         }
@@ -343,7 +341,7 @@ mod tests {
     /// Fires every armed timer in time order until none is left or `until` is reached,
     /// recording the instants of the sends.
     fn run(
-        table: &Table,
+        table: &ServerTable,
         mut armed: Vec<Effect>,
         start: Instant,
         until: Duration,
@@ -375,7 +373,7 @@ mod tests {
 
     #[test]
     fn without_an_ack_the_final_response_is_retransmitted_by_timer_g_until_timer_h() {
-        let table = Table::default();
+        let table = ServerTable::default();
         let t0 = Instant::now();
         assert_eq!(table.invite(&key(1), dest(Transport::Udp)), Arrival::New);
         let effects = table.complete(&key(1), bytes("302"), dest(Transport::Udp), t0);
@@ -390,12 +388,12 @@ mod tests {
 
     #[test]
     fn the_ack_stops_retransmissions_and_is_absorbed_until_timer_i() {
-        let table = Table::default();
+        let table = ServerTable::default();
         let t0 = Instant::now();
         table.invite(&key(2), dest(Transport::Udp));
         let mut armed = table.complete(&key(2), bytes("404"), dest(Transport::Udp), t0);
         let ack = table.ack(&key(2), t0 + Duration::from_millis(100)).unwrap();
-        assert!(matches!(&ack[..], [Effect::Arm(_, Timer::I, _)]));
+        assert!(matches!(&ack[..], [Effect::Arm(_, ServerTimer::I, _)]));
         assert_eq!(
             table.ack(&key(2), t0),
             Some(Vec::new()),
@@ -409,7 +407,7 @@ mod tests {
 
     #[test]
     fn a_retransmitted_invite_gets_the_stored_response_and_nothing_is_evaluated_again() {
-        let table = Table::default();
+        let table = ServerTable::default();
         let t0 = Instant::now();
         table.invite(&key(3), dest(Transport::Udp));
         assert_eq!(
@@ -426,7 +424,7 @@ mod tests {
 
     #[test]
     fn cancel_finds_pending_answered_or_nothing_and_the_first_final_response_wins() {
-        let table = Table::default();
+        let table = ServerTable::default();
         let t0 = Instant::now();
         assert_eq!(table.cancel(&key(4)), Cancelled::NoTransaction);
         table.invite(&key(4), dest(Transport::Udp));
@@ -451,14 +449,14 @@ mod tests {
 
     #[test]
     fn over_tcp_there_is_no_timer_g_and_the_ack_ends_the_transaction() {
-        let table = Table::default();
+        let table = ServerTable::default();
         let t0 = Instant::now();
         table.invite(&key(5), dest(Transport::Tcp));
         let effects = table.complete(&key(5), bytes("302"), dest(Transport::Tcp), t0);
         assert!(
             !effects
                 .iter()
-                .any(|e| matches!(e, Effect::Arm(_, Timer::G, _)))
+                .any(|e| matches!(e, Effect::Arm(_, ServerTimer::G, _)))
         );
         assert_eq!(table.ack(&key(5), t0), Some(Vec::new()));
         assert_eq!(table.invite_count(), 0);
@@ -472,7 +470,7 @@ mod tests {
 
     #[test]
     fn non_invite_answers_are_kept_for_timer_j() {
-        let table = Table::default();
+        let table = ServerTable::default();
         let t0 = Instant::now();
         let armed = table.remember(key(6), "CANCEL", bytes("200"), false, t0);
         assert_eq!(table.answered(&key(6), "CANCEL"), Some(bytes("200")));
@@ -489,22 +487,22 @@ mod tests {
             );
             message::scan(text.as_bytes()).unwrap()
         };
-        let invite = Key::of(&scan(
+        let invite = RequestKey::of(&scan(
             "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKabc",
             "1 INVITE",
         ));
-        let ack = Key::of(&scan(
+        let ack = RequestKey::of(&scan(
             "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKabc",
             "1 ACK",
         ));
         assert_eq!(invite, ack);
-        assert!(matches!(invite, Some(Key::Branch { .. })));
-        let old = Key::of(&scan("SIP/2.0/UDP 10.0.0.1:5060", "7 INVITE")).unwrap();
-        let old_ack = Key::of(&scan("SIP/2.0/UDP 10.0.0.1:5060;branch=1", "7 ACK")).unwrap();
+        assert!(matches!(invite, Some(RequestKey::Branch { .. })));
+        let old = RequestKey::of(&scan("SIP/2.0/UDP 10.0.0.1:5060", "7 INVITE")).unwrap();
+        let old_ack = RequestKey::of(&scan("SIP/2.0/UDP 10.0.0.1:5060;branch=1", "7 ACK")).unwrap();
         assert_eq!(old, old_ack);
         assert_eq!(
             old,
-            Key::Legacy {
+            RequestKey::Legacy {
                 call_id: "c1".into(),
                 cseq: 7,
                 from_tag: "ft".into(),
@@ -516,7 +514,7 @@ mod tests {
 
     #[test]
     fn the_table_is_bounded() {
-        let table = Table::default();
+        let table = ServerTable::default();
         let t0 = Instant::now();
         {
             let mut invites = lock(&table.invites);
