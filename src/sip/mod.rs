@@ -1,6 +1,9 @@
-//! dialtone's SIP endpoint: UDP and TCP transports, RFC 3261 transactions (non-INVITE client,
-//! server retransmission absorption), RFC 3263 resolution, and answers to requests sent to us.
-//! Messages are parsed and built with rsipstack's rsip-style `sip` types.
+//! dialtone's SIP stack and its endpoint: UDP and TCP transports (a socket set with receive
+//! loops generic over a request handler, so each SIP service binds its own), RFC 3261
+//! transactions (non-INVITE client, server retransmission absorption, the INVITE server
+//! transaction the redirect listener answers through), RFC 3263 resolution, and the endpoint's
+//! answers to requests sent to us. Messages are parsed and built with rsipstack's rsip-style
+//! `sip` types.
 
 pub mod consts;
 mod error;

@@ -8,7 +8,7 @@ use super::decide::{self, Verdict};
 use super::identify::Claim;
 use super::request;
 use super::response;
-use crate::sip::inbound::check_request;
+use crate::sip::inbound::{KNOWN_METHODS, check_request};
 use crate::sip::message::{self, Scan};
 use crate::sip::transaction::Destination;
 use crate::sip::transaction::invite_server::{Arrival, Cancelled, RequestKey};
@@ -20,23 +20,6 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// Methods RFC 3261 and its extensions define: answered 405; anything else 501.
-const KNOWN_METHODS: &[&str] = &[
-    "INVITE",
-    "ACK",
-    "BYE",
-    "CANCEL",
-    "OPTIONS",
-    "REGISTER",
-    "PRACK",
-    "SUBSCRIBE",
-    "NOTIFY",
-    "PUBLISH",
-    "INFO",
-    "REFER",
-    "MESSAGE",
-    "UPDATE",
-];
 const ALLOW: &str = "INVITE, ACK, CANCEL, OPTIONS";
 /// At most one "unknown source" event per this long (the metric counts every one).
 const UNKNOWN_SOURCE_EVENT_EVERY: Duration = Duration::from_secs(60);
