@@ -144,7 +144,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             .map_err(StartError::Provisioning)?;
     let server = tokio::spawn(serve(listener, app, shutdown.clone(), grace));
     tokio::spawn(housekeeping(state.clone(), shutdown.clone()));
-    tokio::spawn(crate::dialplan::plans::run(
+    tokio::spawn(crate::dialplan::live::run(
         state.clone(),
         shutdown.child_token(),
     ));

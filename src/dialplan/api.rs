@@ -1,12 +1,13 @@
 //! `/v1/dialplans` routes (policies, their history, groups, templates), `/v1/dialplan/evaluate`
 //! and the channel counts PBXs report on `/v1/siptrunks/{id}/channels`.
 
-use super::groups::{self, Group, GroupInput};
-use super::history::Diff;
-use super::model::Rule;
-use super::service::{self, NewPolicy, Policy, PolicyUpdate, PolicyVersion, Search};
-use super::templates::TemplateInfo;
-use super::{evaluation, instantiate};
+use super::engine::model::Rule;
+use super::engine::templates::TemplateInfo;
+use super::evaluation;
+use super::policies::groups::{self, Group, GroupInput};
+use super::policies::history::Diff;
+use super::policies::instantiate;
+use super::policies::{self as service, NewPolicy, Policy, PolicyUpdate, PolicyVersion, Search};
 use crate::auth::Caller;
 use crate::error::{Error, Result};
 use crate::http::envelope::{Envelope, ListEnvelope, done};
@@ -368,7 +369,7 @@ async fn delete_group(
 #[utoipa::path(get, path = "/v1/dialplans/templates", tag = "dialplans",
     responses((status = 200, body = Vec<TemplateInfo>)), security(("bearer" = [])))]
 async fn list_templates(_caller: Caller) -> Result<ListEnvelope<TemplateInfo>> {
-    Ok(ListEnvelope::all(super::templates::all()))
+    Ok(ListEnvelope::all(super::engine::templates::all()))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -405,13 +406,13 @@ async fn instantiate_template(
 /// trail of rules that matched. Reads only memory.
 #[utoipa::path(post, path = "/v1/dialplan/evaluate", tag = "dialplans",
     request_body = evaluation::EvaluateRequest,
-    responses((status = 200, body = super::evaluate::Decision), (status = 400), (status = 404)),
+    responses((status = 200, body = super::engine::evaluate::Decision), (status = 400), (status = 404)),
     security(("bearer" = [])))]
 async fn evaluate(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<evaluation::EvaluateRequest>,
-) -> Result<Envelope<super::evaluate::Decision>> {
+) -> Result<Envelope<super::engine::evaluate::Decision>> {
     Ok(Envelope::ok(
         evaluation::evaluate_for(&state, &caller, &body).await?,
     ))

@@ -1,5 +1,5 @@
 //! What can go wrong deciding a call, in dial-plan terms and no protocol's: each edge maps it to
-//! its own answer (REST: 400/404 via `crate::error::Error`; SIP redirect: 484/404).
+//! its own answer (REST: `crate::error::Error`, shown as 400/404; SIP redirect: 484/404).
 
 /// Why [`crate::dialplan::decide`] could not decide a call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -5,7 +5,7 @@ use super::Listener;
 use super::identify::Identity;
 use super::request::Call;
 use super::response::{self, Target};
-use crate::dialplan::evaluate::{Decision, Verdict as Action};
+use crate::dialplan::engine::evaluate::{Decision, Verdict as Action};
 use crate::dialplan::{EvaluateRequest, EvaluationError, decide as evaluate};
 
 /// What the listener answers.
@@ -85,7 +85,7 @@ fn refusal_for_error(error: &EvaluationError) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dialplan::evaluate::Route;
+    use crate::dialplan::engine::evaluate::Route;
 
     fn decision(action: Action, routes: Vec<Route>, sip_code: Option<u16>) -> Decision {
         Decision {
