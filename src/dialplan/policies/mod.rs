@@ -2,6 +2,7 @@
 //! version, compiled before commit and swapped in after), history, diff and restore; policy
 //! groups ([`groups`]) and instantiated templates ([`instantiate`]) beside it.
 
+pub mod api;
 pub mod groups;
 pub mod history;
 pub mod instantiate;
