@@ -4,6 +4,7 @@
 
 use super::channels::Channels;
 use super::engine::evaluate::{self, Call, Decision, GatewayState, Network, TrunkState, Verdict};
+use super::error::EvaluationError;
 use super::live::Trunks;
 use crate::auth::Caller;
 use crate::error::{Error, Result};
@@ -63,31 +64,29 @@ impl Network for LiveNetwork<'_> {
     }
 }
 
-fn check_number(field: &str, text: &str, required: bool) -> Result<()> {
+fn check_number(field: &'static str, text: &str, required: bool) -> Result<(), EvaluationError> {
+    let bad = |message: String| EvaluationError::BadNumber { field, message };
     if required && text.trim().is_empty() {
-        return Err(Error::field(field, "must not be empty"));
+        return Err(bad("must not be empty".into()));
     }
     if text.len() > MAX_NUMBER {
-        return Err(Error::field(
-            field,
-            format!("must be at most {MAX_NUMBER} characters"),
-        ));
+        return Err(bad(format!("must be at most {MAX_NUMBER} characters")));
     }
     if text.chars().any(char::is_control) {
-        return Err(Error::field(field, "must not contain control characters"));
+        return Err(bad("must not contain control characters".into()));
     }
     Ok(())
 }
 
 /// The decision for `request` on the plan in force. Reads only memory (plan, trunk snapshot,
 /// gateway health, channel counts), so the SIP redirect listener can call it per INVITE.
-/// An organization the plan does not know is a 404.
-pub fn decide(state: &AppState, request: &EvaluateRequest) -> Result<Decision> {
+/// Its errors are the dial plan's own ([`EvaluationError`]); each edge maps them.
+pub fn decide(state: &AppState, request: &EvaluateRequest) -> Result<Decision, EvaluationError> {
     check_number("to", &request.to, true)?;
     check_number("from", &request.from, false)?;
     let compiled = state.dialplan.current();
     if compiled.plan.org(request.organization).is_none() {
-        return Err(Error::not_found("organization"));
+        return Err(EvaluationError::UnknownOrganization);
     }
     let now = Utc::now();
     let trunks = state.dialplan.trunks();
@@ -144,7 +143,7 @@ pub async fn evaluate_for(
     if !caller.scope().contains(&path) {
         return Err(Error::not_found("organization"));
     }
-    decide(state, request)
+    Ok(decide(state, request)?)
 }
 
 /// Channel usage of a trunk as this instance knows it.

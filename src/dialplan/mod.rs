@@ -5,9 +5,11 @@
 pub mod api;
 pub mod channels;
 pub mod engine;
+pub mod error;
 pub mod evaluation;
 pub mod live;
 pub mod policies;
 pub mod redirect;
 
+pub use error::EvaluationError;
 pub use evaluation::{EvaluateRequest, decide};

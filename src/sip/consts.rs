@@ -10,6 +10,8 @@ pub const T2: Duration = Duration::from_secs(4);
 pub const T4: Duration = Duration::from_secs(5);
 /// Timer F: non-INVITE client transaction timeout (64·T1).
 pub const TIMER_F: Duration = Duration::from_secs(32);
+/// Timer H: how long a Completed INVITE server transaction waits for the ACK (64·T1).
+pub const TIMER_H: Duration = TIMER_F;
 /// Timer K on unreliable transports: how long a completed client transaction absorbs retransmitted
 /// responses (T4; 0 on TCP).
 pub const TIMER_K_UNRELIABLE: Duration = T4;

@@ -14,8 +14,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::time::Instant;
 
-/// Methods RFC 3261 and its extensions define; we answer them 405, anything else 501.
-const KNOWN_METHODS: &[&str] = &[
+/// Methods RFC 3261 and its extensions define; we answer them 405, anything else 501 (the
+/// redirect listener too).
+pub(crate) const KNOWN_METHODS: &[&str] = &[
     "INVITE",
     "ACK",
     "BYE",

@@ -1,6 +1,9 @@
-//! dialtone's SIP endpoint: UDP and TCP transports, RFC 3261 transactions (non-INVITE client,
-//! server retransmission absorption), RFC 3263 resolution, and answers to requests sent to us.
-//! Messages are parsed and built with rsipstack's rsip-style `sip` types.
+//! dialtone's SIP stack and its endpoint: UDP and TCP transports (a socket set with receive
+//! loops generic over a request handler, so each SIP service binds its own), RFC 3261
+//! transactions (non-INVITE client, server retransmission absorption, the INVITE server
+//! transaction the redirect listener answers through), RFC 3263 resolution, and the endpoint's
+//! answers to requests sent to us. Messages are parsed and built with rsipstack's rsip-style
+//! `sip` types.
 
 pub mod consts;
 mod error;
@@ -19,7 +22,6 @@ use rsipstack::sip::{Header, Method};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
-use tokio::net::UdpSocket;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use transaction::{ClientKey, Tables, TimerCommand};
@@ -32,13 +34,9 @@ pub struct Endpoint {
 }
 
 struct Inner {
-    udp: Vec<Arc<UdpSocket>>,
-    tcp_addrs: Vec<SocketAddr>,
-    tcp: transport::tcp::Connections,
+    sockets: transport::Sockets,
     tables: Tables,
-    max_message_bytes: usize,
     user_agent: String,
-    shutdown: CancellationToken,
     local_ips: Mutex<HashMap<IpAddr, IpAddr>>,
 }
 
@@ -46,75 +44,41 @@ impl Endpoint {
     /// Binds every listen address on UDP and TCP (an ephemeral port 0 gets the same port on both)
     /// and starts the receive loops and the timer task.
     pub async fn bind(config: &SipConfig, shutdown: CancellationToken) -> Result<Self, SipError> {
-        let mut udp = Vec::new();
-        let mut listeners = Vec::new();
-        for addr in &config.listen {
-            let (socket, listener) = bind_pair(*addr)?;
-            udp.push(Arc::new(socket));
-            listeners.push(listener);
-        }
+        let (sockets, pending) =
+            transport::Sockets::bind(&config.listen, config.max_message_bytes, shutdown.clone())?;
         let (timer_sender, timer_receiver) = tokio::sync::mpsc::unbounded_channel();
-        let tcp_addrs = listeners
-            .iter()
-            .filter_map(|l| l.local_addr().ok())
-            .collect();
         let endpoint = Self {
             inner: Arc::new(Inner {
-                udp: udp.clone(),
-                tcp_addrs,
-                tcp: Default::default(),
+                sockets,
                 tables: Tables::new(timer_sender),
-                max_message_bytes: config.max_message_bytes,
                 user_agent: config.user_agent.clone(),
-                shutdown: shutdown.clone(),
                 local_ips: Mutex::default(),
             }),
         };
-        for socket in udp {
-            tokio::spawn(transport::udp::receive_loop(
-                endpoint.clone(),
-                socket,
-                shutdown.clone(),
-            ));
-        }
-        for listener in listeners {
-            tokio::spawn(transport::tcp::accept_loop(
-                endpoint.clone(),
-                listener,
-                shutdown.clone(),
-            ));
-        }
+        transport::Sockets::start(&endpoint, pending, 1);
         tokio::spawn(timer_loop(endpoint.clone(), timer_receiver, shutdown));
         Ok(endpoint)
     }
 
     /// The bound UDP addresses (the TCP listeners use the same ports).
     pub fn udp_addrs(&self) -> Vec<SocketAddr> {
-        self.inner
-            .udp
-            .iter()
-            .filter_map(|s| s.local_addr().ok())
-            .collect()
+        self.inner.sockets.udp_addrs()
     }
 
     pub fn tcp_addrs(&self) -> Vec<SocketAddr> {
-        self.inner.tcp_addrs.clone()
+        self.inner.sockets.tcp_addrs().to_vec()
     }
 
     pub fn user_agent(&self) -> &str {
         &self.inner.user_agent
     }
 
-    pub(crate) fn tcp_connections(&self) -> &transport::tcp::Connections {
-        &self.inner.tcp
-    }
-
     pub(crate) fn shutdown_token(&self) -> CancellationToken {
-        self.inner.shutdown.clone()
+        self.inner.sockets.shutdown_token()
     }
 
     pub(crate) fn max_message_bytes(&self) -> usize {
-        self.inner.max_message_bytes
+        self.inner.sockets.max_message_bytes()
     }
 
     pub(crate) fn tables(&self) -> &Tables {
@@ -126,24 +90,19 @@ impl Endpoint {
         self.inner.tables.client_count()
     }
 
-    fn udp_socket_for(&self, dest: SocketAddr) -> Option<&Arc<UdpSocket>> {
-        self.inner.udp.iter().find(|s| {
-            s.local_addr()
-                .map(|l| l.is_ipv4() == dest.is_ipv4())
-                .unwrap_or(false)
-        })
-    }
-
     /// The address to put in our Via/From for a request to `dest`: the bound address, or, when
     /// bound to a wildcard, the local address the kernel would route from.
     fn local_addr_for(&self, dest: Destination) -> Result<SocketAddr, SipError> {
         let bound = match dest.transport {
             Transport::Udp => self
+                .inner
+                .sockets
                 .udp_socket_for(dest.addr)
                 .and_then(|s| s.local_addr().ok()),
             Transport::Tcp => self
                 .inner
-                .tcp_addrs
+                .sockets
+                .tcp_addrs()
                 .iter()
                 .find(|a| a.is_ipv4() == dest.addr.is_ipv4())
                 .copied(),
@@ -236,29 +195,28 @@ impl Endpoint {
         bytes: Arc<Vec<u8>>,
     ) -> Result<(), SipError> {
         match dest.transport {
-            Transport::Udp => {
-                let socket = self.udp_socket_for(dest.addr).ok_or_else(|| {
-                    SipError::Io(std::io::Error::new(
-                        std::io::ErrorKind::AddrNotAvailable,
-                        "no UDP socket for that address family",
-                    ))
-                })?;
-                socket.send_to(&bytes, dest.addr).await?;
-                Ok(())
-            }
+            Transport::Udp => self.inner.sockets.send_udp(dest.addr, &bytes).await,
             Transport::Tcp => transport::tcp::send(self, dest.addr, bytes).await,
         }
     }
+}
+
+impl transport::RequestHandler for Endpoint {
+    fn sockets(&self) -> &transport::Sockets {
+        &self.inner.sockets
+    }
 
     /// Everything received, from either transport.
-    pub(crate) async fn on_bytes(
-        &self,
-        bytes: &[u8],
-        source: SocketAddr,
-        transport: Transport,
-        _local: Option<SocketAddr>,
-    ) {
+    async fn handle(&self, bytes: &[u8], source: SocketAddr, transport: Transport) {
         inbound::handle(self, bytes, source, transport).await;
+    }
+
+    fn unframeable(&self, reason: &'static str) {
+        metrics::counter!("sip_messages_dropped_total", "reason" => reason).increment(1);
+    }
+
+    fn connection_refused(&self) {
+        metrics::counter!("sip_tcp_connections_refused_total").increment(1);
     }
 }
 
@@ -281,21 +239,6 @@ impl Drop for Abandon<'_> {
             self.endpoint.inner.tables.abandon_client(&key);
         }
     }
-}
-
-/// Binds UDP and TCP on the same address; with port 0, retries until both get the same port.
-fn bind_pair(addr: SocketAddr) -> Result<(UdpSocket, tokio::net::TcpListener), SipError> {
-    let mut last_error = None;
-    for _ in 0..20 {
-        let udp = transport::udp::bind(addr)?;
-        let port = udp.local_addr()?.port();
-        match transport::tcp::bind(SocketAddr::new(addr.ip(), port)) {
-            Ok(tcp) => return Ok((udp, tcp)),
-            Err(e) if addr.port() == 0 => last_error = Some(e),
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(last_error.map(SipError::Io).unwrap_or(SipError::Closed))
 }
 
 /// The one task that fires every transaction timer.

@@ -96,7 +96,10 @@ async fn plan_app(with_source_ip: bool) -> Plan {
     if with_source_ip {
         org_ip(&root, tree.tenant_a1, "127.0.0.1").await;
     }
-    app.redirect().refresh().await.expect("source table loads");
+    app.redirect()
+        .reload_sources()
+        .await
+        .expect("source table loads");
     Plan { app, root, tree }
 }
 
@@ -352,7 +355,7 @@ async fn an_unknown_source_is_refused_and_a_header_or_parameter_names_the_organi
 
     // The partner's address may name its tenant by header or Request-URI parameter …
     org_ip(&plan.root, plan.tree.partner_a, "127.0.0.0/8").await;
-    plan.app.redirect().refresh().await.unwrap();
+    plan.app.redirect().reload_sources().await.unwrap();
     let tenant = plan.tree.tenant_a1;
     let by_header = invite(
         "+442071234567",
@@ -423,7 +426,7 @@ async fn a_trunk_acl_identifies_the_trunk_and_its_organization() {
         )
         .await;
     assert_eq!(status_code, StatusCode::CREATED, "{body}");
-    plan.app.redirect().refresh().await.unwrap();
+    plan.app.redirect().reload_sources().await.unwrap();
     let client = SipClient::new(plan.app.redirect_addr()).await;
     assert_eq!(status(&client.call("+442071234567", "acl").await), 302);
 }
@@ -473,6 +476,106 @@ async fn read_message(stream: &mut TcpStream) -> String {
     }
 }
 
+/// Reads from `stream` until `count` SIP start lines have arrived (or fails after 3 s).
+async fn read_responses(stream: &mut TcpStream, count: usize) -> String {
+    let mut got = String::new();
+    let mut chunk = [0u8; 4096];
+    while got.matches("SIP/2.0 ").count() < count {
+        let n = tokio::time::timeout(Duration::from_secs(3), stream.read(&mut chunk))
+            .await
+            .expect("answers in time")
+            .unwrap();
+        assert!(n > 0, "connection closed: {got}");
+        got.push_str(&String::from_utf8_lossy(&chunk[..n]));
+    }
+    got
+}
+
+/// The response in `text` (several, back to back) that carries `call_id`.
+fn response_for<'a>(text: &'a str, call_id: &str) -> &'a str {
+    text.split("SIP/2.0 ")
+        .find(|r| r.contains(call_id))
+        .unwrap_or_else(|| panic!("no response for {call_id} in {text}"))
+}
+
+#[tokio::test]
+async fn tcp_framing_two_invites_in_one_segment_one_split_and_garbage_closes_only_its_connection() {
+    let plan = plan_app(true).await;
+    let mut stream = TcpStream::connect(plan.app.redirect_addr()).await.unwrap();
+    let local = stream.local_addr().unwrap();
+    // A keep-alive and two INVITEs in one segment: the pong, then one answer each, in order.
+    let routed = invite("+442071234567", "seg1", local, "TCP", "");
+    let denied = invite("+19005550100", "seg2", local, "TCP", "");
+    stream
+        .write_all(format!("\r\n\r\n{routed}{denied}").as_bytes())
+        .await
+        .unwrap();
+    let both = read_responses(&mut stream, 2).await;
+    assert!(
+        both.starts_with("\r\nSIP/2.0 302 "),
+        "pong, then 302: {both:?}"
+    );
+    assert!(
+        response_for(&both, "seg1@127.0.0.1").starts_with("302 "),
+        "{both}"
+    );
+    assert!(
+        response_for(&both, "seg2@127.0.0.1").starts_with("403 "),
+        "{both}"
+    );
+    // One INVITE in three segments, split inside the start line and inside a header.
+    let split = invite("+442071234567", "seg3", local, "TCP", "");
+    let bytes = split.as_bytes();
+    for part in [&bytes[..5], &bytes[5..60], &bytes[60..]] {
+        stream.write_all(part).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    let answer = read_responses(&mut stream, 1).await;
+    assert!(answer.starts_with("SIP/2.0 302 "), "{answer}");
+    assert_eq!(all_headers(&answer, "Contact").len(), 2, "{answer}");
+    // A framed request missing a header gets 400 on the connection, which stays open.
+    let broken =
+        invite("+442071234567", "seg4", local, "TCP", "").replace("CSeq: 1 INVITE\r\n", "");
+    stream.write_all(broken.as_bytes()).await.unwrap();
+    let answer = read_responses(&mut stream, 1).await;
+    assert!(answer.starts_with("SIP/2.0 400 "), "{answer}");
+    assert!(answer.contains("Missing CSeq"), "{answer}");
+    // A stream that cannot be framed closes that connection, and is counted.
+    stream
+        .write_all(b"INVITE sip:1@h SIP/2.0\r\nContent-Length: many\r\n\r\n")
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(3), stream.read_to_end(&mut rest)).await;
+    assert!(matches!(closed, Ok(Ok(_))), "the connection is closed");
+    assert!(
+        !String::from_utf8_lossy(&rest).contains("SIP/2.0"),
+        "no answer to garbage"
+    );
+    let metrics = reqwest::get(plan.app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("redirect_dropped_total{reason=\"bad Content-Length\"}"),
+        "{metrics}"
+    );
+    // Other connections, and UDP, are unaffected.
+    let mut again = TcpStream::connect(plan.app.redirect_addr()).await.unwrap();
+    let local = again.local_addr().unwrap();
+    let request = invite("+442071234567", "seg5", local, "TCP", "");
+    again.write_all(request.as_bytes()).await.unwrap();
+    assert!(
+        read_responses(&mut again, 1)
+            .await
+            .starts_with("SIP/2.0 302 ")
+    );
+    let client = SipClient::new(plan.app.redirect_addr()).await;
+    assert_eq!(status(&client.call("+442071234567", "seg6").await), 302);
+}
+
 #[tokio::test]
 async fn ipv6_loopback_works_when_the_machine_has_it() {
     if std::net::UdpSocket::bind("[::1]:0").is_err() {
@@ -486,7 +589,7 @@ async fn ipv6_loopback_works_when_the_machine_has_it() {
     .await;
     let root = app.root().await;
     org_ip(&root, 1, "::1").await;
-    app.redirect().refresh().await.unwrap();
+    app.redirect().reload_sources().await.unwrap();
     let client = SipClient::new(app.redirect().udp_addrs()[0]).await;
     let answer = client.call("+442071234567", "v6").await;
     // The platform has no dial plan: identified, evaluated, refused with the plan's 404.

@@ -178,6 +178,61 @@ async fn options_over_tcp_with_framing_and_keepalive() {
     );
 }
 
+/// What one read on `stream` brings (the endpoint writes each response in one piece).
+async fn read_tcp_answer(stream: &mut TcpStream) -> String {
+    let mut buf = vec![0u8; 8192];
+    let n = tokio::time::timeout(Duration::from_secs(3), stream.read(&mut buf))
+        .await
+        .expect("an answer in time")
+        .unwrap();
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+#[tokio::test]
+async fn tcp_garbage_gets_400_or_closes_only_its_connection_and_is_counted() {
+    let app = TestApp::start().await;
+    let addr = app.state().sip.tcp_addrs()[0];
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let local = stream.local_addr().unwrap();
+    // Framed but broken: 400 naming the problem, and the connection stays.
+    let broken = options("g1", "OPTIONS", "OPTIONS", local)
+        .replace("SIP/2.0/UDP", "SIP/2.0/TCP")
+        .replace("CSeq: 1 OPTIONS\r\n", "");
+    stream.write_all(broken.as_bytes()).await.unwrap();
+    let answer = read_tcp_answer(&mut stream).await;
+    assert!(answer.starts_with("SIP/2.0 400 "), "{answer}");
+    assert!(answer.contains("Missing CSeq"), "{answer}");
+    // Unframeable: that connection is closed without an answer.
+    stream
+        .write_all(b"OPTIONS sip:x@h SIP/2.0\r\nContent-Length: many\r\n\r\n")
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(3), stream.read_to_end(&mut rest)).await;
+    assert!(matches!(closed, Ok(Ok(_))), "the connection is closed");
+    assert!(!String::from_utf8_lossy(&rest).contains("SIP/2.0"));
+    let metrics = reqwest::get(app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("sip_messages_dropped_total{reason=\"bad Content-Length\"}"),
+        "{metrics}"
+    );
+    // A new connection is served.
+    let mut again = TcpStream::connect(addr).await.unwrap();
+    let local = again.local_addr().unwrap();
+    let ok = options("g2", "OPTIONS", "OPTIONS", local).replace("SIP/2.0/UDP", "SIP/2.0/TCP");
+    again.write_all(ok.as_bytes()).await.unwrap();
+    assert!(
+        read_tcp_answer(&mut again)
+            .await
+            .starts_with("SIP/2.0 200 ")
+    );
+}
+
 /// A UDP peer that answers each request according to `reply(n)` (n counts from 0), recording when
 /// each copy arrived.
 struct Peer {

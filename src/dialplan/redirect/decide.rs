@@ -6,8 +6,7 @@ use super::identify::Identity;
 use super::request::Call;
 use super::response::{self, Target};
 use crate::dialplan::engine::evaluate::{Decision, Verdict as Action};
-use crate::dialplan::{EvaluateRequest, decide as evaluate};
-use crate::error::{Error, ErrorClass};
+use crate::dialplan::{EvaluateRequest, EvaluationError, decide as evaluate};
 
 /// What the listener answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,16 +70,14 @@ pub fn verdict(decision: &Decision) -> Verdict {
     }
 }
 
-/// An evaluation that could not run: an organization without a plan is 404, a number the
-/// evaluator refuses is 484 Address Incomplete, anything else 500.
-fn refusal_for_error(error: &Error) -> Verdict {
-    let (code, reason) = match error.class() {
-        ErrorClass::NotFound => (404, "No dial plan for this organization".to_string()),
-        ErrorClass::Invalid => (484, error.to_string()),
-        _ => {
-            tracing::warn!(error = %error, "redirect: dial plan evaluation failed");
-            (500, "Dial plan evaluation failed".to_string())
+/// The SIP edge's answer to an evaluation that could not run: an organization without a plan
+/// is 404, a number the evaluator refuses is 484 Address Incomplete.
+fn refusal_for_error(error: &EvaluationError) -> Verdict {
+    let (code, reason) = match error {
+        EvaluationError::UnknownOrganization => {
+            (404, "No dial plan for this organization".to_string())
         }
+        EvaluationError::BadNumber { .. } => (484, error.to_string()),
     };
     Verdict::Refuse { code, reason }
 }
@@ -149,12 +146,15 @@ mod tests {
         let d = decision(Action::Deny, Vec::new(), None);
         assert!(matches!(verdict(&d), Verdict::Refuse { code: 403, .. }));
         assert!(matches!(
-            refusal_for_error(&Error::not_found("organization")),
+            refusal_for_error(&EvaluationError::UnknownOrganization),
             Verdict::Refuse { code: 404, .. }
         ));
         assert!(matches!(
-            refusal_for_error(&Error::field("to", "must not be empty")),
-            Verdict::Refuse { code: 484, .. }
+            refusal_for_error(&EvaluationError::BadNumber {
+                field: "to",
+                message: "must not be empty".into()
+            }),
+            Verdict::Refuse { code: 484, reason } if reason == "to: must not be empty"
         ));
     }
 }

@@ -8,10 +8,10 @@ use super::decide::{self, Verdict};
 use super::identify::Claim;
 use super::request;
 use super::response;
-use super::transaction::{Arrival, Cancelled, Key};
-use crate::sip::inbound::check_request;
+use crate::sip::inbound::{KNOWN_METHODS, check_request};
 use crate::sip::message::{self, Scan};
 use crate::sip::transaction::Destination;
+use crate::sip::transaction::invite_server::{Arrival, Cancelled, RequestKey};
 use crate::sip::uri::Transport;
 use rsipstack::sip::{self as rsip, Header};
 use std::net::SocketAddr;
@@ -20,23 +20,6 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// Methods RFC 3261 and its extensions define: answered 405; anything else 501.
-const KNOWN_METHODS: &[&str] = &[
-    "INVITE",
-    "ACK",
-    "BYE",
-    "CANCEL",
-    "OPTIONS",
-    "REGISTER",
-    "PRACK",
-    "SUBSCRIBE",
-    "NOTIFY",
-    "PUBLISH",
-    "INFO",
-    "REFER",
-    "MESSAGE",
-    "UPDATE",
-];
 const ALLOW: &str = "INVITE, ACK, CANCEL, OPTIONS";
 /// At most one "unknown source" event per this long (the metric counts every one).
 const UNKNOWN_SOURCE_EVENT_EVERY: Duration = Duration::from_secs(60);
@@ -87,7 +70,7 @@ pub(super) async fn handle(
         transport,
     };
     let now = Instant::now();
-    let key = Key::of(&scan);
+    let key = RequestKey::of(&scan);
     if method == "ACK" {
         match key.and_then(|k| listener.inner.table.ack(&k, now)) {
             Some(effects) => {
@@ -172,7 +155,7 @@ fn build(
 async fn on_invite(
     listener: &Listener,
     scan: &Scan,
-    key: Key,
+    key: RequestKey,
     reply: Destination,
     source: SocketAddr,
     now: Instant,
@@ -246,7 +229,7 @@ fn refuse(code: u16, reason: &str) -> (u16, Vec<Header>) {
 async fn on_cancel(
     listener: &Listener,
     scan: &Scan,
-    key: &Key,
+    key: &RequestKey,
     reply: Destination,
     source: SocketAddr,
     now: Instant,

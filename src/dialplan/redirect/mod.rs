@@ -3,37 +3,38 @@
 //! ([`identify`]), evaluates its dial plan in memory and answers at once: `302 Moved
 //! Temporarily` with one Contact per route in order ([`response::q_value`] gives the q-values),
 //! or the refusal (403/404/480/503 …) with an RFC 3326 Reason header. The INVITE server
-//! transaction ([`transaction`]) retransmits the final response over UDP until the ACK, answers
+//! transaction ([`crate::sip::transaction::invite_server`]) retransmits the final response over UDP until the ACK, answers
 //! retransmitted INVITEs from memory (never evaluating twice), and handles CANCEL (200, 481 when
 //! nothing matches). OPTIONS gets 200 (SBC keep-alives), other methods 405, garbage is dropped
 //! or answered 400.
 //!
-//! It reuses the SIP stack's sockets and message code but is its own socket set with its own
-//! transaction table, so redirect traffic never queues behind pings and NOTIFYs.
+//! It runs on the SIP stack (its transport's receive loops, its message code, its INVITE server
+//! transaction) but binds its own socket set with its own transaction table, so redirect traffic
+//! never queues behind pings and NOTIFYs. What is the redirect's own: identifying the caller
+//! ([`identify`]), reading the request ([`request`]), deciding ([`decide`]) and the answer's
+//! headers ([`response`]).
 
 mod decide;
 mod handle;
 pub mod identify;
-mod listener;
 pub mod request;
 pub mod response;
-pub mod transaction;
+pub mod tasks;
 
 use crate::sip::SipError;
 use crate::sip::transaction::Destination;
+use crate::sip::transaction::invite_server::{Effect, ServerTable, ServerTimer, Slot};
+use crate::sip::transport::{self, RequestHandler, Sockets};
 use crate::sip::uri::Transport;
 use crate::state::AppState;
 use identify::SourceTable;
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
-use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use transaction::{Effect, Slot, Table, Timer};
 
 /// A cheap-to-clone handle to the running redirect listener.
 #[derive(Clone)]
@@ -43,15 +44,12 @@ pub struct Listener {
 
 struct Inner {
     state: AppState,
-    udp: Vec<Arc<UdpSocket>>,
-    tcp_addrs: Vec<SocketAddr>,
-    /// Open TCP connections by peer: responses go back on the connection a request came on.
-    connections: Mutex<HashMap<SocketAddr, mpsc::Sender<Arc<Vec<u8>>>>>,
-    table: Table,
+    sockets: Sockets,
+    table: ServerTable,
     sources: RwLock<Arc<SourceTable>>,
     /// Dial plan evaluations made (a retransmitted INVITE must not add one).
     evaluations: AtomicU64,
-    timers: mpsc::UnboundedSender<(Slot, Timer, Instant)>,
+    timers: mpsc::UnboundedSender<(Slot, ServerTimer, Instant)>,
     /// When the last "unknown source" event was written (they are rate-limited).
     last_unknown_source_event: Mutex<Option<Instant>>,
     /// The configured header name, lower-cased as the scanner stores names.
@@ -63,25 +61,17 @@ impl Listener {
     /// starts the receive loops, the timer task and the periodic source reload.
     pub async fn start(state: AppState, shutdown: CancellationToken) -> Result<Self, SipError> {
         let config = state.config.redirect.clone();
-        let mut udp = Vec::new();
-        let mut listeners = Vec::new();
-        for addr in &config.listen {
-            let (socket, listener) = listener::bind_pair(*addr)?;
-            udp.push(Arc::new(socket));
-            listeners.push(listener);
-        }
-        let tcp_addrs = listeners
-            .iter()
-            .filter_map(|l| l.local_addr().ok())
-            .collect();
+        let (sockets, pending) = Sockets::bind(
+            &config.listen,
+            state.config.sip.max_message_bytes,
+            shutdown.clone(),
+        )?;
         let (timers, timer_receiver) = mpsc::unbounded_channel();
         let listener = Self {
             inner: Arc::new(Inner {
                 state,
-                udp: udp.clone(),
-                tcp_addrs,
-                connections: Mutex::default(),
-                table: Table::default(),
+                sockets,
+                table: ServerTable::default(),
                 sources: RwLock::default(),
                 evaluations: AtomicU64::new(0),
                 timers,
@@ -89,34 +79,21 @@ impl Listener {
                 org_header: config.org_header.to_ascii_lowercase(),
             }),
         };
-        if let Err(e) = listener.refresh().await {
+        if let Err(e) = listener.reload_sources().await {
             tracing::warn!(error = %e, "redirect listener: cannot load org and trunk IPs yet");
         }
+        // Every background task of the listener is started here, so they can move onto a
+        // supervised job set in one place.
         let workers = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .clamp(1, 4);
-        for socket in udp {
-            for _ in 0..workers {
-                tokio::spawn(listener::receive_loop(
-                    listener.clone(),
-                    socket.clone(),
-                    shutdown.clone(),
-                ));
-            }
-        }
-        for tcp in listeners {
-            tokio::spawn(listener::accept_loop(
-                listener.clone(),
-                tcp,
-                shutdown.clone(),
-            ));
-        }
-        tokio::spawn(listener::timer_loop(
+        Sockets::start(&listener, pending, workers);
+        tokio::spawn(tasks::timer_loop(
             listener.clone(),
             timer_receiver,
             shutdown.clone(),
         ));
-        tokio::spawn(reload_loop(
+        tokio::spawn(tasks::reload_loop(
             listener.clone(),
             Duration::from_secs(config.refresh_s),
             shutdown,
@@ -126,15 +103,11 @@ impl Listener {
 
     /// The bound UDP addresses (the TCP listeners use the same ports).
     pub fn udp_addrs(&self) -> Vec<SocketAddr> {
-        self.inner
-            .udp
-            .iter()
-            .filter_map(|s| s.local_addr().ok())
-            .collect()
+        self.inner.sockets.udp_addrs()
     }
 
     pub fn tcp_addrs(&self) -> Vec<SocketAddr> {
-        self.inner.tcp_addrs.clone()
+        self.inner.sockets.tcp_addrs().to_vec()
     }
 
     /// How many dial plan evaluations the listener has made.
@@ -148,7 +121,7 @@ impl Listener {
     }
 
     /// Reloads the org IP / trunk IP table now (it also reloads on every change to them).
-    pub async fn refresh(&self) -> crate::error::Result<()> {
+    pub async fn reload_sources(&self) -> crate::error::Result<()> {
         let db = &self.inner.state.db;
         let organizations = crate::orgs::all_paths(db).await?;
         let org_ips = crate::orgs::ips::all_networks(db).await?;
@@ -195,63 +168,39 @@ impl Listener {
     async fn send(&self, destination: Destination, bytes: Arc<Vec<u8>>) {
         match destination.transport {
             Transport::Udp => {
-                let socket = self.inner.udp.iter().find(|s| {
-                    s.local_addr()
-                        .is_ok_and(|l| l.is_ipv4() == destination.addr.is_ipv4())
-                });
-                if let Some(socket) = socket
-                    && let Err(e) = socket.send_to(&bytes, destination.addr).await
-                {
+                if let Err(e) = self.inner.sockets.send_udp(destination.addr, &bytes).await {
                     tracing::debug!(error = %e, to = %destination.addr, "redirect: udp send failed");
                 }
             }
             Transport::Tcp => {
-                let sender = self
-                    .inner
-                    .connections
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .get(&destination.addr)
-                    .cloned();
-                match sender {
-                    Some(sender) => {
-                        let _ = sender.send(bytes).await;
-                    }
-                    None => {
-                        metrics::counter!("redirect_dropped_total", "reason" => "tcp_closed")
-                            .increment(1);
-                    }
+                let connections = self.inner.sockets.connections();
+                if transport::tcp::reply(connections, destination.addr, bytes)
+                    .await
+                    .is_err()
+                {
+                    metrics::counter!("redirect_dropped_total", "reason" => "tcp_closed")
+                        .increment(1);
                 }
             }
         }
     }
 }
 
-/// Reloads the source table whenever an org IP, a trunk IP or the tree changes (on any
-/// instance: `system::changes`), until shutdown; a failed reload is retried after `every`.
-async fn reload_loop(listener: Listener, every: Duration, shutdown: CancellationToken) {
-    use crate::system::changes::Change;
-    let mut changes = listener.inner.state.changes.subscribe();
-    // What changed between the load in `start` and the subscription.
-    let mut reload = true;
-    let mut failing = false;
-    loop {
-        if reload {
-            failing = match listener.refresh().await {
-                Ok(()) => false,
-                Err(e) => {
-                    tracing::warn!(error = %e, "redirect listener: reloading org and trunk IPs failed");
-                    true
-                }
-            };
-        }
-        reload = tokio::select! {
-            _ = shutdown.cancelled() => return,
-            change = changes.recv() => matches!(
-                change,
-                Change::OrgAccess(_) | Change::Trunk(_) | Change::Organization(_) | Change::Everything
-            ),
-            _ = tokio::time::sleep(every), if failing => true,
-        };
+impl RequestHandler for Listener {
+    fn sockets(&self) -> &Sockets {
+        &self.inner.sockets
+    }
+
+    async fn handle(&self, bytes: &[u8], source: SocketAddr, transport: Transport) {
+        handle::handle(self, bytes, source, transport).await;
+    }
+
+    fn unframeable(&self, reason: &'static str) {
+        metrics::counter!("redirect_dropped_total", "reason" => reason).increment(1);
+    }
+
+    fn connection_refused(&self) {
+        metrics::counter!("redirect_dropped_total", "reason" => "too_many_connections")
+            .increment(1);
     }
 }

@@ -1,5 +1,6 @@
 //! Transaction tables: client non-INVITE transactions waiting for responses and server
-//! transactions remembering their answer. One timer task (a `DelayQueue`) drives every timer of
+//! transactions remembering their answer (the INVITE server transaction, for services that
+//! answer INVITEs, is [`invite_server`]). One timer task (a `DelayQueue`) drives every timer of
 //! every transaction; there is no task per transaction.
 //!
 //! Why not rsipstack's transaction layer (0.7.14, evaluated for the pinger's 10,000 gateways):
@@ -12,6 +13,7 @@
 //! with rsipstack's `sip` types.
 
 pub mod client;
+pub mod invite_server;
 
 use super::SipError;
 use super::message::Scan;

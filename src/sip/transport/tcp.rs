@@ -2,9 +2,10 @@
 //! messages by Content-Length and a writer fed by a channel. Connections are kept by peer address
 //! so responses and later requests reuse them.
 
+use super::RequestHandler;
+use crate::sip::SipError;
 use crate::sip::message::{Frame, frame};
 use crate::sip::uri::Transport;
-use crate::sip::{Endpoint, SipError};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -12,7 +13,6 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
@@ -27,7 +27,7 @@ pub struct Connections {
 }
 
 impl Connections {
-    fn get(&self, peer: SocketAddr) -> Option<mpsc::Sender<Arc<Vec<u8>>>> {
+    pub(crate) fn get(&self, peer: SocketAddr) -> Option<mpsc::Sender<Arc<Vec<u8>>>> {
         let map = self.by_peer.lock().unwrap_or_else(|p| p.into_inner());
         map.get(&peer).filter(|s| !s.is_closed()).cloned()
     }
@@ -63,20 +63,22 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::from_std(socket.into())
 }
 
-pub async fn accept_loop(endpoint: Endpoint, listener: TcpListener, shutdown: CancellationToken) {
+/// Accepts connections until the handler's sockets shut down; each gets its reader and writer.
+pub async fn accept_loop<H: RequestHandler>(handler: H, listener: TcpListener) {
+    let shutdown = handler.sockets().shutdown_token();
     loop {
         let accepted = tokio::select! {
             _ = shutdown.cancelled() => return,
             a = listener.accept() => a,
         };
         match accepted {
-            Ok((stream, _)) if endpoint.tcp_connections().len() >= MAX_CONNECTIONS => {
-                metrics::counter!("sip_tcp_connections_refused_total").increment(1);
+            Ok((stream, _)) if handler.sockets().connections().len() >= MAX_CONNECTIONS => {
+                handler.connection_refused();
                 drop(stream);
             }
             Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
-                start_connection(endpoint.clone(), stream, peer, shutdown.clone());
+                start_connection(handler.clone(), stream, peer);
             }
             Err(e) => {
                 tracing::debug!(error = %e, "tcp accept error");
@@ -86,14 +88,14 @@ pub async fn accept_loop(endpoint: Endpoint, listener: TcpListener, shutdown: Ca
     }
 }
 
-/// Sends `bytes` to `peer`, opening a connection if none is open.
-pub async fn send(
-    endpoint: &Endpoint,
+/// Sends `bytes` to `peer`, opening a connection if none is open (its reader hands what comes
+/// back to `handler`).
+pub async fn send<H: RequestHandler>(
+    handler: &H,
     peer: SocketAddr,
     bytes: Arc<Vec<u8>>,
 ) -> Result<(), SipError> {
-    let connections = endpoint.tcp_connections();
-    let sender = match connections.get(peer) {
+    let sender = match handler.sockets().connections().get(peer) {
         Some(sender) => sender,
         None => {
             let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(peer))
@@ -105,27 +107,38 @@ pub async fn send(
                     ))
                 })??;
             let _ = stream.set_nodelay(true);
-            start_connection(endpoint.clone(), stream, peer, endpoint.shutdown_token())
+            start_connection(handler.clone(), stream, peer)
         }
     };
-    sender.send(bytes).await.map_err(|_| {
-        SipError::Io(std::io::Error::new(
-            std::io::ErrorKind::BrokenPipe,
-            "tcp connection closed",
-        ))
-    })
+    sender.send(bytes).await.map_err(|_| closed())
 }
 
-fn start_connection(
-    endpoint: Endpoint,
+/// Sends `bytes` on the connection open to `peer`, never opening one.
+pub async fn reply(
+    connections: &Connections,
+    peer: SocketAddr,
+    bytes: Arc<Vec<u8>>,
+) -> Result<(), SipError> {
+    let sender = connections.get(peer).ok_or_else(closed)?;
+    sender.send(bytes).await.map_err(|_| closed())
+}
+
+fn closed() -> SipError {
+    SipError::Io(std::io::Error::new(
+        std::io::ErrorKind::BrokenPipe,
+        "tcp connection closed",
+    ))
+}
+
+fn start_connection<H: RequestHandler>(
+    handler: H,
     stream: TcpStream,
     peer: SocketAddr,
-    shutdown: CancellationToken,
 ) -> mpsc::Sender<Arc<Vec<u8>>> {
-    let local = stream.local_addr().ok();
+    let shutdown = handler.sockets().shutdown_token();
     let (mut reader, mut writer) = stream.into_split();
     let (sender, mut outgoing) = mpsc::channel::<Arc<Vec<u8>>>(256);
-    endpoint.tcp_connections().insert(peer, sender.clone());
+    handler.sockets().connections().insert(peer, sender.clone());
     let registered = sender.clone();
     let writer_shutdown = shutdown.clone();
     tokio::spawn(async move {
@@ -142,7 +155,7 @@ fn start_connection(
         let _ = writer.shutdown().await;
     });
     tokio::spawn(async move {
-        let max = endpoint.max_message_bytes();
+        let max = handler.sockets().max_message_bytes();
         let mut buf: Vec<u8> = Vec::with_capacity(4096);
         let mut chunk = vec![0u8; 16 * 1024];
         'read: loop {
@@ -160,29 +173,24 @@ fn start_connection(
                     Frame::Incomplete => break,
                     Frame::KeepAlive(len) => {
                         // RFC 5626: answer a double-CRLF ping with a single CRLF pong.
-                        if buf[..len].windows(4).any(|w| w == b"\r\n\r\n")
-                            && let Some(sender) = endpoint.tcp_connections().get(peer)
-                        {
-                            let _ = sender.try_send(Arc::new(b"\r\n".to_vec()));
+                        if buf[..len].windows(4).any(|w| w == b"\r\n\r\n") {
+                            let _ = registered.try_send(Arc::new(b"\r\n".to_vec()));
                         }
                         buf.drain(..len);
                     }
                     Frame::Message(len) => {
                         let message: Vec<u8> = buf.drain(..len).collect();
-                        endpoint
-                            .on_bytes(&message, peer, Transport::Tcp, local)
-                            .await;
+                        handler.handle(&message, peer, Transport::Tcp).await;
                     }
                     Frame::Invalid(reason) => {
-                        metrics::counter!("sip_messages_dropped_total", "reason" => reason)
-                            .increment(1);
+                        handler.unframeable(reason);
                         tracing::debug!(%peer, reason, "closing unframeable tcp stream");
                         break 'read;
                     }
                 }
             }
         }
-        endpoint.tcp_connections().remove(peer, &registered);
+        handler.sockets().connections().remove(peer, &registered);
     });
     sender
 }

@@ -1,12 +1,11 @@
-//! UDP: one socket per listen address, one receive loop per socket.
+//! UDP: one socket per listen address, one or more receive loops per socket.
 
-use crate::sip::Endpoint;
+use super::RequestHandler;
 use crate::sip::consts::UDP_BUFFER;
 use crate::sip::uri::Transport;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::UdpSocket;
-use tokio_util::sync::CancellationToken;
 
 pub fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
     let socket = super::socket_for(addr, socket2::Type::DGRAM)?;
@@ -15,25 +14,20 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
     UdpSocket::from_std(socket.into())
 }
 
-/// Receives until shutdown; every datagram goes to the endpoint, nothing here can stop the loop.
-pub async fn receive_loop(endpoint: Endpoint, socket: Arc<UdpSocket>, shutdown: CancellationToken) {
+/// Receives until the handler's sockets shut down; every datagram goes to the handler, nothing
+/// received can stop the loop. Several loops may share one socket.
+pub async fn receive_loop<H: RequestHandler>(handler: H, socket: Arc<UdpSocket>) {
+    let shutdown = handler.sockets().shutdown_token();
     let mut buf = vec![0u8; UDP_BUFFER];
-    let local = socket.local_addr().ok();
     loop {
         let received = tokio::select! {
             _ = shutdown.cancelled() => return,
             r = socket.recv_from(&mut buf) => r,
         };
         match received {
-            Ok((len, source)) => {
-                endpoint
-                    .on_bytes(&buf[..len], source, Transport::Udp, local)
-                    .await;
-            }
-            Err(e) => {
-                // ICMP port-unreachable surfaces here on Linux; it must not stop the listener.
-                tracing::debug!(error = %e, "udp receive error");
-            }
+            Ok((len, source)) => handler.handle(&buf[..len], source, Transport::Udp).await,
+            // ICMP port-unreachable surfaces here on Linux; it must not stop the listener.
+            Err(e) => tracing::debug!(error = %e, "udp receive error"),
         }
     }
 }
