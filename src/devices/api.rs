@@ -1,10 +1,7 @@
 //! `/v1/devices` routes: devices and their lines, one by one or in bulk, and the admin-only
 //! provisioning-credentials calls; plus the organizations' provisioning settings beside them.
 
-use super::mac::Mac;
-use super::model::{
-    Credentials, DeviceStatus, DeviceView, LineTransport, STATUSES, VENDORS, Variables, Vendor,
-};
+use super::model::{Credentials, DeviceStatus, DeviceView, LineTransport, STATUSES, Variables};
 use super::service::{self, DeviceUpdate, NewDevice};
 use super::store::DeviceFilter;
 use super::validate::LineInput;
@@ -15,6 +12,8 @@ use crate::http::json::{self, JsonBody, JsonEdit, ReadOnlyFields};
 use crate::http::pagination::{PageParams, Params};
 use crate::http::path;
 use crate::state::AppState;
+use crate::types::Mac;
+use crate::types::vendor::{VENDORS, Vendor};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use serde::Deserialize;

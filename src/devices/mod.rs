@@ -4,7 +4,6 @@
 
 pub mod api;
 mod credentials;
-pub mod mac;
 pub mod model;
 pub mod notify;
 pub mod notify_api;
@@ -22,10 +21,9 @@ pub mod user_agent;
 pub mod validate;
 
 pub use credentials::*;
-pub use mac::Mac;
 pub use model::{
     CreatedDevice, Credentials, Device, DeviceStatus, DeviceView, Line, LineTransport,
-    ProvisioningSettings, Variables, Vendor,
+    ProvisioningSettings, Variables,
 };
 pub use service::*;
 pub use settings::*;

@@ -1,8 +1,7 @@
 //! The devices service: CRUD of devices and their lines, one by one or in bulk (tenancy-checked,
 //! validated, secrets encrypted, audited, one transaction each).
 
-use super::mac::Mac;
-use super::model::{CreatedDevice, Device, DeviceStatus, Variables, Vendor};
+use super::model::{CreatedDevice, Device, DeviceStatus, Variables};
 use super::store::{self, DeviceFields, DeviceFilter, LineFields};
 use super::validate::{self, LineInput, PROVISIONING_PASSWORD_LEN, ParsedLine};
 use crate::auth::{Caller, Permission};
@@ -11,6 +10,8 @@ use crate::error::{Error, Result, RowError, RowErrors};
 use crate::http::pagination::Page;
 use crate::system::audit::{self, Actor, Change};
 use crate::system::secrets::{Secrets, generate_password};
+use crate::types::Mac;
+use crate::types::Vendor;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeSet, HashMap};
 

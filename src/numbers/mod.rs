@@ -4,7 +4,6 @@
 
 pub mod api;
 mod assignment;
-pub mod e164;
 pub mod iccid;
 mod import;
 mod mobiles;
@@ -16,7 +15,6 @@ mod service;
 mod store;
 
 pub use assignment::check_assignment;
-pub use e164::E164;
 pub use import::{ImportSummary, MAX_ROWS as MAX_IMPORT_ROWS, import};
 pub use mobiles::{MobileUpdate, NewMobile};
 pub use model::{Assignment, AssignmentType, HistoryEntry, Mobile, Number, NumberState};

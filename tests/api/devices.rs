@@ -996,7 +996,7 @@ async fn fetches_are_recorded_on_the_device() {
     let (_, body) = root.get(&format!("/v1/devices/{device_id}")).await;
     assert_eq!(body["data"]["last_provisioned_ip"], "192.0.2.78");
     assert_eq!(body["data"]["firmware"], "96.86.0.100");
-    let mac: dialtone::devices::Mac = "00-15-65-00-01-20".parse().unwrap();
+    let mac: dialtone::types::Mac = "00-15-65-00-01-20".parse().unwrap();
     let found = dialtone::devices::by_mac(db, &mac).await.unwrap().unwrap();
     assert_eq!(found.id, device_id);
 }

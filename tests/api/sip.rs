@@ -4,8 +4,8 @@
 
 use crate::support::TestApp;
 use dialtone::sip::message::{build_response, scan, status_code};
-use dialtone::sip::uri::Transport;
 use dialtone::sip::{Destination, SipError};
+use dialtone::types::sip_uri::Transport;
 use rsipstack::sip::Method;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -13,9 +13,10 @@
 
 use crate::db::Db;
 use crate::devices::model::{Device, Variables};
-use crate::devices::{Mac, store};
+use crate::devices::store;
 use crate::error::Result;
 use crate::system::secrets::Secrets;
+use crate::types::Mac;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use ipnet::IpNet;

@@ -46,7 +46,7 @@ pub use manifest::Format;
 pub use report::reload_outcome;
 
 use crate::config::ProvisioningConfig;
-use crate::devices::{Mac, Vendor};
+use crate::types::{Mac, Vendor};
 use arc_swap::ArcSwap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -12,7 +12,7 @@ use super::transaction::{Arrival, Cancelled, Key};
 use crate::sip::inbound::check_request;
 use crate::sip::message::{self, Scan};
 use crate::sip::transaction::Destination;
-use crate::sip::uri::Transport;
+use crate::types::sip_uri::Transport;
 use rsipstack::sip::{self as rsip, Header};
 use std::net::SocketAddr;
 use std::sync::Arc;

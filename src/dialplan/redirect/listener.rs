@@ -8,7 +8,7 @@ use crate::sip::SipError;
 use crate::sip::consts::UDP_BUFFER;
 use crate::sip::message::{Frame, frame};
 use crate::sip::transport::{tcp, udp};
-use crate::sip::uri::Transport;
+use crate::types::sip_uri::Transport;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;

@@ -21,8 +21,8 @@ pub mod transaction;
 
 use crate::sip::SipError;
 use crate::sip::transaction::Destination;
-use crate::sip::uri::Transport;
 use crate::state::AppState;
+use crate::types::sip_uri::Transport;
 use identify::SourceTable;
 use std::collections::HashMap;
 use std::net::SocketAddr;

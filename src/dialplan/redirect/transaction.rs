@@ -320,7 +320,7 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sip::uri::Transport;
+    use crate::types::sip_uri::Transport;
 
     fn dest(transport: Transport) -> Destination {
         Destination {

@@ -15,7 +15,7 @@ pub mod client;
 
 use super::SipError;
 use super::message::Scan;
-use super::uri::Transport;
+use crate::types::sip_uri::Transport;
 use client::{Action, ClientTransaction, Timer};
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -3,8 +3,8 @@
 //! so responses and later requests reuse them.
 
 use crate::sip::message::{Frame, frame};
-use crate::sip::uri::Transport;
 use crate::sip::{Endpoint, SipError};
+use crate::types::sip_uri::Transport;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
