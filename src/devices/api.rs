@@ -355,7 +355,7 @@ async fn reveal_credentials(
     Path(id): Path<String>,
 ) -> Result<Envelope<Credentials>> {
     let id = device_id(&id)?;
-    let credentials = super::reveal(&state.db, &state.secrets, &caller, id).await?;
+    let credentials = super::credentials::reveal(&state.db, &state.secrets, &caller, id).await?;
     Ok(Envelope::ok(credentials))
 }
 
@@ -388,7 +388,7 @@ async fn rotate_credentials(
     // Config validation bounds the grace to a year.
     let grace_s = i64::try_from(state.config.provisioning.rotation_grace_s).unwrap_or(i64::MAX);
     let grace = chrono::Duration::try_seconds(grace_s).unwrap_or_else(chrono::Duration::zero);
-    let credentials = super::rotate(
+    let credentials = super::credentials::rotate(
         &state.db,
         &state.secrets,
         &caller,

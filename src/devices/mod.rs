@@ -3,7 +3,7 @@
 //! the provisioning server and NOTIFY read and record about them.
 
 pub mod api;
-mod credentials;
+pub mod credentials;
 pub mod model;
 pub mod notify;
 pub mod notify_api;
@@ -20,7 +20,6 @@ pub mod templates;
 pub mod user_agent;
 pub mod validate;
 
-pub use credentials::*;
 pub use model::{
     CreatedDevice, Credentials, Device, DeviceStatus, DeviceView, Line, LineTransport,
     ProvisioningSettings, Variables,

@@ -468,7 +468,8 @@ pub async fn update(
             .collect();
         store::replace_lines(&mut tx, id, &line_fields(lines, &sealed)).await?;
         if lines.len() < before.lines.len() {
-            let numbers = crate::numbers::assigned_to_lines_from(&mut tx, id, lines.len()).await?;
+            let numbers =
+                crate::numbers::service::assigned_to_lines_from(&mut tx, id, lines.len()).await?;
             Error::refuse_in_use(
                 &match before.lines.len() - lines.len() {
                     1 => format!("line {} of device {id} ({})", lines.len(), before.mac),
@@ -515,9 +516,12 @@ pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
     let before = reread(&mut tx, id).await?;
     store::delete_device(&mut tx, id).await?;
     // After the DELETE: see `numbers::assigned_to`.
-    let numbers =
-        crate::numbers::assigned_to(&mut tx, crate::numbers::AssignmentType::DeviceLine, id)
-            .await?;
+    let numbers = crate::numbers::service::assigned_to(
+        &mut tx,
+        crate::numbers::AssignmentType::DeviceLine,
+        id,
+    )
+    .await?;
     Error::refuse_in_use(
         &format!("device {id} ({})", before.mac),
         &[numbers],

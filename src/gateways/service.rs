@@ -487,7 +487,8 @@ pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
     // After the DELETE: see `numbers::assigned_to`.
     let policies = crate::dialplan::service::routing_to_trunk(&mut tx, id).await?;
     let numbers =
-        crate::numbers::assigned_to(&mut tx, crate::numbers::AssignmentType::Trunk, id).await?;
+        crate::numbers::service::assigned_to(&mut tx, crate::numbers::AssignmentType::Trunk, id)
+            .await?;
     Error::refuse_in_use(
         &format!("SIP trunk {id} ({})", before.name),
         &[policies, numbers],

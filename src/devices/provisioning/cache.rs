@@ -240,12 +240,13 @@ async fn load(db: &Db, secrets: &Secrets, device: Device) -> Result<Entry> {
     })?;
     // Every password the device may still use, with the previous one's end of grace.
     let far_past = DateTime::<Utc>::MIN_UTC;
-    let mut passwords = crate::devices::accepted_passwords(secrets, &device, far_past)?.into_iter();
+    let mut passwords =
+        crate::devices::credentials::accepted_passwords(secrets, &device, far_past)?.into_iter();
     let current_password = passwords.next().ok_or_else(|| {
         crate::error::Error::Internal(format!("device {}: no provisioning password", device.id))
     })?;
     let previous_password = passwords.next().zip(device.previous_password_valid_until);
-    let line_passwords = crate::devices::line_passwords(secrets, &device)?;
+    let line_passwords = crate::devices::credentials::line_passwords(secrets, &device)?;
     let variables = crate::devices::effective_variables(db, &device).await?;
     let networks = crate::orgs::restricted_networks(db, device.organization_id).await?;
     Ok(Entry {

@@ -9,7 +9,7 @@ use chrono::{Offset, TimeZone};
 use chrono_tz::OffsetComponents;
 use serde::Serialize;
 
-/// One line with its SIP password in clear (from `devices::line_passwords`).
+/// One line with its SIP password in clear (from `devices::credentials::line_passwords`).
 #[derive(Debug, Clone, Copy)]
 pub struct RenderLine<'a> {
     pub line: &'a Line,

@@ -10,7 +10,7 @@
 //! let catalog = state.templates.current();              // Arc<Catalog>, lock-free
 //! let file = catalog.resolve(Vendor::Yealink, "0015651234AB.cfg")?;  // FileRequest, None = 404
 //! // file.mac: Some(mac) for per-device files, None for common ones
-//! let passwords = devices::line_passwords(&state.secrets, &device)?;
+//! let passwords = devices::credentials::line_passwords(&state.secrets, &device)?;
 //! let ctx = RenderContext {
 //!     device: &device,
 //!     lines: RenderContext::lines_of(&device, &passwords),
