@@ -1,10 +1,10 @@
 //! Wires the daemon together: database, state, listeners, housekeeping, systemd notifications and
 //! graceful shutdown. `main` and the tests start it through the same [`start`].
 
-use crate::config::Config;
+use crate::config::{Config, DnsConfig, DnsMode};
 use crate::db;
 use crate::http;
-use crate::sip::resolver::{HickoryLookup, Resolver, StaticLookup};
+use crate::sip::resolver::{HickoryLookup, IpRecord, Resolver, SrvRecord, StaticLookup};
 use crate::state::AppState;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -80,14 +80,38 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// The system's DNS (resolv.conf); without one, SIP URIs with numeric hosts still work.
-fn system_resolver() -> Resolver {
-    match HickoryLookup::from_system_conf() {
-        Ok(lookup) => Resolver::new(Arc::new(lookup)),
-        Err(e) => {
-            tracing::warn!(error = %e, "no system DNS configuration; only numeric SIP hosts resolve");
-            Resolver::new(Arc::new(StaticLookup::new()))
+/// The SIP resolver `[dns]` asks for: the system's DNS (resolv.conf), without which SIP URIs with
+/// numeric hosts still work; or the static table, where a name not listed resolves to nothing.
+fn system_resolver(dns: &DnsConfig) -> Resolver {
+    match dns.mode {
+        DnsMode::Static => {
+            // Static answers never change, so they may be cached as long as the resolver allows.
+            let ttl = crate::sip::resolver::MAX_CACHE_TTL;
+            let mut table = StaticLookup::new();
+            for (name, ips) in &dns.hosts {
+                table.insert_ips(name, ips.iter().map(|&ip| IpRecord { ip, ttl }));
+            }
+            for (name, entries) in &dns.srv {
+                table.insert_srv(
+                    name,
+                    entries.iter().map(|e| SrvRecord {
+                        priority: e.priority,
+                        weight: e.weight,
+                        port: e.port,
+                        target: e.target.clone(),
+                        ttl,
+                    }),
+                );
+            }
+            Resolver::new(Arc::new(table))
         }
+        DnsMode::System => match HickoryLookup::from_system_conf() {
+            Ok(lookup) => Resolver::new(Arc::new(lookup)),
+            Err(e) => {
+                tracing::warn!(error = %e, "no system DNS configuration; only numeric SIP hosts resolve");
+                Resolver::new(Arc::new(StaticLookup::new()))
+            }
+        },
     }
 }
 
@@ -109,11 +133,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             addrs: format!("{:?}", config.sip.listen),
             source,
         })?;
+    let resolver = Arc::new(system_resolver(&config.dns));
     let state = AppState::new(
         database,
         config,
         sip,
-        Arc::new(system_resolver()),
+        resolver,
         Arc::new(secrets),
         templates,
     );
@@ -144,7 +169,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             .map_err(StartError::Provisioning)?;
     let server = tokio::spawn(serve(listener, app, shutdown.clone(), grace));
     tokio::spawn(housekeeping(state.clone(), shutdown.clone()));
-    tokio::spawn(crate::dialplan::plans::run(
+    tokio::spawn(crate::dialplan::live::run(
         state.clone(),
         shutdown.child_token(),
     ));

@@ -14,8 +14,8 @@ use super::notify_store::{self as store, Counts, Finished, JobRow, NewJob, Resul
 use super::notify_target::{self, Action, Addressing, Outcome};
 use super::validate;
 use crate::auth::{Caller, Permission};
+use crate::db::Page;
 use crate::error::{Error, Result};
-use crate::http::pagination::Page;
 use crate::state::AppState;
 use crate::system::audit::{self, Change};
 use crate::system::events;

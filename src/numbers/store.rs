@@ -4,8 +4,8 @@ use super::model::{
     Assignment, AssignmentType, HistoryEntry, Number, NumberState, tags_from_column,
 };
 use super::pattern::Pattern;
+use crate::db::Page;
 use crate::db::{Db, Tx};
-use crate::http::pagination::Page;
 use crate::system::audit::Actor;
 use crate::types::E164;
 use crate::types::column::{Corrupt, parse_stored};

@@ -6,9 +6,9 @@ mod store;
 
 use self::store::{MobileFields, MobileFilter};
 use crate::auth::{Caller, Permission};
+use crate::db::Page;
 use crate::db::{Db, Tx};
 use crate::error::{Error, Result};
-use crate::http::pagination::Page;
 use crate::numbers::iccid::{Iccid, Imsi};
 use crate::numbers::model::{Mobile, MobileState};
 use crate::system::audit::{self, Change};

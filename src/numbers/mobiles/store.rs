@@ -1,7 +1,7 @@
 //! SQL of mobile (SIM) records.
 
+use crate::db::Page;
 use crate::db::{Db, Tx};
-use crate::http::pagination::Page;
 use crate::numbers::model::Mobile;
 use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
