@@ -7,7 +7,8 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use dialtone::devices::templates::{RenderContext, Templates};
-use dialtone::devices::{Device, Line, Variables, Vendor};
+use dialtone::devices::{Device, Line, Variables};
+use dialtone::types::Vendor;
 use std::hint::black_box;
 use std::time::Duration;
 

@@ -148,6 +148,10 @@ impl Error {
     /// The message a client may see: internal details are logged, never shown.
     pub fn public_message(&self) -> String {
         match self {
+            // A corrupt stored value names its row (the value itself goes to the log only).
+            Self::Database(e) if let Some(corrupt) = crate::types::column::corrupt_of(e) => {
+                corrupt.public_message()
+            }
             Self::Database(_) | Self::Internal(_) => "Internal server error".into(),
             other => other.to_string(),
         }

@@ -14,6 +14,7 @@ pub mod orgs;
 pub mod sip;
 pub mod state;
 pub mod system;
+pub mod types;
 
 pub use config::Config;
 pub use error::Error;

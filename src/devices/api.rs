@@ -1,10 +1,7 @@
 //! `/v1/devices` routes: devices and their lines, one by one or in bulk, and the admin-only
 //! provisioning-credentials calls; plus the organizations' provisioning settings beside them.
 
-use super::mac::Mac;
-use super::model::{
-    Credentials, DeviceStatus, DeviceView, LineTransport, STATUSES, VENDORS, Variables, Vendor,
-};
+use super::model::{Credentials, DeviceStatus, DeviceView, LineTransport, STATUSES, Variables};
 use super::service::{self, DeviceUpdate, NewDevice};
 use super::store::DeviceFilter;
 use super::validate::LineInput;
@@ -15,6 +12,8 @@ use crate::http::json::{self, JsonBody, JsonEdit, ReadOnlyFields};
 use crate::http::pagination::{PageParams, Params};
 use crate::http::path;
 use crate::state::AppState;
+use crate::types::Mac;
+use crate::types::vendor::{VENDORS, Vendor};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use serde::Deserialize;
@@ -360,7 +359,7 @@ async fn reveal_credentials(
     Path(id): Path<String>,
 ) -> Result<Envelope<Credentials>> {
     let id = device_id(&id)?;
-    let credentials = super::reveal(&state.db, &state.secrets, &caller, id).await?;
+    let credentials = super::credentials::reveal(&state.db, &state.secrets, &caller, id).await?;
     Ok(Envelope::ok(credentials))
 }
 
@@ -393,7 +392,7 @@ async fn rotate_credentials(
     // Config validation bounds the grace to a year.
     let grace_s = i64::try_from(state.config.provisioning.rotation_grace_s).unwrap_or(i64::MAX);
     let grace = chrono::Duration::try_seconds(grace_s).unwrap_or_else(chrono::Duration::zero);
-    let credentials = super::rotate(
+    let credentials = super::credentials::rotate(
         &state.db,
         &state.changes,
         &state.secrets,

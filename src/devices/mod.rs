@@ -3,8 +3,7 @@
 //! the provisioning server and NOTIFY read and record about them.
 
 pub mod api;
-mod credentials;
-pub mod mac;
+pub mod credentials;
 pub mod model;
 pub mod notify;
 pub mod notify_api;
@@ -20,11 +19,9 @@ pub mod templates;
 pub mod user_agent;
 pub mod validate;
 
-pub use credentials::*;
-pub use mac::Mac;
 pub use model::{
     CreatedDevice, Credentials, Device, DeviceStatus, DeviceView, Line, LineTransport,
-    ProvisioningSettings, Variables, Vendor,
+    ProvisioningSettings, Variables,
 };
 pub use service::{
     DeviceUpdate, MAX_BULK, NewDevice, by_mac, create, create_many, delete, get, hold, hold_line,

@@ -12,54 +12,6 @@ use utoipa::ToSchema;
 /// booleans.
 pub type Variables = BTreeMap<String, Value>;
 
-/// The phone families dialtone provisions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Vendor {
-    Yealink,
-    /// Poly (Polycom) VVX, SoundPoint, Edge.
-    Polycom,
-    Grandstream,
-    /// Cisco SPA and MPP (3PCC firmware).
-    Cisco,
-    Snom,
-    Fanvil,
-}
-
-pub const VENDORS: [&str; 6] = [
-    "yealink",
-    "polycom",
-    "grandstream",
-    "cisco",
-    "snom",
-    "fanvil",
-];
-
-impl Vendor {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Vendor::Yealink => "yealink",
-            Vendor::Polycom => "polycom",
-            Vendor::Grandstream => "grandstream",
-            Vendor::Cisco => "cisco",
-            Vendor::Snom => "snom",
-            Vendor::Fanvil => "fanvil",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "yealink" => Some(Vendor::Yealink),
-            "polycom" => Some(Vendor::Polycom),
-            "grandstream" => Some(Vendor::Grandstream),
-            "cisco" => Some(Vendor::Cisco),
-            "snom" => Some(Vendor::Snom),
-            "fanvil" => Some(Vendor::Fanvil),
-            _ => None,
-        }
-    }
-}
-
 /// Transport a line registers over.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -175,7 +127,7 @@ pub struct DeviceView {
     pub id: i64,
     /// Canonical 12 lower-case hex digits; unique platform-wide.
     pub mac: String,
-    #[schema(value_type = Vendor)]
+    #[schema(value_type = crate::types::Vendor)]
     pub vendor: String,
     pub model: String,
     pub organization_id: i64,

@@ -3,18 +3,19 @@
 //! behind: an entry on the device's event log and, for an operator's call, an audit record.
 //! Bulk jobs (`notify_jobs`) send through [`send`] too.
 
-use super::model::{Device, Vendor};
+use super::model::Device;
 use super::notify_target::{self, Action, Addressing, Outcome};
 use super::store;
 use crate::auth::{Caller, Permission};
 use crate::db::{Db, Tx};
 use crate::error::{Error, Result};
 use crate::sip::resolver::Resolver;
-use crate::sip::uri::SipUri;
 use crate::sip::{Destination, Endpoint, SipError};
 use crate::state::AppState;
 use crate::system::audit::{self, Change};
 use crate::system::events::{self, NewEvent, Severity};
+use crate::types::Vendor;
+use crate::types::sip_uri::SipUri;
 use rsipstack::sip::Header;
 use rsipstack::sip::Method;
 use rsipstack::sip::headers::{Event, Route, SubscriptionState};

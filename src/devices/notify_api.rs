@@ -1,7 +1,6 @@
 //! NOTIFY routes: resync or reboot one device and answer with the SIP outcome, or start a bulk
 //! job over a filter, list the jobs, and read a job's progress and per-device results.
 
-use super::model::Vendor;
 use super::notify::{self, NotifyResult};
 use super::notify_jobs::{self, BulkRequest, JobResultView, JobState, JobView};
 use super::notify_list;
@@ -14,6 +13,7 @@ use crate::http::json::JsonBody;
 use crate::http::pagination::{PageParams, Params};
 use crate::http::path;
 use crate::state::AppState;
+use crate::types::Vendor;
 use axum::extract::{Path, State};
 use serde::Deserialize;
 use utoipa::ToSchema;

@@ -9,7 +9,6 @@
 //! stale and the next read of the job stores and reports it as interrupted. Devices not reached
 //! stay `pending`.
 
-use super::model::Vendor;
 use super::notify::{self, NotifyResult, Sent};
 use super::notify_store::{self as store, Counts, Finished, JobRow, NewJob, ResultRow};
 use super::notify_target::{self, Action, Addressing, Outcome};
@@ -17,10 +16,11 @@ use super::validate;
 use crate::auth::{Caller, Permission};
 use crate::db::Page;
 use crate::error::{Error, Result};
-use crate::sip::uri::SipUri;
 use crate::state::AppState;
 use crate::system::audit::{self, Change};
 use crate::system::events;
+use crate::types::Vendor;
+use crate::types::sip_uri::SipUri;
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use serde::Serialize;

@@ -8,7 +8,7 @@
 //! Request-URI, carries `Route: <proxy;lr>` (RFC 3261 §8.1.2 loose routing) and is sent to the
 //! proxy, which forwards it over the phone's registration flow.
 
-use crate::sip::uri::{Host, SipUri};
+use crate::types::sip_uri::{Host, SipUri};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use utoipa::ToSchema;

@@ -1,8 +1,7 @@
 //! The devices service: CRUD of devices and their lines, one by one or in bulk (tenancy-checked,
 //! validated, secrets encrypted, audited, one transaction each).
 
-use super::mac::Mac;
-use super::model::{CreatedDevice, Device, DeviceStatus, Variables, Vendor};
+use super::model::{CreatedDevice, Device, DeviceStatus, Variables};
 use super::store::{self, DeviceFields, DeviceFilter, LineFields};
 use super::validate::{self, LineInput, PROVISIONING_PASSWORD_LEN, ParsedLine};
 use crate::auth::{Caller, Permission};
@@ -12,6 +11,8 @@ use crate::error::{Error, Result, RowError, RowErrors};
 use crate::system::audit::{self, Actor, Change};
 use crate::system::changes::{Changes, DeviceChanged};
 use crate::system::secrets::{Secrets, generate_password};
+use crate::types::Mac;
+use crate::types::Vendor;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeSet, HashMap};
 
@@ -478,7 +479,8 @@ pub async fn update(
             .collect();
         store::replace_lines(&mut tx, id, &line_fields(lines, &sealed)).await?;
         if lines.len() < before.lines.len() {
-            let numbers = crate::numbers::assigned_to_lines_from(&mut tx, id, lines.len()).await?;
+            let numbers =
+                crate::numbers::service::assigned_to_lines_from(&mut tx, id, lines.len()).await?;
             Error::refuse_in_use(
                 &match before.lines.len() - lines.len() {
                     1 => format!("line {} of device {id} ({})", lines.len(), before.mac),
@@ -531,9 +533,12 @@ pub async fn delete(db: &Db, changes: &Changes, caller: &Caller, id: i64) -> Res
     let before = reread(&mut tx, id).await?;
     store::delete_device(&mut tx, id).await?;
     // After the DELETE: see `numbers::assigned_to`.
-    let numbers =
-        crate::numbers::assigned_to(&mut tx, crate::numbers::AssignmentType::DeviceLine, id)
-            .await?;
+    let numbers = crate::numbers::service::assigned_to(
+        &mut tx,
+        crate::numbers::AssignmentType::DeviceLine,
+        id,
+    )
+    .await?;
     Error::refuse_in_use(
         &format!("device {id} ({})", before.mac),
         &[numbers],

@@ -1,8 +1,10 @@
 //! SQL of devices, their lines and organizations' provisioning settings.
 
-use super::model::{Device, Line, ProvisioningSettings, Variables};
+use super::model::{Device, Line, ProvisioningSettings, STATUSES, Variables};
 use crate::db::Page;
 use crate::db::{Db, Tx};
+use crate::types::Vendor;
+use crate::types::column::parse_stored;
 use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -51,15 +53,33 @@ fn parse_variables(text: &str, what: &str, id: i64) -> Variables {
     })
 }
 
-impl From<DeviceRow> for Device {
-    fn from(row: DeviceRow) -> Self {
-        Self {
+impl TryFrom<DeviceRow> for Device {
+    type Error = sqlx::Error;
+
+    /// A stored MAC, vendor or status that does not parse is an error naming the device, never
+    /// a value served to a phone.
+    fn try_from(row: DeviceRow) -> sqlx::Result<Self> {
+        let mac = parse_stored("device", row.id, "mac", &row.mac, crate::types::Mac::parse)?;
+        parse_stored(
+            "device",
+            row.id,
+            "vendor",
+            &row.vendor,
+            str::parse::<Vendor>,
+        )?;
+        parse_stored("device", row.id, "status", &row.status, |s| {
+            STATUSES
+                .contains(&s)
+                .then_some(())
+                .ok_or_else(|| format!("not one of {}", STATUSES.join(", ")))
+        })?;
+        Ok(Self {
             variables: parse_variables(&row.variables_json, "device", row.id),
             id: row.id,
             organization_id: row.organization_id,
             organization_path: row.organization_path,
             user_id: row.user_id,
-            mac: row.mac,
+            mac: mac.to_string(),
             vendor: row.vendor,
             model: row.model,
             contact: row.contact,
@@ -75,7 +95,7 @@ impl From<DeviceRow> for Device {
             created_at: row.created_at,
             updated_at: row.updated_at,
             lines: Vec::new(),
-        }
+        })
     }
 }
 
@@ -215,7 +235,10 @@ pub async fn list(
             .fetch_one(&mut *conn).await?;
         Ok::<_, sqlx::Error>((rows, total))
     })?;
-    let mut devices: Vec<Device> = rows.into_iter().map(Device::from).collect();
+    let mut devices: Vec<Device> = rows
+        .into_iter()
+        .map(Device::try_from)
+        .collect::<sqlx::Result<_>>()?;
     let ids: Vec<i64> = devices.iter().map(|d| d.id).collect();
     let mut by_device: HashMap<i64, Vec<Line>> = HashMap::new();
     for row in lines_of(db, &ids).await? {
@@ -251,7 +274,7 @@ async fn with_lines(db: &Db, row: Option<DeviceRow>) -> sqlx::Result<Option<Devi
     let Some(row) = row else {
         return Ok(None);
     };
-    let mut device = Device::from(row);
+    let mut device = Device::try_from(row)?;
     device.lines = lines_of(db, &[device.id])
         .await?
         .into_iter()
@@ -284,7 +307,7 @@ pub async fn get_in_tx(tx: &mut Tx, id: i64) -> sqlx::Result<Option<Device>> {
     let Some(row) = row else {
         return Ok(None);
     };
-    let mut device = Device::from(row);
+    let mut device = Device::try_from(row)?;
     let sql =
         format!("SELECT {LINE_COLUMNS} FROM device_lines WHERE device_id = $1 ORDER BY position");
     let lines: Vec<LineRow> = on_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -418,7 +441,10 @@ pub async fn by_provisioning_username(db: &Db, username: &str) -> sqlx::Result<V
     );
     let rows: Vec<DeviceRow> = on_db!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(username).bind(MAX_SAME_USERNAME).fetch_all(pool).await)?;
-    let mut devices: Vec<Device> = rows.into_iter().map(Device::from).collect();
+    let mut devices: Vec<Device> = rows
+        .into_iter()
+        .map(Device::try_from)
+        .collect::<sqlx::Result<_>>()?;
     let ids: Vec<i64> = devices.iter().map(|d| d.id).collect();
     let mut by_device: HashMap<i64, Vec<Line>> = HashMap::new();
     for row in lines_of(db, &ids).await? {

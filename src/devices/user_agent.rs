@@ -3,7 +3,7 @@
 //! anything else gives an empty answer. Pure, bounded (only the first 512 bytes are read) and
 //! never panics on garbage.
 
-use super::{Mac, Vendor};
+use crate::types::{Mac, Vendor};
 
 /// Longest User-Agent prefix looked at.
 const MAX_LEN: usize = 512;

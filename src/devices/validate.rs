@@ -3,7 +3,7 @@
 
 use super::model::{Line, LineTransport, Variables};
 use crate::error::{Error, Result};
-use crate::sip::uri::SipUri;
+use crate::types::sip_uri::SipUri;
 use serde_json::Value;
 use std::ops::RangeInclusive;
 

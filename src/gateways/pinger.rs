@@ -7,10 +7,10 @@ use super::PingTarget;
 use super::health::{Outcome, State, Transition};
 use crate::config::PingerConfig;
 use crate::sip::resolver::Resolver;
-use crate::sip::uri::SipUri;
 use crate::sip::{Destination, Endpoint, SipError};
 use crate::state::AppState;
 use crate::system::audit::{self, Actor, Change};
+use crate::types::sip_uri::SipUri;
 use chrono::Utc;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
@@ -352,7 +352,7 @@ async fn share_again(state: &AppState, shared: &mut HashMap<i64, (State, chrono:
 pub async fn probe(
     endpoint: &Endpoint,
     resolver: &Resolver,
-    uri: &crate::sip::uri::SipUri,
+    uri: &crate::types::sip_uri::SipUri,
     timeout: Duration,
 ) -> Outcome {
     let targets = match resolver.resolve(uri, Instant::now()).await {

@@ -9,9 +9,9 @@ use crate::auth::{Caller, Permission};
 use crate::db::Page;
 use crate::db::{Db, Tx};
 use crate::error::{Error, Result};
-use crate::sip::uri::SipUri;
 use crate::system::audit::{self, Actor, Change};
 use crate::system::changes::{Changes, TrunkChanged};
+use crate::types::sip_uri::SipUri;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::ops::RangeInclusive;
@@ -504,7 +504,8 @@ pub async fn delete(db: &Db, changes: &Changes, caller: &Caller, id: i64) -> Res
     // After the DELETE: see `numbers::assigned_to`.
     let policies = crate::dialplan::policies::routing_to_trunk(&mut tx, id).await?;
     let numbers =
-        crate::numbers::assigned_to(&mut tx, crate::numbers::AssignmentType::Trunk, id).await?;
+        crate::numbers::service::assigned_to(&mut tx, crate::numbers::AssignmentType::Trunk, id)
+            .await?;
     Error::refuse_in_use(
         &format!("SIP trunk {id} ({})", before.name),
         &[policies, numbers],

@@ -31,7 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(deactivate_number))
         .routes(routes!(get_channels, set_channels))
         .routes(routes!(number_history))
-        .merge(super::mobiles_api::router())
+        .merge(super::mobiles::api::router())
 }
 
 fn number_id(text: &str) -> Result<i64> {

@@ -10,7 +10,6 @@
 //! A good file is written in one transaction with multi-row inserts: the numbers, one history
 //! entry each (`import`), and one audit record for the import.
 
-use super::e164::E164;
 use super::model::{self, Number, NumberState, tags_to_column};
 use super::store::{self, NewHistory, NumberFields};
 use crate::auth::{Caller, Permission};
@@ -18,6 +17,7 @@ use crate::db::Db;
 use crate::error::{Error, Result, RowError, RowErrors};
 use crate::orgs::Organization;
 use crate::system::audit::{self, Change};
+use crate::types::E164;
 use chrono::Utc;
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
@@ -379,8 +379,8 @@ async fn write(
             .ok_or_else(|| Error::Internal(format!("imported number {} has no id", row.number)))?;
         let number = Number {
             id,
-            number: row.number.as_str().to_string(),
-            state: row.state.as_str().to_string(),
+            number: row.number.clone(),
+            state: row.state,
             organization_id: org.id,
             organization_path: org.path.clone(),
             assignment: None,

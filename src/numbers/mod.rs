@@ -4,23 +4,18 @@
 
 pub mod api;
 mod assignment;
-pub mod e164;
 pub mod iccid;
 mod import;
 mod mobiles;
-mod mobiles_api;
-mod mobiles_store;
 pub mod model;
 pub mod pattern;
-mod service;
+pub mod service;
 mod store;
 
 pub use assignment::check_assignment;
-pub use e164::E164;
 pub use import::{ImportSummary, MAX_ROWS as MAX_IMPORT_ROWS, import};
 pub use mobiles::{MobileUpdate, NewMobile};
 pub use model::{Assignment, AssignmentType, HistoryEntry, Mobile, Number, NumberState};
-pub use service::*;
 pub use store::NumberFilter;
 
 /// The SIM record `id` if the caller may see it (404 otherwise).

@@ -20,6 +20,7 @@
 //! may come back (`available`) or be ported. A number may be deleted only when `available`
 //! or `released`.
 
+use crate::types::E164;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -58,6 +59,7 @@ impl NumberState {
         }
     }
 
+    /// The state named `text` (lower case, as stored and in the API).
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "available" => Some(NumberState::Available),
@@ -68,6 +70,11 @@ impl NumberState {
             "released" => Some(NumberState::Released),
             _ => None,
         }
+    }
+
+    /// A stored state, or why it is not one.
+    pub fn parse_stored(text: &str) -> Result<Self, String> {
+        Self::parse(text).ok_or_else(|| format!("not one of {}", STATES.join(", ")))
     }
 
     /// Whether a number may move from `self` to `to` (staying put is not a move).
@@ -89,6 +96,12 @@ impl NumberState {
     /// Only numbers out of service may be deleted.
     pub fn deletable(self) -> bool {
         matches!(self, NumberState::Available | NumberState::Released)
+    }
+}
+
+impl std::fmt::Display for NumberState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -161,9 +174,9 @@ pub struct Assignment {
 pub struct Number {
     pub id: i64,
     /// E.164 (`+` and 8-15 digits); unique platform-wide.
-    pub number: String,
-    #[schema(value_type = NumberState)]
-    pub state: String,
+    #[schema(value_type = String)]
+    pub number: E164,
+    pub state: NumberState,
     /// The one organization that owns the number.
     pub organization_id: i64,
     #[serde(skip)]
@@ -180,7 +193,7 @@ pub struct Number {
 
 impl Number {
     pub fn state(&self) -> NumberState {
-        NumberState::parse(&self.state).unwrap_or(NumberState::Available)
+        self.state
     }
 }
 

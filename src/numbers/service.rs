@@ -3,7 +3,6 @@
 //! entry and audit record.
 
 use super::assignment::{check_assignment, hold_assignment};
-use super::e164::E164;
 use super::model::{
     self, Assignment, AssignmentType, HistoryEntry, Number, NumberState, tags_to_column,
 };
@@ -14,6 +13,7 @@ use crate::db::{Db, Tx};
 use crate::error::{Error, InUse, Result};
 use crate::orgs::Organization;
 use crate::system::audit::{self, Actor, Change};
+use crate::types::E164;
 use chrono::{DateTime, Utc};
 
 const NUMBER: &str = "number";
@@ -199,7 +199,7 @@ pub async fn update(db: &Db, caller: &Caller, id: i64, input: NumberUpdate) -> R
     caller.require(Permission::OrganizationsWrite)?;
     let current_org = crate::orgs::visible(db, caller, current.organization_id).await?;
     if let Some(text) = &input.number
-        && normalise("number", text, &current_org)?.as_str() != current.number
+        && normalise("number", text, &current_org)? != current.number
     {
         return Err(Error::field(
             "number",
@@ -296,7 +296,7 @@ pub async fn update(db: &Db, caller: &Caller, id: i64, input: NumberUpdate) -> R
     let state = input.state.unwrap_or(before.state());
     let fields = NumberFields {
         organization_id: org.id,
-        number: &before.number,
+        number: before.number.as_str(),
         state: state.as_str(),
         assignment,
         channel_limit: channel_limit.unwrap_or(before.channel_limit),
@@ -342,7 +342,7 @@ async fn change_state(
     let tags = tags_to_column(&before.tags);
     let fields = NumberFields {
         organization_id: before.organization_id,
-        number: &before.number,
+        number: before.number.as_str(),
         state: to.as_str(),
         assignment: before.assignment,
         channel_limit: before.channel_limit,
@@ -405,8 +405,8 @@ pub async fn set_channels(db: &Db, caller: &Caller, id: i64, limit: Option<i64>)
     let tags = tags_to_column(&before.tags);
     let fields = NumberFields {
         organization_id: before.organization_id,
-        number: &before.number,
-        state: &before.state,
+        number: before.number.as_str(),
+        state: before.state.as_str(),
         assignment: before.assignment,
         channel_limit: limit,
         tags: &tags,

@@ -1,10 +1,14 @@
 //! SQL of numbers and their history.
 
-use super::model::{Assignment, AssignmentType, HistoryEntry, Number, tags_from_column};
+use super::model::{
+    Assignment, AssignmentType, HistoryEntry, Number, NumberState, tags_from_column,
+};
 use super::pattern::Pattern;
 use crate::db::Page;
 use crate::db::{Db, Tx};
 use crate::system::audit::Actor;
+use crate::types::E164;
+use crate::types::column::{Corrupt, parse_stored};
 use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
@@ -33,14 +37,20 @@ struct NumberRow {
     updated_at: DateTime<Utc>,
 }
 
-impl From<NumberRow> for Number {
-    fn from(row: NumberRow) -> Self {
-        let assignment = match (
-            row.assignment_type
-                .as_deref()
-                .and_then(AssignmentType::parse),
-            row.assignment_id,
-        ) {
+impl TryFrom<NumberRow> for Number {
+    type Error = sqlx::Error;
+
+    /// A stored value that does not parse is an error naming the row, never a default.
+    fn try_from(row: NumberRow) -> sqlx::Result<Self> {
+        let kind = match &row.assignment_type {
+            Some(text) => Some(AssignmentType::parse(text).ok_or_else(|| {
+                Corrupt::value("assignment_type", text, "not a known assignment type")
+                    .row("number", row.id)
+                    .into_sqlx()
+            })?),
+            None => None,
+        };
+        let assignment = match (kind, row.assignment_id) {
             (Some(kind), Some(id)) => Some(Assignment {
                 kind,
                 id,
@@ -48,10 +58,16 @@ impl From<NumberRow> for Number {
             }),
             _ => None,
         };
-        Self {
+        Ok(Self {
             id: row.id,
-            number: row.number,
-            state: row.state,
+            number: parse_stored("number", row.id, "number", &row.number, E164::canonical)?,
+            state: parse_stored(
+                "number",
+                row.id,
+                "state",
+                &row.state,
+                NumberState::parse_stored,
+            )?,
             organization_id: row.organization_id,
             organization_path: row.organization_path,
             assignment,
@@ -59,7 +75,7 @@ impl From<NumberRow> for Number {
             tags: tags_from_column(&row.tags),
             created_at: row.created_at,
             updated_at: row.updated_at,
-        }
+        })
     }
 }
 
@@ -129,14 +145,18 @@ pub async fn list(
             .fetch_one(&mut *conn).await?;
         Ok::<_, sqlx::Error>((rows, total))
     })?;
-    Ok((rows.into_iter().map(Number::from).collect(), total))
+    let numbers = rows
+        .into_iter()
+        .map(Number::try_from)
+        .collect::<sqlx::Result<_>>()?;
+    Ok((numbers, total))
 }
 
 pub async fn get(db: &Db, id: i64) -> sqlx::Result<Option<Number>> {
     let sql = format!("SELECT {COLUMNS}{FROM} WHERE n.id = $1");
     let row: Option<NumberRow> = on_db!(db, pool =>
         sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await)?;
-    Ok(row.map(Number::from))
+    row.map(Number::try_from).transpose()
 }
 
 /// Like [`get`], inside a transaction (reads what it wrote).
@@ -144,7 +164,7 @@ pub async fn get_in_tx(tx: &mut Tx, id: i64) -> sqlx::Result<Option<Number>> {
     let sql = format!("SELECT {COLUMNS}{FROM} WHERE n.id = $1");
     let row: Option<NumberRow> = on_tx!(tx, conn =>
         sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await)?;
-    Ok(row.map(Number::from))
+    row.map(Number::try_from).transpose()
 }
 
 /// The writable columns of a number, validated.

@@ -8,7 +8,7 @@ use super::Endpoint;
 use super::consts::TIMER_J_UNRELIABLE;
 use super::message::{self, Scan};
 use super::transaction::{ClientKey, Destination, Response, ServerKey};
-use super::uri::Transport;
+use crate::types::sip_uri::Transport;
 use rsipstack::sip::{self as rsip, Header};
 use std::net::SocketAddr;
 use std::sync::Arc;

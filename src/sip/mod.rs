@@ -12,12 +12,12 @@ pub mod message;
 pub mod resolver;
 pub mod transaction;
 pub mod transport;
-pub mod uri;
 
 pub use error::SipError;
 pub use transaction::{Destination, Response};
 
 use crate::config::SipConfig;
+use crate::types::sip_uri::Transport;
 use rsipstack::sip::{Header, Method};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -25,7 +25,6 @@ use std::sync::{Arc, Mutex};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use transaction::{ClientKey, Tables, TimerCommand};
-use uri::Transport;
 
 /// A cheap-to-clone handle to the running SIP stack.
 #[derive(Clone)]

@@ -326,8 +326,9 @@ async fn rotation_keeps_the_previous_password_for_the_grace_period() {
         .unwrap()
         .to_string();
     let state = app.state();
-    let accepted =
-        || dialtone::devices::provisioning_passwords(&state.db, &state.secrets, device_id);
+    let accepted = || {
+        dialtone::devices::credentials::provisioning_passwords(&state.db, &state.secrets, device_id)
+    };
     assert_eq!(accepted().await.unwrap(), [first.as_str()]);
 
     let rotate = format!("/v1/devices/{device_id}/credentials/rotate");
@@ -395,7 +396,7 @@ async fn rotation_keeps_the_previous_password_for_the_grace_period() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(accepted().await.unwrap()[0], "Chosen-Password-9");
     assert!(
-        dialtone::devices::provisioning_passwords(&state.db, &state.secrets, 987_654)
+        dialtone::devices::credentials::provisioning_passwords(&state.db, &state.secrets, 987_654)
             .await
             .unwrap()
             .is_empty()
@@ -444,7 +445,7 @@ async fn secrets_are_stored_encrypted_and_line_passwords_survive_updates() {
             .unwrap()
     };
     let line_passwords = |d: dialtone::devices::Device| {
-        dialtone::devices::line_passwords(&state.secrets, &d).unwrap()
+        dialtone::devices::credentials::line_passwords(&state.secrets, &d).unwrap()
     };
     assert_eq!(
         line_passwords(load().await),
@@ -966,7 +967,7 @@ async fn fetches_are_recorded_on_the_device() {
     let device = create_device(&root, phone(t.partner_a, "001565000120")).await;
     let device_id = id(&device);
     let db = &app.state().db;
-    dialtone::devices::record_fetch(
+    dialtone::devices::credentials::record_fetch(
         db,
         device_id,
         "::ffff:192.0.2.77".parse().unwrap(),
@@ -986,13 +987,19 @@ async fn fetches_are_recorded_on_the_device() {
     assert!(data["last_provisioned_at"].is_string(), "{body}");
     assert_eq!(data["updated_at"], device["updated_at"], "not a change");
     // A later fetch without a firmware keeps the known one.
-    dialtone::devices::record_fetch(db, device_id, "192.0.2.78".parse().unwrap(), None, None)
-        .await
-        .unwrap();
+    dialtone::devices::credentials::record_fetch(
+        db,
+        device_id,
+        "192.0.2.78".parse().unwrap(),
+        None,
+        None,
+    )
+    .await
+    .unwrap();
     let (_, body) = root.get(&format!("/v1/devices/{device_id}")).await;
     assert_eq!(body["data"]["last_provisioned_ip"], "192.0.2.78");
     assert_eq!(body["data"]["firmware"], "96.86.0.100");
-    let mac: dialtone::devices::Mac = "00-15-65-00-01-20".parse().unwrap();
+    let mac: dialtone::types::Mac = "00-15-65-00-01-20".parse().unwrap();
     let found = dialtone::devices::by_mac(db, &mac).await.unwrap().unwrap();
     assert_eq!(found.id, device_id);
 }

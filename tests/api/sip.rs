@@ -5,8 +5,8 @@
 use crate::support::TestApp;
 use crate::support::sip::SipClient;
 use dialtone::sip::message::{build_response, scan, status_code};
-use dialtone::sip::uri::Transport;
 use dialtone::sip::{Destination, SipError};
+use dialtone::types::sip_uri::Transport;
 use rsipstack::sip::Method;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

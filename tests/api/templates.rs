@@ -3,7 +3,7 @@
 //! templates keep serving.
 
 use crate::support::{self, TestApp};
-use dialtone::devices::Vendor;
+use dialtone::types::Vendor;
 use std::time::{Duration, Instant};
 
 /// Waits (up to 15 s) for `check` to hold.

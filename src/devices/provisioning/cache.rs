@@ -12,10 +12,11 @@
 
 use crate::db::Db;
 use crate::devices::model::{Device, Variables};
-use crate::devices::{Mac, store};
+use crate::devices::store;
 use crate::error::Result;
 use crate::system::changes::Change;
 use crate::system::secrets::Secrets;
+use crate::types::Mac;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use ipnet::IpNet;
@@ -232,12 +233,13 @@ async fn load(db: &Db, secrets: &Secrets, device: Device) -> Result<Entry> {
     })?;
     // Every password the device may still use, with the previous one's end of grace.
     let far_past = DateTime::<Utc>::MIN_UTC;
-    let mut passwords = crate::devices::accepted_passwords(secrets, &device, far_past)?.into_iter();
+    let mut passwords =
+        crate::devices::credentials::accepted_passwords(secrets, &device, far_past)?.into_iter();
     let current_password = passwords.next().ok_or_else(|| {
         crate::error::Error::Internal(format!("device {}: no provisioning password", device.id))
     })?;
     let previous_password = passwords.next().zip(device.previous_password_valid_until);
-    let line_passwords = crate::devices::line_passwords(secrets, &device)?;
+    let line_passwords = crate::devices::credentials::line_passwords(secrets, &device)?;
     let variables = crate::devices::settings::effective_variables(db, &device).await?;
     let networks = crate::orgs::restricted_networks(db, device.organization_id).await?;
     Ok(Entry {

@@ -194,7 +194,7 @@ impl Server {
         {
             return self.fail(&keys, &seen, device, "ua_mac", now);
         }
-        let Some(vendor) = crate::devices::Vendor::parse(&entry.device.vendor) else {
+        let Some(vendor) = crate::types::Vendor::parse(&entry.device.vendor) else {
             tracing::error!(
                 device = entry.device.id,
                 "provisioning: device has an unknown vendor"

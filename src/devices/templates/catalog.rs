@@ -7,9 +7,10 @@ use super::context::{self, RenderContext};
 use super::escape;
 use super::manifest::{Format, Manifest};
 use super::{FileRequest, NotifyAction, Rendered};
-use crate::devices::model::VENDORS;
-use crate::devices::{Device, Line, Variables, Vendor};
+use crate::devices::{Device, Line, Variables};
 use crate::error::Error;
+use crate::types::Vendor;
+use crate::types::vendor::VENDORS;
 use minijinja::{Environment, UndefinedBehavior};
 use std::collections::{BTreeMap, HashMap};
 
@@ -228,8 +229,8 @@ fn describe(origin: &str, e: &minijinja::Error) -> String {
     text
 }
 
-fn sample_mac() -> crate::devices::Mac {
-    crate::devices::Mac::parse("0015651234ab").unwrap_or_else(|_| unreachable!())
+fn sample_mac() -> crate::types::Mac {
+    crate::types::Mac::parse("0015651234ab").unwrap_or_else(|_| unreachable!())
 }
 
 /// The device every template is test-rendered with at load.

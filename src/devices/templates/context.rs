@@ -4,12 +4,12 @@
 
 use super::FileRequest;
 use crate::devices::{Device, Line, Variables};
-use crate::sip::uri::SipUri;
+use crate::types::sip_uri::SipUri;
 use chrono::{Offset, TimeZone};
 use chrono_tz::OffsetComponents;
 use serde::Serialize;
 
-/// One line with its SIP password in clear (from `devices::line_passwords`).
+/// One line with its SIP password in clear (from `devices::credentials::line_passwords`).
 #[derive(Debug, Clone, Copy)]
 pub struct RenderLine<'a> {
     pub line: &'a Line,
@@ -166,7 +166,7 @@ fn tz_context(name: &str) -> Option<TzContext> {
 
 pub(super) fn build<'a>(ctx: &'a RenderContext<'a>, file: &'a FileRequest) -> TemplateContext<'a> {
     let device = ctx.device;
-    let mac = crate::devices::Mac::parse(&device.mac).ok();
+    let mac = crate::types::Mac::parse(&device.mac).ok();
     let org_proxy = ctx
         .variables
         .get("outbound_proxy")

@@ -3,7 +3,7 @@
 //! regard to case), the output format that decides escaping, the content type, and the SIP
 //! events NOTIFY sends for a resync and a reboot. Pure: parsing and matching only.
 
-use crate::devices::Mac;
+use crate::types::Mac;
 use serde::Deserialize;
 
 /// Longest file name a phone may request that we try to match.

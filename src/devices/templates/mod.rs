@@ -11,7 +11,7 @@
 //! let catalog = state.templates.current();              // Arc<Catalog>, lock-free
 //! let file = catalog.resolve(Vendor::Yealink, "0015651234AB.cfg")?;  // FileRequest, None = 404
 //! // file.mac: Some(mac) for per-device files, None for common ones
-//! let passwords = devices::line_passwords(&state.secrets, &device)?;
+//! let passwords = devices::credentials::line_passwords(&state.secrets, &device)?;
 //! let ctx = RenderContext {
 //!     device: &device,
 //!     lines: RenderContext::lines_of(&device, &passwords),
@@ -47,8 +47,8 @@ pub use manifest::Format;
 pub use report::reload_outcome;
 
 use crate::config::ProvisioningConfig;
-use crate::devices::{Mac, Vendor};
 use crate::system::changes::{Change, Changes, TemplatesChanged};
+use crate::types::{Mac, Vendor};
 use arc_swap::ArcSwap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};

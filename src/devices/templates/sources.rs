@@ -5,7 +5,7 @@
 
 use super::catalog::{Source, Sources};
 use super::shipped::SHIPPED;
-use crate::devices::model::VENDORS;
+use crate::types::vendor::VENDORS;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 

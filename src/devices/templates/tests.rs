@@ -477,7 +477,7 @@ fn shipped_templates_load_and_resolve() {
 fn the_shipped_table_lists_every_template_file() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("provisioning-templates");
     let mut on_disk = Vec::new();
-    for vendor in crate::devices::model::VENDORS {
+    for vendor in crate::types::vendor::VENDORS {
         for entry in std::fs::read_dir(root.join(vendor)).unwrap() {
             let name = entry.unwrap().file_name().to_string_lossy().into_owned();
             on_disk.push(format!("{vendor}/{name}"));

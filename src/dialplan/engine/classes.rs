@@ -7,10 +7,10 @@
 //! is toll-free only (a rule wanting all domestic calls lists the classes it means).
 
 use super::model::NumberClass;
-use super::number::Numbering;
 use super::pattern::Pattern;
 use super::templates;
 use super::trie::Trie;
+use crate::types::e164::{self, Country};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, LazyLock};
 
@@ -87,14 +87,16 @@ impl ClassTable {
 pub struct CountryPlan {
     /// The template that declared the country; `None` for the fallback.
     pub template: Option<String>,
-    pub numbering: Option<Numbering>,
+    /// How the country writes its numbers, from the one numbering table; `None` for a country
+    /// the table does not know (only `+…`/`00…` numbers and short codes are read).
+    pub numbering: Option<&'static Country>,
     pub classes: ClassTable,
 }
 
 /// For countries no template declares: only `+…`/`00…` numbers and short codes are read, the
 /// two emergency numbers every mobile phone knows (3GPP TS 22.101: 112 and 911) are emergency
 /// and everything in E.164 is international.
-fn fallback() -> CountryPlan {
+fn fallback(numbering: Option<&'static Country>) -> CountryPlan {
     let classes = BTreeMap::from([
         (
             NumberClass::Emergency,
@@ -104,7 +106,7 @@ fn fallback() -> CountryPlan {
     ]);
     CountryPlan {
         template: None,
-        numbering: None,
+        numbering,
         classes: ClassTable::new(&classes).unwrap_or_else(|_| ClassTable {
             trie: Trie::default(),
             entries: Vec::new(),
@@ -112,7 +114,7 @@ fn fallback() -> CountryPlan {
     }
 }
 
-/// Country code → plan, and the fallback.
+/// Country code → plan, and the fallback for countries the numbering table does not know.
 type Countries = (HashMap<String, Arc<CountryPlan>>, Arc<CountryPlan>);
 
 static COUNTRIES: LazyLock<Countries> = LazyLock::new(|| {
@@ -121,20 +123,25 @@ static COUNTRIES: LazyLock<Countries> = LazyLock::new(|| {
         let Ok(classes) = ClassTable::new(&template.file.classes) else {
             continue; // a unit test proves every shipped table compiles
         };
-        let plan = Arc::new(CountryPlan {
-            template: Some(template.file.name.clone()),
-            numbering: template.file.numbering.clone(),
-            classes,
-        });
         for country in &template.file.countries {
-            by_country.insert(country.to_ascii_uppercase(), plan.clone());
+            let plan = Arc::new(CountryPlan {
+                template: Some(template.file.name.clone()),
+                numbering: e164::country_of(country),
+                classes: classes.clone(),
+            });
+            by_country.insert(country.to_ascii_uppercase(), plan);
         }
     }
-    (by_country, Arc::new(fallback()))
+    for country in e164::COUNTRIES {
+        by_country
+            .entry(country.iso.to_string())
+            .or_insert_with(|| Arc::new(fallback(Some(country))));
+    }
+    (by_country, Arc::new(fallback(None)))
 });
 
-/// The numbering and classes of an ISO 3166-1 alpha-2 country (the fallback when no shipped
-/// template declares it).
+/// The numbering and classes of an ISO 3166-1 alpha-2 country (the fallback classes when no
+/// shipped template declares it).
 pub fn for_country(country: &str) -> Arc<CountryPlan> {
     let (by_country, fallback) = &*COUNTRIES;
     by_country
@@ -196,6 +203,22 @@ mod tests {
         assert!(set.contains(NumberClass::Premium));
         assert!(!set.contains(NumberClass::National));
         assert!(ClassSet::of(&[]).is_empty());
+    }
+
+    #[test]
+    fn numbering_comes_from_the_one_table() {
+        let us = for_country("US");
+        assert_eq!(us.template.as_deref(), Some("nanp"));
+        assert_eq!(us.numbering.map(|c| c.iso), Some("US"));
+        assert_eq!(
+            for_country("je").numbering.map(|c| c.calling_code),
+            Some("44")
+        );
+        // A country without a template still reads its national forms (fallback classes).
+        let de = for_country("DE");
+        assert!(de.template.is_none());
+        assert_eq!(de.numbering.map(|c| c.iso), Some("DE"));
+        assert!(for_country("ZZ").numbering.is_none());
     }
 
     #[test]

@@ -175,7 +175,7 @@ pub fn evaluate(plan: &Plan, call: &Call, network: &dyn Network, rng: &mut impl 
             "The organization has no dial plan".into(),
         );
     };
-    let numbering = org.country.numbering.as_ref();
+    let numbering = org.country.numbering;
     let to = match number::normalise(&call.to, numbering) {
         Ok(to) => to.into_string(),
         Err(e) => return deny(call.to.clone(), 484, format!("Address Incomplete: to {e}")),

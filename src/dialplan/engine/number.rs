@@ -1,35 +1,22 @@
 //! Dial strings as the evaluator compares them: E.164 (`+` and digits) for everything that
 //! has a country code, the dialled digits (`*`, `#` allowed) for short codes such as `911`,
-//! `999` or `*67`. National formats are read with the organization's country's numbering
-//! (trunk prefix, international prefix, national number lengths from `dialplans/*.toml`).
+//! `999` or `*67`.
 //!
-//! This is deliberately minimal: the numbers room (number inventory, built in parallel on
-//! another branch) owns the full E.164 type; when it lands this normaliser should defer to it
-//! for E.164 and keep only the short-code rule.
+//! Numbers are read with the one numbering table, [`crate::types::e164`], for the calling
+//! organization's country, so the router turns a national form into the same E.164 number
+//! the inventory stored for it. This file keeps only what dialling adds: URI user parts,
+//! `*`/`#`, and short codes (digits that are not a whole number of the country).
 
-use serde::{Deserialize, Serialize};
+use crate::types::E164;
+use crate::types::e164::Country;
 
 /// Longest dial string accepted (an E.164 number has at most 15 digits; short codes and
 /// prefixes such as `*67` add a few).
 pub const MAX_LEN: usize = 32;
 
-/// How a country's numbers are dialled, as its template declares under `[numbering]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Numbering {
-    /// ITU-T E.164 country code without `+` (`1`, `44`).
-    pub country_code: String,
-    /// National (trunk) prefix dialled before a national number (`1` in NANP, `0` in the UK).
-    pub trunk_prefix: String,
-    /// Prefix for international calls (`011` in NANP, `00` in the UK).
-    pub international_prefix: String,
-    /// Lengths of the national significant number (after the trunk prefix).
-    pub national_lengths: Vec<usize>,
-    /// Whether a national number may be dialled without the trunk prefix (NANP 10-digit
-    /// dialling).
-    #[serde(default)]
-    pub trunk_prefix_optional: bool,
-}
+/// Where no country is known, `00` is still read as the international prefix (ITU-T E.164
+/// recommends it, and most of the world uses it).
+const INTERNATIONAL: &str = "00";
 
 /// The result of reading a dial string.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,8 +42,8 @@ impl Dialled {
 }
 
 /// Reads `input` (a bare number, `tel:` or `sip:` URI user part; spaces, dashes, dots and
-/// parentheses ignored) with `numbering` (none: only `+…`, `00…` and short codes).
-pub fn normalise(input: &str, numbering: Option<&Numbering>) -> Result<Dialled, String> {
+/// parentheses ignored) as dialled in `country` (none: only `+…`, `00…` and short codes).
+pub fn normalise(input: &str, country: Option<&Country>) -> Result<Dialled, String> {
     let user = strip_uri(input.trim());
     let mut text = String::with_capacity(user.len());
     for c in user.chars() {
@@ -72,44 +59,32 @@ pub fn normalise(input: &str, numbering: Option<&Numbering>) -> Result<Dialled, 
     if text.len() > MAX_LEN {
         return Err(format!("must be at most {MAX_LEN} characters"));
     }
-    if let Some(digits) = text.strip_prefix('+') {
-        return e164(digits);
+    if text.starts_with('+') {
+        return e164(E164::canonical(&text));
     }
     if text.contains('+') {
         return Err("'+' is only allowed first".into());
     }
-    let international = numbering.map_or("00", |n| n.international_prefix.as_str());
-    if let Some(rest) = text.strip_prefix(international)
+    if !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(Dialled::Short(text));
+    }
+    let international = country.map_or(&[INTERNATIONAL][..], |c| c.international_prefixes);
+    if let Some(rest) = international.iter().find_map(|p| text.strip_prefix(p))
         && !rest.is_empty()
-        && rest.bytes().all(|b| b.is_ascii_digit())
     {
-        return e164(rest);
+        return e164(E164::canonical(&format!("+{rest}")));
     }
-    if let Some(n) = numbering
-        && text.bytes().all(|b| b.is_ascii_digit())
-    {
-        let national = text
-            .strip_prefix(n.trunk_prefix.as_str())
-            .filter(|rest| n.national_lengths.contains(&rest.len()))
-            .or_else(|| {
-                (n.trunk_prefix_optional && n.national_lengths.contains(&text.len()))
-                    .then_some(text.as_str())
-            });
-        if let Some(national) = national {
-            return e164(&format!("{}{national}", n.country_code));
-        }
+    // Digits that are not a whole national number of the country are a short code.
+    match country.map(|c| E164::parse(&text, Some(c.iso))) {
+        Some(Ok(number)) => Ok(Dialled::E164(number.into_string())),
+        _ => Ok(Dialled::Short(text)),
     }
-    Ok(Dialled::Short(text))
 }
 
-fn e164(digits: &str) -> Result<Dialled, String> {
-    if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("an international number is '+' and 1 to 15 digits".into());
-    }
-    if digits.starts_with('0') {
-        return Err("a country code never starts with 0".into());
-    }
-    Ok(Dialled::E164(format!("+{digits}")))
+fn e164(number: Result<E164, crate::types::e164::NumberError>) -> Result<Dialled, String> {
+    number
+        .map(|n| Dialled::E164(n.into_string()))
+        .map_err(|e| e.0)
 }
 
 /// `sip:+4420…@host;user=phone` → `+4420…`; `tel:+1-415…;ext=1` → `+1-415…`.
@@ -133,24 +108,12 @@ fn strip_uri(input: &str) -> &str {
 mod tests {
     use super::*;
 
-    fn nanp() -> Numbering {
-        Numbering {
-            country_code: "1".into(),
-            trunk_prefix: "1".into(),
-            international_prefix: "011".into(),
-            national_lengths: vec![10],
-            trunk_prefix_optional: true,
-        }
+    fn nanp() -> &'static Country {
+        crate::types::e164::country_of("US").unwrap()
     }
 
-    fn uk() -> Numbering {
-        Numbering {
-            country_code: "44".into(),
-            trunk_prefix: "0".into(),
-            international_prefix: "00".into(),
-            national_lengths: vec![9, 10],
-            trunk_prefix_optional: false,
-        }
+    fn uk() -> &'static Country {
+        crate::types::e164::country_of("GB").unwrap()
     }
 
     fn e(s: &str) -> Dialled {
@@ -160,36 +123,33 @@ mod tests {
     #[test]
     fn nanp_formats() {
         let n = nanp();
-        assert_eq!(normalise("(415) 555-0100", Some(&n)), Ok(e("+14155550100")));
-        assert_eq!(normalise("1-415-555-0100", Some(&n)), Ok(e("+14155550100")));
+        assert_eq!(normalise("(415) 555-0100", Some(n)), Ok(e("+14155550100")));
+        assert_eq!(normalise("1-415-555-0100", Some(n)), Ok(e("+14155550100")));
+        assert_eq!(normalise("+1 415 555 0100", Some(n)), Ok(e("+14155550100")));
         assert_eq!(
-            normalise("+1 415 555 0100", Some(&n)),
-            Ok(e("+14155550100"))
-        );
-        assert_eq!(
-            normalise("011 44 20 7946 0000", Some(&n)),
+            normalise("011 44 20 7946 0000", Some(n)),
             Ok(e("+442079460000"))
         );
-        assert_eq!(normalise("911", Some(&n)), Ok(Dialled::Short("911".into())));
-        assert_eq!(normalise("*67", Some(&n)), Ok(Dialled::Short("*67".into())));
+        assert_eq!(normalise("911", Some(n)), Ok(Dialled::Short("911".into())));
+        assert_eq!(normalise("*67", Some(n)), Ok(Dialled::Short("*67".into())));
     }
 
     #[test]
     fn uk_formats() {
         let n = uk();
-        assert_eq!(normalise("020 7946 0000", Some(&n)), Ok(e("+442079460000")));
-        assert_eq!(normalise("07700 900123", Some(&n)), Ok(e("+447700900123")));
+        assert_eq!(normalise("020 7946 0000", Some(n)), Ok(e("+442079460000")));
+        assert_eq!(normalise("07700 900123", Some(n)), Ok(e("+447700900123")));
         assert_eq!(
-            normalise("0044 20 7946 0000", Some(&n)),
+            normalise("0044 20 7946 0000", Some(n)),
             Ok(e("+442079460000"))
         );
         assert_eq!(
-            normalise("001 202 555 0100", Some(&n)),
+            normalise("001 202 555 0100", Some(n)),
             Ok(e("+12025550100"))
         );
-        assert_eq!(normalise("999", Some(&n)), Ok(Dialled::Short("999".into())));
+        assert_eq!(normalise("999", Some(n)), Ok(Dialled::Short("999".into())));
         assert_eq!(
-            normalise("118500", Some(&n)),
+            normalise("118500", Some(n)),
             Ok(Dialled::Short("118500".into()))
         );
     }
@@ -206,6 +166,26 @@ mod tests {
         );
         assert_eq!(normalise("0033199001234", None), Ok(e("+33199001234")));
         assert_eq!(normalise("112", None), Ok(Dialled::Short("112".into())));
+    }
+
+    /// Where the dial plan's own `[numbering]` tables disagreed with the inventory's, the
+    /// inventory's (ITU-T E.164 and the national plans) now decides for both.
+    #[test]
+    fn numbers_that_changed_when_the_tables_became_one() {
+        // NANP area codes start with 2-9: `015…` is not a number but digits, as it is to the
+        // inventory (the router used to make +10155550134 of it).
+        assert_eq!(
+            normalise("(015) 555-0134", Some(nanp())),
+            Ok(Dialled::Short("0155550134".into()))
+        );
+        // E.164 numbers have 8-15 digits and the country's national lengths: the router used
+        // to accept any 1-15 digits after `+`.
+        assert!(normalise("+4420794", None).unwrap_err().contains("E.164"));
+        assert!(normalise("+1 415 555 01", None).is_err());
+        // Countries without a template read their national forms too, as the inventory does.
+        let de = crate::types::e164::country_of("DE");
+        assert_eq!(normalise("030 1234567", de), Ok(e("+49301234567")));
+        assert_eq!(normalise("110", de), Ok(Dialled::Short("110".into())));
     }
 
     #[test]

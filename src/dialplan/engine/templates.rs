@@ -1,6 +1,7 @@
-//! The shipped dial-plan templates (`dialplans/*.toml`, embedded at build time): their country
-//! numbering and number classes, and the policy groups an organization gets by instantiating
-//! one.
+//! The shipped dial-plan templates (`dialplans/*.toml`, embedded at build time): the countries
+//! they cover, their number classes, and the policy groups an organization gets by
+//! instantiating one. How a country's numbers are written (trunk and international prefixes,
+//! lengths) is not here but in the one numbering table, `types::e164`.
 //!
 //! Templates cannot know trunk ids, so a route target names a variable instead,
 //! `trunk_id = "$outbound"`; [`instantiate`] binds every variable the template declares under
@@ -9,7 +10,6 @@
 
 use super::compile::CompiledPolicy;
 use super::model::{NumberClass, PolicyBody};
-use super::number::Numbering;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -37,8 +37,6 @@ pub struct TemplateFile {
     /// Where the numbering facts come from.
     #[serde(default)]
     pub sources: Vec<String>,
-    #[serde(default)]
-    pub numbering: Option<Numbering>,
     #[serde(default)]
     pub classes: BTreeMap<NumberClass, Vec<String>>,
     /// Trunk variables the instantiating organization binds, with what each is for.

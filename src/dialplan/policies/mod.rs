@@ -583,7 +583,8 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
     archive(&mut tx, caller, &gone, "delete").await?;
     store::delete_policy(&mut tx, id).await?;
     // After the DELETE: see `numbers::assigned_to`.
-    let numbers = crate::numbers::assigned_to(&mut tx, AssignmentType::Dialplan, id).await?;
+    let numbers =
+        crate::numbers::service::assigned_to(&mut tx, AssignmentType::Dialplan, id).await?;
     Error::refuse_in_use(
         &format!("dial plan policy {id}"),
         &[numbers],

@@ -12,7 +12,7 @@ use crate::sip::inbound::{KNOWN_METHODS, check_request};
 use crate::sip::message::{self, Scan};
 use crate::sip::transaction::Destination;
 use crate::sip::transaction::invite_server::{Arrival, Cancelled, RequestKey};
-use crate::sip::uri::Transport;
+use crate::types::sip_uri::Transport;
 use rsipstack::sip::{self as rsip, Header};
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! route order, with decreasing q-values), the refusal codes and the RFC 3326 Reason header.
 //! Pure: the listener turns these into bytes with `sip::message::build_response`.
 
-use crate::sip::uri::SipUri;
+use crate::types::sip_uri::SipUri;
 
 /// Most Contacts one 302 carries; the q-value formula stays strictly decreasing up to 1000.
 pub const MAX_CONTACTS: usize = 100;

@@ -284,7 +284,8 @@ pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
     store::delete(&mut tx, id).await?;
     // After the DELETE: see `numbers::assigned_to`.
     let numbers =
-        crate::numbers::assigned_to(&mut tx, crate::numbers::AssignmentType::User, id).await?;
+        crate::numbers::service::assigned_to(&mut tx, crate::numbers::AssignmentType::User, id)
+            .await?;
     Error::refuse_in_use(
         &format!("user {id} ({})", user.username),
         &[numbers],

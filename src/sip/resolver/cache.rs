@@ -2,7 +2,7 @@
 //! ordering of them), bounded in size and by TTL.
 
 use super::{MAX_CACHE_TTL, Target};
-use crate::sip::uri::Transport;
+use crate::types::sip_uri::Transport;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;

@@ -40,7 +40,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tokio::time::Instant;
 
-use crate::sip::uri::{Host, SipUri, Transport};
+use crate::types::sip_uri::{Host, SipUri, Transport};
 
 /// The port used when neither the URI nor a SRV record gives one (RFC 3261 §19.1.2).
 pub const DEFAULT_SIP_PORT: u16 = 5060;

@@ -17,7 +17,7 @@ pub mod invite_server;
 
 use super::SipError;
 use super::message::Scan;
-use super::uri::Transport;
+use crate::types::sip_uri::Transport;
 use client::{Action, ClientTransaction, Timer};
 use std::collections::HashMap;
 use std::net::SocketAddr;

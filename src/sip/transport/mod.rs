@@ -9,7 +9,7 @@ pub mod udp;
 
 pub use sockets::Sockets;
 
-use super::uri::Transport;
+use crate::types::sip_uri::Transport;
 use std::future::Future;
 use std::net::SocketAddr;
 

@@ -5,7 +5,7 @@
 use super::RequestHandler;
 use crate::sip::SipError;
 use crate::sip::message::{Frame, frame};
-use crate::sip::uri::Transport;
+use crate::types::sip_uri::Transport;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -2,7 +2,7 @@
 
 use super::RequestHandler;
 use crate::sip::consts::UDP_BUFFER;
-use crate::sip::uri::Transport;
+use crate::types::sip_uri::Transport;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::UdpSocket;

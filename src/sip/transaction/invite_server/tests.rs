@@ -2,7 +2,7 @@
 //! millisecond, retransmissions, CANCEL, keys and bounds.
 
 use super::*;
-use crate::sip::uri::Transport;
+use crate::types::sip_uri::Transport;
 
 fn dest(transport: Transport) -> Destination {
     Destination {

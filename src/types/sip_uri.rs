@@ -188,9 +188,46 @@ impl fmt::Display for SipUri {
     }
 }
 
+impl std::str::FromStr for SipUri {
+    type Err = UriError;
+    fn from_str(text: &str) -> Result<Self, UriError> {
+        Self::parse(text)
+    }
+}
+
+impl serde::Serialize for SipUri {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SipUri {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <String as serde::Deserialize>::deserialize(deserializer)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+crate::text_column!(SipUri, "uri", SipUri::parse);
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn uris_round_trip_through_json_and_the_database() {
+        let uri = SipUri::parse("sip:gw.example.com:5080;transport=tcp").unwrap();
+        let json = serde_json::to_string(&uri).unwrap();
+        assert_eq!(json, "\"sip:gw.example.com:5080;transport=tcp\"");
+        assert_eq!(serde_json::from_str::<SipUri>(&json).unwrap(), uri);
+        assert!(serde_json::from_str::<SipUri>("\"http://x\"").is_err());
+        let stored = crate::types::column::tests::sqlite_round_trip(&uri).await;
+        assert_eq!(stored, (uri.clone(), uri.to_string()));
+        let e = crate::types::column::tests::sqlite_decode::<SipUri>("sip:")
+            .await
+            .unwrap_err();
+        assert_eq!(crate::types::column::corrupt_of(&e).unwrap().column, "uri");
+    }
 
     #[test]
     fn round_trips() {

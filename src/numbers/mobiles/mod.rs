@@ -1,13 +1,16 @@
 //! Mobile (SIM) records: ICCID (Luhn-checked, unique), IMSI, the number the SIM answers to
 //! (a number of the same organization), state. Tenancy-checked, audited, one transaction each.
 
-use super::iccid::{Iccid, Imsi};
-use super::mobiles_store::{self as store, MobileFields, MobileFilter};
-use super::model::{Mobile, MobileState};
+pub(super) mod api;
+mod store;
+
+use self::store::{MobileFields, MobileFilter};
 use crate::auth::{Caller, Permission};
 use crate::db::Page;
 use crate::db::{Db, Tx};
 use crate::error::{Error, Result};
+use crate::numbers::iccid::{Iccid, Imsi};
+use crate::numbers::model::{Mobile, MobileState};
 use crate::system::audit::{self, Change};
 use chrono::Utc;
 
@@ -49,7 +52,7 @@ async fn reread(tx: &mut Tx, id: i64) -> Result<Mobile> {
 /// The number `id` as an MSISDN of a SIM of `organization_id`: visible to the caller and owned
 /// by the same organization.
 async fn check_msisdn(db: &Db, caller: &Caller, id: i64, organization_id: i64) -> Result<i64> {
-    let number = super::service::visible_field(db, caller, "msisdn_number_id", id).await?;
+    let number = crate::numbers::service::visible_field(db, caller, "msisdn_number_id", id).await?;
     if number.organization_id != organization_id {
         return Err(Error::field(
             "msisdn_number_id",

@@ -14,6 +14,10 @@
 //! mistyped number that slips through is still caught by a person reading it. Countries not in
 //! the table accept E.164 input only.
 //!
+//! This is the one numbering table: the inventory (`numbers/`) parses with it, and the dial
+//! plan (`dialplan/number.rs`) reads dialled national forms with the same entry for the
+//! calling organization's country, so both turn the same text into the same number.
+//!
 //! Pure: no I/O.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -64,7 +68,17 @@ pub const COUNTRIES: &[Country] = &[
     // North American Numbering Plan: NXX-NXX-XXXX, the trunk prefix 1 is optional.
     country("US", "1", Some("1"), &["011"], 10..=10),
     country("CA", "1", Some("1"), &["011"], 10..=10),
+    // US territories that dial as domestic NANP (the `nanp` dial-plan template covers them).
+    country("PR", "1", Some("1"), &["011"], 10..=10),
+    country("VI", "1", Some("1"), &["011"], 10..=10),
+    country("GU", "1", Some("1"), &["011"], 10..=10),
+    country("AS", "1", Some("1"), &["011"], 10..=10),
+    country("MP", "1", Some("1"), &["011"], 10..=10),
     country("GB", "44", Some("0"), OO, 9..=10),
+    // The Crown Dependencies share +44 and the UK's national plan (Ofcom).
+    country("IM", "44", Some("0"), OO, 9..=10),
+    country("JE", "44", Some("0"), OO, 9..=10),
+    country("GG", "44", Some("0"), OO, 9..=10),
     country("IE", "353", Some("0"), OO, 7..=9),
     country("DE", "49", Some("0"), OO, 5..=13),
     country("AT", "43", Some("0"), OO, 4..=13),
@@ -107,9 +121,9 @@ pub const COUNTRIES: &[Country] = &[
     country("AR", "54", Some("0"), OO, 10..=11),
 ];
 
-/// The table entry of an ISO country code (upper case).
+/// The table entry of an ISO country code (either case).
 pub fn country_of(iso: &str) -> Option<&'static Country> {
-    COUNTRIES.iter().find(|c| c.iso == iso)
+    COUNTRIES.iter().find(|c| c.iso.eq_ignore_ascii_case(iso))
 }
 
 /// The countries an E.164 number (digits after `+`) may belong to, by the longest calling
@@ -315,6 +329,16 @@ impl<'de> Deserialize<'de> for E164 {
     }
 }
 
+impl std::str::FromStr for E164 {
+    type Err = NumberError;
+    /// The canonical form only, like [`E164::canonical`].
+    fn from_str(text: &str) -> Result<Self, NumberError> {
+        Self::canonical(text)
+    }
+}
+
+crate::text_column!(E164, "number", E164::canonical);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -416,6 +440,65 @@ mod tests {
         assert!(E164::canonical("14155550134").is_err());
         assert!(E164::canonical("+1 415 555 0134").is_err());
         assert!(serde_json::from_str::<E164>("\"020 7946 0958\"").is_err());
+    }
+
+    #[test]
+    fn territories_and_dependencies_read_like_their_plan() {
+        assert_eq!(ok("(787) 555-0134", Some("PR")), "+17875550134");
+        assert_eq!(ok("01624 555123", Some("IM")), "+441624555123");
+        assert_eq!(ok("020 7946 0958", Some("gb")), "+442079460958");
+    }
+
+    /// A seeded loop over generated national numbers of every country: written with the trunk
+    /// prefix and separators, read back to the same canonical number, which round-trips
+    /// through its own text, JSON and the database.
+    #[tokio::test]
+    async fn generated_numbers_round_trip() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        for _ in 0..2000 {
+            let c = &COUNTRIES[rng.random_range(0..COUNTRIES.len())];
+            // E.164 needs 8 digits in all, more than some countries' shortest numbers give.
+            let len = rng
+                .random_range(c.national_lengths.clone())
+                .max(DIGITS.start() - c.calling_code.len());
+            let mut national: String = (0..len)
+                .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+                .collect();
+            // Keep the first digit off the trunk prefix and NANP's N rule.
+            national.replace_range(0..1, "2");
+            if c.calling_code == "1" {
+                national.replace_range(3..4, "5");
+            }
+            let expected = format!("+{}{national}", c.calling_code);
+            let spaced: String = national
+                .chars()
+                .enumerate()
+                .flat_map(|(i, d)| (i > 0 && i % 3 == 0).then_some(' ').into_iter().chain([d]))
+                .collect();
+            let written = format!("{}{spaced}", c.trunk_prefix.unwrap_or(""));
+            assert_eq!(
+                ok(&written, Some(c.iso)),
+                expected,
+                "{written} in {}",
+                c.iso
+            );
+            assert_eq!(ok(&format!("+{} {spaced}", c.calling_code), None), expected);
+            let n = E164::canonical(&expected).unwrap();
+            let json = serde_json::to_string(&n).unwrap();
+            assert_eq!(serde_json::from_str::<E164>(&json).unwrap(), n);
+        }
+        let n = E164::canonical("+442079460958").unwrap();
+        let stored = crate::types::column::tests::sqlite_round_trip(&n).await;
+        assert_eq!(stored, (n, "+442079460958".to_string()));
+        let corrupt = crate::types::column::tests::sqlite_decode::<E164>("020 7946")
+            .await
+            .unwrap_err();
+        let corrupt = crate::types::column::corrupt_of(&corrupt).unwrap();
+        assert_eq!(
+            (corrupt.column, corrupt.value.as_str()),
+            ("number", "020 7946")
+        );
     }
 
     #[test]

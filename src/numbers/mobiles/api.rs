@@ -1,15 +1,15 @@
 //! `/v1/mobiles` routes: SIM records (ICCID, IMSI, MSISDN number, state).
 
-use super::iccid::Iccid;
-use super::mobiles::{self, MobileUpdate, NewMobile};
-use super::mobiles_store::MobileFilter;
-use super::model::{MOBILE_STATES, Mobile, MobileState};
+use super::store::MobileFilter;
+use super::{self as mobiles, MobileUpdate, NewMobile};
 use crate::auth::Caller;
 use crate::error::{Error, Result};
 use crate::http::envelope::{Envelope, ListEnvelope, done};
 use crate::http::json::{JsonBody, JsonEdit, ReadOnlyFields};
 use crate::http::pagination::{PageParams, Params};
 use crate::http::path;
+use crate::numbers::iccid::Iccid;
+use crate::numbers::model::{MOBILE_STATES, Mobile, MobileState};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use serde::Deserialize;
