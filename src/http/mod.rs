@@ -43,7 +43,7 @@ pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(crate::devices::api::router())
         .merge(crate::numbers::api::router())
         .merge(crate::dialplan::api::router())
-        .merge(crate::devices::notify_api::router())
+        .merge(crate::devices::notify::api::router())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             crate::auth::require_auth,

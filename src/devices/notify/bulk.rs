@@ -9,12 +9,12 @@
 //! stale and the next read of the job stores and reports it as interrupted. Devices not reached
 //! stay `pending`.
 
-use super::model::Vendor;
-use super::notify::{self, NotifyResult, Sent};
-use super::notify_store::{self as store, Counts, Finished, JobRow, NewJob, ResultRow};
-use super::notify_target::{self, Action, Addressing, Outcome};
-use super::validate;
+use super::store::{self as store, Counts, Finished, JobRow, NewJob, ResultRow};
+use super::target::{self, Action, Addressing, Outcome};
+use super::{self as notify, NotifyResult, Sent};
 use crate::auth::{Caller, Permission};
+use crate::devices::model::Vendor;
+use crate::devices::validate;
 use crate::error::{Error, Result};
 use crate::http::pagination::Page;
 use crate::sip::uri::SipUri;
@@ -248,7 +248,7 @@ pub async fn start(state: &AppState, caller: &Caller, request: BulkRequest) -> R
             last_provisioned_ip: row.last_provisioned_ip.as_deref(),
             first_line_user: row.first_user.as_deref(),
         };
-        match notify_target::target(addressing) {
+        match target::target(addressing) {
             Ok(target) => {
                 let proxy = match proxies.get(&row.organization_path) {
                     Some(p) => p.clone(),
