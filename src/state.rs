@@ -35,6 +35,8 @@ pub struct App {
     /// What the provisioning server keeps in memory per device; handlers that change devices,
     /// provisioning settings or orgips invalidate it.
     pub provisioning_cache: Arc<crate::devices::provisioning::Cache>,
+    /// The supervised background jobs and the queue's worker (`system::jobs`).
+    pub jobs: crate::system::jobs::Jobs,
 }
 
 impl AppState {
@@ -63,6 +65,7 @@ impl AppState {
             secrets,
             templates,
             provisioning_cache: Arc::default(),
+            jobs: crate::system::jobs::Jobs::new(),
             config,
         }))
     }

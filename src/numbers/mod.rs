@@ -6,7 +6,7 @@ pub mod api;
 mod assignment;
 pub mod e164;
 pub mod iccid;
-mod import;
+pub mod import;
 mod mobiles;
 mod mobiles_api;
 mod mobiles_store;

@@ -1,0 +1,1 @@
+//! Lib tests of the job set.
