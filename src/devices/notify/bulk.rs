@@ -542,15 +542,14 @@ async fn run(
     metrics::gauge!("notify_jobs_running").increment(1.0);
     let shutdown = context.stop.clone();
     let (results, incoming) = mpsc::channel::<(Planned, Sent)>(plan.concurrency * 2 + 64);
-    let writer = write_results(
+    let writer = tokio::spawn(write_results(
         state.clone(),
         job_id,
         plan.action,
         incoming,
-        context,
+        context.clone(),
         settled,
-    );
-    tokio::pin!(writer);
+    ));
     let semaphore = Arc::new(Semaphore::new(plan.concurrency));
     let mut in_flight = JoinSet::new();
     let started = Instant::now();
@@ -592,7 +591,7 @@ async fn run(
     };
     in_flight.abort_all();
     drop(results);
-    writer.await;
+    let _ = writer.await;
     let end = if interrupted { "interrupted" } else { "done" };
     if let Err(e) = store::finish(&state.db, job_id, end, Utc::now()).await {
         tracing::warn!(job = job_id, error = %e, "cannot store the end of a notify job");
@@ -615,7 +614,7 @@ async fn write_results(
     job_id: i64,
     action: Action,
     mut incoming: mpsc::Receiver<(Planned, Sent)>,
-    context: &queue::Context,
+    context: queue::Context,
     mut settled: i64,
 ) {
     let mut batch: Vec<(Planned, Sent)> = Vec::with_capacity(BATCH);

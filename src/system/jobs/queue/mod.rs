@@ -69,6 +69,7 @@ pub async fn enqueue(tx: &mut Tx, job: &NewJob<'_>) -> sqlx::Result<i64> {
 }
 
 /// What a handler gets: the job, a way to report progress, and the set's stop signal.
+#[derive(Clone)]
 pub struct Context {
     pub id: i64,
     pub organization_id: i64,
