@@ -10,6 +10,7 @@ mod devices;
 mod dialplan;
 mod events;
 mod mobiles;
+mod jobs;
 mod notify;
 mod numbers;
 mod organizations;
