@@ -17,6 +17,13 @@
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+if ((SMOKE)); then
+    : "${BENCH_DURATION:=2}"
+    : "${BENCH_WARMUP:=0}"
+    : "${BENCH_THREADS:=1}"
+    : "${BENCH_CONNECTIONS:=4}"
+    : "${BENCH_ORGS:=5}"
+fi
 
 DURATION="${BENCH_DURATION:-20}"
 THREADS="${BENCH_THREADS:-2}"

@@ -27,6 +27,13 @@
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+if ((SMOKE)); then
+    : "${BENCH_DEVICES:=20}"
+    : "${BENCH_DURATION:=2}"
+    : "${BENCH_WARMUP:=0}"
+    : "${BENCH_THREADS:=1}"
+    : "${BENCH_CONNECTIONS:=4}"
+fi
 
 DEVICES="${BENCH_DEVICES:-10000}"
 DURATION="${BENCH_DURATION:-20}"
@@ -71,9 +78,11 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
     -keyout "$STATE_DIR/prov.key" -out "$STATE_DIR/prov.crt" 2>/dev/null || die "openssl failed"
 chmod 644 "$STATE_DIR/prov.key"
 
+# dialtone_vars puts the provisioning listener on 127.0.0.1:0 unless told otherwise, and the
+# environment overrides the file: name the port there.
+export DIALTONE_PROVISIONING_LISTEN="127.0.0.1:$PROV_PORT"
 cat >"$STATE_DIR/dialtone.toml" <<TOML
 [provisioning]
-listen = "127.0.0.1:$PROV_PORT"
 tls_cert = "$STATE_DIR/prov.crt"
 tls_key = "$STATE_DIR/prov.key"
 # One address fetches for 10,000 phones; nothing here is an attack.

@@ -6,6 +6,18 @@ BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd "$BENCH_DIR/.." && pwd)"
 # BENCH_BIN: run another dialtone binary (e.g. a saved copy) instead of target/release/dialtone.
 BIN="${BENCH_BIN:-$REPO_DIR/target/release/dialtone}"
+# BENCH_EXAMPLES_DIR: where the loopback peers (examples/notify_phones.rs, udp_responders.rs) are.
+EXAMPLES_DIR="${BENCH_EXAMPLES_DIR:-$REPO_DIR/target/release/examples}"
+# --smoke (what bench/smoke.sh passes): each script's tiny sizes, a few seconds, the whole path
+# still walked and checked, so a refactor cannot silently break a script. The caller's arguments
+# are ours: `source` without arguments keeps them.
+SMOKE=0
+for arg in "$@"; do
+    case "$arg" in
+        --smoke) SMOKE=1 ;;
+        *) printf 'usage: %s [--smoke]\n' "$0" >&2; exit 2 ;;
+    esac
+done
 BENCH_USER="bench"
 BENCH_PASSWORD="bench-password-1"
 
@@ -197,7 +209,7 @@ background_cores() {
 wait_quiet() {
     local limit="${BENCH_QUIET_WAIT:-0}" threshold="${BENCH_QUIET_CORES:-0.25}" started=$SECONDS busy
     while :; do
-        busy=$(background_cores 3)
+        busy=$(background_cores $((SMOKE ? 1 : 3)))
         if awk -v b="$busy" -v t="$threshold" 'BEGIN {exit !(b < t)}'; then break; fi
         if ((SECONDS - started >= limit)); then
             ((limit == 0)) || log "machine still busy ($busy cores) after ${limit}s; measuring anyway"

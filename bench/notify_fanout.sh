@@ -19,15 +19,18 @@
 # All traffic is on 127.0.0.1. Every wait is bounded; everything started here is stopped on exit.
 set -euo pipefail
 
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+if ((SMOKE)); then
+    : "${PHONES:=20}"
+fi
 PHONES="${PHONES:-5000}"
 BASE_PORT="${BASE_PORT:-30000}"
 CONCURRENCY="${CONCURRENCY:-50}"
 DATABASE_URL="${DATABASE_URL:-}"
 
-source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 CUSTOM_BINS=0
 [[ -n "${BENCH_BIN:-}${PHONES_BIN:-}" ]] && CUSTOM_BINS=1
-PHONES_BIN="${PHONES_BIN:-$REPO_DIR/target/release/examples/notify_phones}"
+PHONES_BIN="${PHONES_BIN:-$EXAMPLES_DIR/notify_phones}"
 WORK="$(mktemp -d /tmp/notify_fanout.XXXXXX)"
 STATS="$WORK/phones.stats"
 PHONES_PID=""

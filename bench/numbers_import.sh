@@ -14,6 +14,9 @@
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+if ((SMOKE)); then
+    : "${BENCH_ROWS:=200}"
+fi
 
 ROWS="${BENCH_ROWS:-100000}"
 ((ROWS >= 1 && ROWS <= 100000)) || die "BENCH_ROWS must be 1-100000 (the import's limit)"

@@ -17,6 +17,11 @@
 # figures include sipp's own CPU contention; the script prints the background load it saw.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
+if ((SMOKE)); then
+    : "${BENCH_RATES:=100}"
+    : "${BENCH_DURATION:=2}"
+    : "${BENCH_RULES:=10}"
+fi
 
 RATES="${BENCH_RATES:-500 1000 2000 4000 8000}"
 DURATION="${BENCH_DURATION:-10}"

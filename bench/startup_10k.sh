@@ -18,6 +18,11 @@
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+if ((SMOKE)); then
+    : "${BENCH_ORG_COUNT:=50}"
+    : "${BENCH_STARTS:=1}"
+    : "${BENCH_IDLE:=1}"
+fi
 
 COUNT="${BENCH_ORG_COUNT:-10000}"
 STARTS="${BENCH_STARTS:-5}"

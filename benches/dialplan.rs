@@ -16,11 +16,13 @@
 //! p99.9 43 µs; criterion mean 3.9 µs per evaluation, 0.94 µs per bare trie lookup.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use dialtone::dialplan::compile::CompiledPolicy;
-use dialtone::dialplan::evaluate::{self, Call, GatewayState, Network, TrunkState};
-use dialtone::dialplan::model::{Action, Conditions, PolicyBody, RouteTarget, Rule, Strategy};
-use dialtone::dialplan::plan::{GroupInput, OrgInput, Plan};
-use dialtone::dialplan::templates;
+use dialtone::dialplan::engine::compile::CompiledPolicy;
+use dialtone::dialplan::engine::evaluate::{self, Call, GatewayState, Network, TrunkState};
+use dialtone::dialplan::engine::model::{
+    Action, Conditions, PolicyBody, RouteTarget, Rule, Strategy,
+};
+use dialtone::dialplan::engine::plan::{GroupInput, OrgInput, Plan};
+use dialtone::dialplan::engine::templates;
 use dialtone::gateways::health::State;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

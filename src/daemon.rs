@@ -1,10 +1,10 @@
 //! Wires the daemon together: database, state, listeners, the background jobs, systemd
 //! notifications and graceful shutdown. `main` and the tests start it through the same [`start`].
 
-use crate::config::Config;
+use crate::config::{Config, DnsConfig, DnsMode};
 use crate::db;
 use crate::http;
-use crate::sip::resolver::{HickoryLookup, Resolver, StaticLookup};
+use crate::sip::resolver::{HickoryLookup, IpRecord, Resolver, SrvRecord, StaticLookup};
 use crate::state::AppState;
 use crate::system::jobs::Scheduled;
 use crate::system::jobs::schedule::Every;
@@ -82,14 +82,38 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// The system's DNS (resolv.conf); without one, SIP URIs with numeric hosts still work.
-fn system_resolver() -> Resolver {
-    match HickoryLookup::from_system_conf() {
-        Ok(lookup) => Resolver::new(Arc::new(lookup)),
-        Err(e) => {
-            tracing::warn!(error = %e, "no system DNS configuration; only numeric SIP hosts resolve");
-            Resolver::new(Arc::new(StaticLookup::new()))
+/// The SIP resolver `[dns]` asks for: the system's DNS (resolv.conf), without which SIP URIs with
+/// numeric hosts still work; or the static table, where a name not listed resolves to nothing.
+fn system_resolver(dns: &DnsConfig) -> Resolver {
+    match dns.mode {
+        DnsMode::Static => {
+            // Static answers never change, so they may be cached as long as the resolver allows.
+            let ttl = crate::sip::resolver::MAX_CACHE_TTL;
+            let mut table = StaticLookup::new();
+            for (name, ips) in &dns.hosts {
+                table.insert_ips(name, ips.iter().map(|&ip| IpRecord { ip, ttl }));
+            }
+            for (name, entries) in &dns.srv {
+                table.insert_srv(
+                    name,
+                    entries.iter().map(|e| SrvRecord {
+                        priority: e.priority,
+                        weight: e.weight,
+                        port: e.port,
+                        target: e.target.clone(),
+                        ttl,
+                    }),
+                );
+            }
+            Resolver::new(Arc::new(table))
         }
+        DnsMode::System => match HickoryLookup::from_system_conf() {
+            Ok(lookup) => Resolver::new(Arc::new(lookup)),
+            Err(e) => {
+                tracing::warn!(error = %e, "no system DNS configuration; only numeric SIP hosts resolve");
+                Resolver::new(Arc::new(StaticLookup::new()))
+            }
+        },
     }
 }
 
@@ -111,11 +135,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             addrs: format!("{:?}", config.sip.listen),
             source,
         })?;
+    let resolver = Arc::new(system_resolver(&config.dns));
     let state = AppState::new(
         database,
         config,
         sip,
-        Arc::new(system_resolver()),
+        resolver,
         Arc::new(secrets),
         templates,
     );
@@ -217,7 +242,7 @@ fn spawn_jobs(state: &AppState) {
     );
     jobs.spawn_loop("dialplan.reload", {
         let state = state.clone();
-        move |stop| crate::dialplan::plans::run(state.clone(), stop)
+        move |stop| crate::dialplan::live::run(state.clone(), stop)
     });
     if state.config.pinger.enabled {
         let state = state.clone();

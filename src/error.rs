@@ -1,10 +1,7 @@
-//! The one error type handlers return, and how it maps to a status code and a body.
-//!
-//! The body itself (legacy XML or JSON) is chosen later by `http::errors`, which can see the
-//! request's `Accept` header; here we only attach the code and message to the response.
-
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+//! The protocol-neutral error type services return: what kind of failure it is ([`ErrorClass`]),
+//! the field it is about and a message. Each edge renders it in its own protocol: the REST API in
+//! `http::error_response` (status code, negotiated XML/JSON body), the SIP edges by their own
+//! mapping. Nothing here knows HTTP.
 
 /// What a handler can fail with. Database errors are logged and hidden from the client.
 #[derive(Debug, thiserror::Error)]
@@ -45,18 +42,27 @@ pub struct RowError {
 
 /// A summary message and the list of bad rows; rendered as an `errors` array in JSON and as
 /// `<errors><error row=".." field="..">message</error></errors>` in XML. Also attached to the
-/// response, beside [`ErrorInfo`], for the renderer.
+/// response, beside `http::error_response::ErrorInfo`, for the renderer.
 #[derive(Debug, Clone)]
 pub struct RowErrors {
     pub message: String,
     pub errors: Vec<RowError>,
 }
 
-/// Attached to an error response so the renderer can build the negotiated body.
-#[derive(Debug, Clone)]
-pub struct ErrorInfo {
-    pub code: u16,
-    pub message: String,
+/// What kind of failure an [`Error`] is, for an edge to map to its protocol's codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// The input is wrong (a field, a row, a parameter).
+    Invalid,
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    Conflict,
+    TooLarge,
+    RateLimited,
+    Unavailable,
+    /// Our fault (the database, a bug); the detail is logged, not shown.
+    Internal,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -125,21 +131,22 @@ impl Error {
         Self::Unauthorized("Authentication required".into())
     }
 
-    pub fn status_code(&self) -> StatusCode {
+    pub fn class(&self) -> ErrorClass {
         match self {
-            Self::BadRequest(_) | Self::Rows(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::BadRequest(_) | Self::Rows(_) => ErrorClass::Invalid,
+            Self::Unauthorized(_) => ErrorClass::Unauthenticated,
+            Self::Forbidden(_) => ErrorClass::Forbidden,
+            Self::NotFound(_) => ErrorClass::NotFound,
+            Self::Conflict(_) => ErrorClass::Conflict,
+            Self::PayloadTooLarge(_) => ErrorClass::TooLarge,
+            Self::TooManyRequests { .. } => ErrorClass::RateLimited,
+            Self::Unavailable(_) => ErrorClass::Unavailable,
+            Self::Database(_) | Self::Internal(_) => ErrorClass::Internal,
         }
     }
 
-    fn public_message(&self) -> String {
+    /// The message a client may see: internal details are logged, never shown.
+    pub fn public_message(&self) -> String {
         match self {
             Self::Database(_) | Self::Internal(_) => "Internal server error".into(),
             other => other.to_string(),
@@ -221,34 +228,6 @@ fn unique_violation_field(message: &str, constraint: Option<&str>) -> String {
     "value".into()
 }
 
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        let status = self.status_code();
-        match &self {
-            Self::Database(e) => tracing::error!(error = %e, "database error"),
-            Self::Internal(e) => tracing::error!(error = %e, "internal error"),
-            _ => {}
-        }
-        let info = ErrorInfo {
-            code: status.as_u16(),
-            message: self.public_message(),
-        };
-        let mut response = status.into_response();
-        if let Self::Rows(rows) = self {
-            response.extensions_mut().insert(rows);
-            response.extensions_mut().insert(info);
-            return response;
-        }
-        if let Self::TooManyRequests { retry_after_s, .. } = &self
-            && let Ok(value) = retry_after_s.to_string().parse()
-        {
-            response.headers_mut().insert("retry-after", value);
-        }
-        response.extensions_mut().insert(info);
-        response
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,7 +255,7 @@ mod tests {
             "SIP trunk 7 is still in use by dial plan policies 4 (UK); numbers n0, n1, n2, n3, \
              n4, n5, n6, n7, n8, n9 and 3 more; change them first"
         );
-        assert_eq!(err.status_code(), StatusCode::CONFLICT);
+        assert_eq!(err.class(), ErrorClass::Conflict);
         assert!(Error::refuse_in_use("user 1", &[InUse::default()], "x").is_ok());
     }
 

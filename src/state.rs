@@ -27,7 +27,7 @@ pub struct App {
     /// RFC 3263 resolution of SIP URIs (system DNS, cached by TTL).
     pub resolver: Arc<crate::sip::resolver::Resolver>,
     /// The compiled dial plan, the trunk snapshot and channel counts evaluation reads.
-    pub dialplan: Arc<crate::dialplan::plans::DialPlans>,
+    pub dialplan: Arc<crate::dialplan::live::DialPlans>,
     /// The key that encrypts recoverable secrets (line and provisioning passwords), loaded once.
     pub secrets: Arc<crate::system::secrets::Secrets>,
     /// Phone provisioning templates, compiled; reloaded in place on change or SIGHUP.
@@ -59,7 +59,7 @@ impl AppState {
             gateway_health: Arc::default(),
             gateways_changed: Arc::default(),
             resolver,
-            dialplan: Arc::new(crate::dialplan::plans::DialPlans::new(
+            dialplan: Arc::new(crate::dialplan::live::DialPlans::new(
                 std::time::Duration::from_secs(config.dialplan.channel_report_ttl_s),
             )),
             secrets,

@@ -7,10 +7,12 @@
 mod chunks;
 mod connect;
 pub mod lease;
+mod page;
 
 pub use chunks::{STATEMENT_BYTES, chunks};
 
 pub use connect::{connect, migrate};
+pub use page::Page;
 
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
 

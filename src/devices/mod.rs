@@ -22,6 +22,9 @@ pub use model::{
     CreatedDevice, Credentials, Device, DeviceStatus, DeviceView, Line, LineTransport,
     ProvisioningSettings, Variables, Vendor,
 };
-pub use service::*;
+pub use service::{
+    DeviceUpdate, MAX_BULK, NewDevice, by_mac, create, create_many, delete, get, hold, hold_line,
+    list, update, visible,
+};
 pub use settings::*;
 pub use store::DeviceFilter;

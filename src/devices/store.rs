@@ -1,8 +1,8 @@
 //! SQL of devices, their lines and organizations' provisioning settings.
 
 use super::model::{Device, Line, ProvisioningSettings, Variables};
+use crate::db::Page;
 use crate::db::{Db, Tx};
-use crate::http::pagination::Page;
 use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;

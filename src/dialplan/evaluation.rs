@@ -3,8 +3,8 @@
 //! never touches the database; the REST endpoint adds the caller's tenancy check.
 
 use super::channels::Channels;
-use super::evaluate::{self, Call, Decision, GatewayState, Network, TrunkState, Verdict};
-use super::plans::Trunks;
+use super::engine::evaluate::{self, Call, Decision, GatewayState, Network, TrunkState, Verdict};
+use super::live::Trunks;
 use crate::auth::Caller;
 use crate::error::{Error, Result};
 use crate::gateways::Trunk;

@@ -1,27 +1,13 @@
-//! Dial plans: policies and policy groups per organization, shipped templates, the compiler
-//! (prefix trie), the evaluator and the SIP 302 redirect listener.
+//! Dial plans: the policies and policy groups operators edit ([`policies`]), the pure engine that
+//! compiles and evaluates them ([`engine`]), this instance's live plan ([`live`]) and the call
+//! decisions made on it ([`evaluation`]), and the SIP 302 redirect listener ([`redirect`]).
 
 pub mod api;
 pub mod channels;
-pub mod classes;
-pub mod compile;
-pub mod evaluate;
+pub mod engine;
 pub mod evaluation;
-#[cfg(test)]
-mod golden;
-pub mod groups;
-pub mod history;
-mod instantiate;
-pub mod model;
-pub mod number;
-pub mod pattern;
-pub mod plan;
-pub mod plans;
+pub mod live;
+pub mod policies;
 pub mod redirect;
-pub mod service;
-mod store;
-pub mod templates;
-pub mod trie;
-pub mod window;
 
 pub use evaluation::{EvaluateRequest, decide};

@@ -6,9 +6,9 @@ use super::health::{AliveCodes, DEFAULT_ALIVE, Policy};
 use super::model::{Direction, Gateway, Trunk, TrunkIp};
 use super::store::{self, GatewayFields, TrunkFields, TrunkFilter};
 use crate::auth::{Caller, Permission};
+use crate::db::Page;
 use crate::db::{Db, Tx};
 use crate::error::{Error, Result};
-use crate::http::pagination::Page;
 use crate::sip::uri::SipUri;
 use crate::system::audit::{self, Actor, Change};
 use chrono::{DateTime, Utc};
@@ -485,7 +485,7 @@ pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
     let ips = store::ips_in_tx(&mut tx, id).await?;
     store::delete_trunk(&mut tx, id).await?;
     // After the DELETE: see `numbers::assigned_to`.
-    let policies = crate::dialplan::service::routing_to_trunk(&mut tx, id).await?;
+    let policies = crate::dialplan::policies::routing_to_trunk(&mut tx, id).await?;
     let numbers =
         crate::numbers::assigned_to(&mut tx, crate::numbers::AssignmentType::Trunk, id).await?;
     Error::refuse_in_use(

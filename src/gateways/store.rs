@@ -1,8 +1,8 @@
 //! SQL of trunks, gateways and trunk IPs.
 
 use super::model::{Gateway, Trunk, TrunkIp};
+use crate::db::Page;
 use crate::db::{Db, Tx};
-use crate::http::pagination::Page;
 use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;

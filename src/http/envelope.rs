@@ -1,6 +1,6 @@
 //! The success envelope: `{"status":"success","data":…}`, lists add `total`, `limit`, `offset`.
 
-use crate::http::pagination::Page;
+use crate::db::Page;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

@@ -2,7 +2,8 @@
 //! `Accept` header prefers it. Errors produced outside our handlers (unknown route, wrong method,
 //! timeouts, body limit) are caught here too, so clients only ever see one shape.
 
-use crate::error::{Error, ErrorInfo, RowError, RowErrors};
+use crate::error::{Error, RowError, RowErrors};
+use crate::http::error_response::ErrorInfo;
 use crate::http::pagination::Params;
 use axum::body::Body;
 use axum::extract::Request;

@@ -3,6 +3,7 @@
 
 pub mod client_ip;
 pub mod envelope;
+pub mod error_response;
 pub mod errors;
 pub mod json;
 pub mod openapi;

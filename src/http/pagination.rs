@@ -4,6 +4,7 @@
 //! `offset`, a `page` below 1, or giving both `page` and `offset` is a 400; anything non-numeric is
 //! a 400 naming the parameter.
 
+use crate::db::Page;
 use crate::error::Error;
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
@@ -11,13 +12,6 @@ use std::collections::HashMap;
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 1000;
-
-/// A validated window into a list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Page {
-    pub limit: i64,
-    pub offset: i64,
-}
 
 /// Documentation-only description of the pagination parameters.
 #[derive(utoipa::IntoParams)]

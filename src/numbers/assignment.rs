@@ -87,7 +87,7 @@ pub async fn check_assignment(
             }
         }
         AssignmentType::Dialplan => {
-            let policy = crate::dialplan::service::visible_policy(db, caller, a.id)
+            let policy = crate::dialplan::policies::visible_policy(db, caller, a.id)
                 .await
                 .map_err(not_found("dial plan"))?;
             if !org.path.starts_with(&policy.organization_path) {
@@ -117,7 +117,7 @@ pub async fn hold_assignment(tx: &mut Tx, a: Assignment) -> Result<()> {
         ),
         AssignmentType::Dialplan => (
             "dial plan",
-            crate::dialplan::service::hold_policy(tx, a.id).await?,
+            crate::dialplan::policies::hold_policy(tx, a.id).await?,
         ),
     };
     if held {

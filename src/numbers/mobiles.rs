@@ -5,9 +5,9 @@ use super::iccid::{Iccid, Imsi};
 use super::mobiles_store::{self as store, MobileFields, MobileFilter};
 use super::model::{Mobile, MobileState};
 use crate::auth::{Caller, Permission};
+use crate::db::Page;
 use crate::db::{Db, Tx};
 use crate::error::{Error, Result};
-use crate::http::pagination::Page;
 use crate::system::audit::{self, Change};
 use chrono::Utc;
 

@@ -9,9 +9,9 @@ use super::model::{
 };
 use super::store::{self, NewHistory, NumberFields, NumberFilter};
 use crate::auth::{Caller, Permission};
+use crate::db::Page;
 use crate::db::{Db, Tx};
 use crate::error::{Error, InUse, Result};
-use crate::http::pagination::Page;
 use crate::orgs::Organization;
 use crate::system::audit::{self, Actor, Change};
 use chrono::{DateTime, Utc};

@@ -2,8 +2,8 @@
 
 use super::model::{Assignment, AssignmentType, HistoryEntry, Number, tags_from_column};
 use super::pattern::Pattern;
+use crate::db::Page;
 use crate::db::{Db, Tx};
-use crate::http::pagination::Page;
 use crate::system::audit::Actor;
 use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};

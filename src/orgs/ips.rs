@@ -3,9 +3,9 @@
 
 use super::Organization;
 use crate::auth::{Caller, Permission};
+use crate::db::Page;
 use crate::db::{Db, Tx};
 use crate::error::{Error, Result};
-use crate::http::pagination::Page;
 use crate::system::audit::{self, Change};
 use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};

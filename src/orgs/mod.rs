@@ -15,8 +15,8 @@ pub use store::{ClientAccess, OrgFilter};
 
 use crate::auth::{Caller, Permission, password};
 use crate::db::Db;
+use crate::db::Page;
 use crate::error::{Error, Result};
-use crate::http::pagination::Page;
 use crate::system::audit::{self, Actor, Change};
 use chrono::Utc;
 use serde_json::to_value;

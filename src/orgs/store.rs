@@ -1,8 +1,8 @@
 //! SQL of organizations and their client-access settings.
 
 use super::model::Organization;
+use crate::db::Page;
 use crate::db::{Db, Tx};
-use crate::http::pagination::Page;
 use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
 

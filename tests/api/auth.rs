@@ -2,7 +2,7 @@
 //! temporary) and their expiry, two-factor codes, failed-login limiting, how secrets are stored,
 //! the audit trail of logins, and the organization-level locks (suspension, client access).
 
-use crate::support::{self, Api, PASSWORD, ROOT_PASSWORD, ROOT_USER, TestApp};
+use crate::support::{self, Api, PASSWORD, ROOT_PASSWORD, ROOT_USER, TestApp, message};
 use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -10,10 +10,6 @@ use std::time::Duration;
 
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-fn message(body: &Value) -> &str {
-    body["message"].as_str().unwrap_or_default()
-}
 
 fn parse_time(value: &Value) -> DateTime<Utc> {
     let text = value

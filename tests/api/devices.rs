@@ -1,7 +1,7 @@
 //! Devices (`/v1/devices`), their lines and credentials, and organizations' provisioning
 //! settings (`/v1/organizations/{id}/provisioning`).
 
-use crate::support::{Api, PASSWORD, TestApp, tree};
+use crate::support::{Api, PASSWORD, TestApp, message, tree};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -26,10 +26,6 @@ fn phone(org: i64, mac: &str) -> Value {
         ],
         "variables": {"screensaver.timeout": 600, "ldap.enable": true, "brand": "Acme"}
     })
-}
-
-fn message(body: &Value) -> &str {
-    body["message"].as_str().unwrap_or_default()
 }
 
 /// The `errors` array of a refused bulk request.

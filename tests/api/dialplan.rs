@@ -3,11 +3,11 @@
 //! `POST /v1/dialplan/evaluate` with routes, gateway URIs, translated numbers and skipped routes
 //! (a gateway the pinger found down, a trunk at its channel limit).
 
-use crate::support::{self, Api, PASSWORD, TestApp};
+use crate::support::gateway::{answering_gateway, silent_gateway};
+use crate::support::{self, Api, PASSWORD, TestApp, message};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use tokio::net::UdpSocket;
 
 /// A daemon that pings nobody: gateways stay `unknown`, which routes.
 async fn quiet_app() -> TestApp {
@@ -61,10 +61,6 @@ async fn evaluate(api: &Api, body: Value) -> Value {
 fn route_to(trunks: &[i64]) -> Value {
     let routes: Vec<Value> = trunks.iter().map(|t| json!({"trunk_id": t})).collect();
     json!({"type": "route", "routes": routes})
-}
-
-fn message(body: &Value) -> String {
-    body["message"].as_str().unwrap_or_default().to_string()
 }
 
 #[tokio::test]
@@ -799,30 +795,6 @@ async fn evaluate_refuses_bad_input() {
     assert_eq!(empty["action"], "deny", "{empty}");
 }
 
-/// A UDP "gateway" that never answers: the pinger takes it down.
-async fn silent_gateway() -> (String, UdpSocket) {
-    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let addr = socket.local_addr().unwrap();
-    (format!("sip:{addr}"), socket)
-}
-
-/// A UDP gateway that answers every OPTIONS with 200.
-async fn answering_gateway() -> String {
-    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let addr = socket.local_addr().unwrap();
-    tokio::spawn(async move {
-        let mut buf = vec![0u8; 65_535];
-        while let Ok((len, from)) = socket.recv_from(&mut buf).await {
-            if let Some(request) = dialtone::sip::message::scan(&buf[..len]) {
-                let reply =
-                    dialtone::sip::message::build_response(&request, 200, from, "gw", Vec::new());
-                let _ = socket.send_to(&reply, from).await;
-            }
-        }
-    });
-    format!("sip:{addr}")
-}
-
 #[tokio::test]
 async fn a_route_is_skipped_when_its_gateway_is_down() {
     let app = TestApp::start_with(|c| {
@@ -832,7 +804,7 @@ async fn a_route_is_skipped_when_its_gateway_is_down() {
     })
     .await;
     let (tree, root) = support::tree(&app).await;
-    let (dead_uri, _keep_open) = silent_gateway().await;
+    let dead_uri = silent_gateway().await;
     let live_uri = answering_gateway().await;
     let (status, body) = root
         .post(

@@ -43,7 +43,9 @@ async fn an_import_is_a_job_each_caller_sees_only_in_its_subtree() {
     let imported = import(&a, &["+14155550101", "+14155550102", "+14155550103"]).await;
     assert_eq!(imported["imported"], 3, "{imported}");
     assert_eq!(imported["organization_ids"], json!([tree.partner_a]));
-    let a_job = imported["job_id"].as_i64().expect("the answer names its job");
+    let a_job = imported["job_id"]
+        .as_i64()
+        .expect("the answer names its job");
     let b_job = import(&b, &["+14155550201"]).await["job_id"]
         .as_i64()
         .unwrap();
@@ -95,7 +97,10 @@ async fn the_job_list_pages_like_every_list() {
     jobs.reverse();
     let (_, first) = root.get("/v1/jobs?limit=2").await;
     assert_eq!(ids(&first), jobs[..2].to_vec(), "{first}");
-    assert_eq!((first["total"].as_i64(), first["limit"].as_i64()), (Some(5), Some(2)));
+    assert_eq!(
+        (first["total"].as_i64(), first["limit"].as_i64()),
+        (Some(5), Some(2))
+    );
     let (_, third) = root.get("/v1/jobs?limit=2&page=3").await;
     assert_eq!(ids(&third), jobs[4..].to_vec(), "{third}");
     let (_, offset) = root.get("/v1/jobs?limit=2&offset=1").await;
@@ -107,7 +112,10 @@ async fn a_refused_import_answers_as_before_and_its_job_failed_with_the_rows() {
     let app = TestApp::start().await;
     let root = app.root().await;
     let (status, body) = root
-        .post("/v1/numbers/import", json!({"csv": "number\n+14155550101\nnot-a-number\n"}))
+        .post(
+            "/v1/numbers/import",
+            json!({"csv": "number\n+14155550101\nnot-a-number\n"}),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["errors"][0]["row"], 3, "{body}");
@@ -119,7 +127,10 @@ async fn a_refused_import_answers_as_before_and_its_job_failed_with_the_rows() {
     // A refusal of the input is not retried.
     assert_eq!(job["attempts"], 1, "{job}");
     assert!(
-        job["error"].as_str().unwrap().contains("nothing was imported"),
+        job["error"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was imported"),
         "{job}"
     );
     assert_eq!(root.total("/v1/numbers").await, 0);
@@ -194,7 +205,11 @@ async fn on_postgres_two_instances_run_each_queued_job_once_and_a_leased_job_on_
     // Jobs queued on both instances at once; either worker may take any of them.
     let mut requests = Vec::new();
     for n in 0..12 {
-        let api = if n % 2 == 0 { root1.clone() } else { root2.clone() };
+        let api = if n % 2 == 0 {
+            root1.clone()
+        } else {
+            root2.clone()
+        };
         requests.push(tokio::spawn(async move {
             let csv = format!("number\n+1415555{n:04}\n");
             api.post("/v1/numbers/import", json!({ "csv": csv })).await

@@ -1,7 +1,7 @@
 //! Mobile (SIM) records (`/v1/mobiles`): Luhn-checked ICCIDs, IMSIs, the MSISDN number of the
 //! same organization, state; tenancy and bad input.
 
-use crate::support::{Api, PASSWORD, TestApp, tree};
+use crate::support::{Api, PASSWORD, TestApp, message, tree};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -9,10 +9,6 @@ use serde_json::{Value, json};
 const ICCID_A: &str = "89440001234567890120";
 const ICCID_B: &str = "8901260123456789011";
 const ICCID_C: &str = "8910042348144559361";
-
-fn message(body: &Value) -> &str {
-    body["message"].as_str().unwrap_or_default()
-}
 
 async fn number(api: &Api, org: i64, text: &str) -> i64 {
     let (status, body) = api

@@ -4,110 +4,15 @@
 //! device's event log and in the audit log; tenancy; bad input; bulk jobs to 500 phones with
 //! their spread, concurrency bound, progress and paginated results; and `sipp` as a real phone.
 
+use crate::support::phone::{Log, PhoneBehaviour as Behaviour, phone, phone_with};
+use crate::support::sip::sipp_available;
 use crate::support::{self, Api, TestApp};
-use dialtone::sip::message::{build_response, scan, top_branch};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use tokio::net::UdpSocket;
-
-/// One request a phone received.
-#[derive(Debug, Clone)]
-struct Seen {
-    request_line: String,
-    headers: HashMap<String, String>,
-    branch: String,
-    at: Instant,
-}
-
-impl Seen {
-    fn header(&self, name: &str) -> &str {
-        self.headers.get(name).map(String::as_str).unwrap_or("")
-    }
-
-    /// The user part of the Request-URI.
-    fn user(&self) -> String {
-        let uri = self.request_line.split(' ').nth(1).unwrap_or("");
-        let rest = uri.strip_prefix("sip:").unwrap_or(uri);
-        rest.split('@').next().unwrap_or("").to_string()
-    }
-}
-
-#[derive(Clone, Copy)]
-enum Behaviour {
-    Answer(u16),
-    /// Answers after a pause (to observe how many NOTIFYs are in flight at once).
-    AnswerAfter(u16, Duration),
-    Silent,
-}
-
-/// Shared by the phones of one test: what they saw and how many requests they held at once.
-#[derive(Default)]
-struct Log {
-    seen: Mutex<Vec<Seen>>,
-    holding: AtomicUsize,
-    most_held: AtomicUsize,
-}
-
-impl Log {
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-/// A phone on loopback answering every request as `behaviour` says.
-async fn phone_with(behaviour: Behaviour, log: Arc<Log>) -> SocketAddr {
-    let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
-    let addr = socket.local_addr().unwrap();
-    tokio::spawn(async move {
-        let mut buf = vec![0u8; 65_535];
-        while let Ok((len, from)) = socket.recv_from(&mut buf).await {
-            let Some(request) = scan(&buf[..len]) else {
-                continue;
-            };
-            let branch = top_branch(&request).unwrap_or_default();
-            let first_copy = {
-                let mut seen = log.seen.lock().unwrap();
-                let first = !seen.iter().any(|s| s.branch == branch);
-                if first {
-                    seen.push(Seen {
-                        request_line: request.start_line.clone(),
-                        headers: request.headers.iter().cloned().collect(),
-                        branch: branch.clone(),
-                        at: Instant::now(),
-                    });
-                }
-                first
-            };
-            let (code, pause) = match behaviour {
-                Behaviour::Answer(code) => (code, None),
-                Behaviour::AnswerAfter(code, pause) => (code, Some(pause)),
-                Behaviour::Silent => continue,
-            };
-            let reply = build_response(&request, code, from, "phone", Vec::new());
-            let (socket, log) = (socket.clone(), log.clone());
-            tokio::spawn(async move {
-                if let (Some(pause), true) = (pause, first_copy) {
-                    let held = log.holding.fetch_add(1, Ordering::SeqCst) + 1;
-                    log.most_held.fetch_max(held, Ordering::SeqCst);
-                    tokio::time::sleep(pause).await;
-                    log.holding.fetch_sub(1, Ordering::SeqCst);
-                }
-                let _ = socket.send_to(&reply, from).await;
-            });
-        }
-    });
-    addr
-}
-
-async fn phone(behaviour: Behaviour) -> (SocketAddr, Arc<Log>) {
-    let log = Arc::new(Log::default());
-    (phone_with(behaviour, log.clone()).await, log)
-}
 
 async fn app() -> TestApp {
     TestApp::start_with(|c| c.notify.timeout_ms = 1_500).await
@@ -823,13 +728,6 @@ async fn a_job_whose_instance_died_reads_as_interrupted() {
 
 // ---------------------------------------------------------------------------------------------
 // sipp as a real phone.
-
-fn sipp_available() -> bool {
-    std::process::Command::new("sipp")
-        .arg("-v")
-        .output()
-        .is_ok()
-}
 
 #[tokio::test]
 async fn sipp_phone_answers_the_reboot_notify() {

@@ -1,14 +1,10 @@
 //! Numbers (`/v1/numbers`): inventory CRUD with E.164 normalisation, the state machine,
 //! channel limits, search, CSV import, moves down the tree, assignments and history.
 
-use crate::support::{Api, PASSWORD, TestApp, tree};
+use crate::support::{Api, PASSWORD, TestApp, message, tree};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::time::Instant;
-
-fn message(body: &Value) -> &str {
-    body["message"].as_str().unwrap_or_default()
-}
 
 fn id(body: &Value) -> i64 {
     body["data"]["id"]

@@ -3,58 +3,12 @@
 //! the event log, and API changes taking effect without a restart. Then `sipp` as a real peer.
 
 use crate::support::TestApp;
-use dialtone::sip::message::{build_response, scan};
+use crate::support::gateway::{GatewayBehaviour as Behaviour, gateway};
+use crate::support::sip::{free_udp_port, scenario, sipp_available};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use tokio::net::UdpSocket;
-
-#[derive(Clone, Copy)]
-enum Behaviour {
-    Answer(u16),
-    Silent,
-    /// Ignores every first copy, answers the retransmission.
-    AnswerRetransmission,
-    Garbage,
-}
-
-/// A gateway on loopback; returns its address and a counter of requests seen.
-async fn gateway(behaviour: Behaviour) -> (SocketAddr, Arc<AtomicUsize>) {
-    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let addr = socket.local_addr().unwrap();
-    let seen = Arc::new(AtomicUsize::new(0));
-    let counter = seen.clone();
-    tokio::spawn(async move {
-        let mut buf = vec![0u8; 65_535];
-        let mut last_branch = String::new();
-        while let Ok((len, from)) = socket.recv_from(&mut buf).await {
-            counter.fetch_add(1, Ordering::SeqCst);
-            let Some(request) = scan(&buf[..len]) else {
-                continue;
-            };
-            let reply = match behaviour {
-                Behaviour::Answer(code) => {
-                    Some(build_response(&request, code, from, "gw", Vec::new()))
-                }
-                Behaviour::Silent => None,
-                Behaviour::AnswerRetransmission => {
-                    let branch = dialtone::sip::message::top_branch(&request).unwrap_or_default();
-                    let retransmission = branch == last_branch;
-                    last_branch = branch;
-                    retransmission.then(|| build_response(&request, 200, from, "gw", Vec::new()))
-                }
-                Behaviour::Garbage => Some(b"\x00\x01 not sip at all\r\n\r\n".to_vec()),
-            };
-            if let Some(bytes) = reply {
-                let _ = socket.send_to(&bytes, from).await;
-            }
-        }
-    });
-    (addr, seen)
-}
 
 async fn fast_pinger_app() -> TestApp {
     TestApp::start_with(|c| {
@@ -93,6 +47,53 @@ fn state_of<'a>(list: &'a [Value], uri: &str) -> &'a str {
         .find(|h| h["uri"] == uri)
         .and_then(|h| h["state"].as_str())
         .unwrap_or("missing")
+}
+
+/// `[dns] mode = "static"` (every test daemon runs so): a gateway named in `dns.hosts` is pinged
+/// at the address listed there; a name not listed resolves to nothing and goes down, no DNS
+/// server asked.
+#[tokio::test]
+async fn the_static_resolver_answers_listed_names_and_nothing_else() {
+    let (addr, seen) = gateway(Behaviour::Answer(200)).await;
+    let app = TestApp::start_with(|c| {
+        c.pinger.interval_s = 1;
+        c.pinger.down_interval_s = 1;
+        c.pinger.timeout_ms = 1_200;
+        c.dns.hosts.insert("gw-static.test".into(), vec![addr.ip()]);
+    })
+    .await;
+    let root = app.root().await;
+    let listed = format!("sip:gw-static.test:{}", addr.port());
+    let unlisted = format!("sip:gw-unlisted.test:{}", addr.port());
+    let (status, body) = root
+        .post(
+            "/v1/siptrunks",
+            json!({"name": "named", "direction": "outbound", "max_channels": 1,
+                   "failures_to_down": 1, "successes_to_up": 1,
+                   "gateways": [{"uri": listed}, {"uri": unlisted}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let unlisted_id = body["data"]["gateways"][1]["id"].as_i64().unwrap();
+    wait_for(&root, "all", Duration::from_secs(15), |list| {
+        state_of(list, &listed) == "up" && state_of(list, &unlisted) == "down"
+    })
+    .await;
+    assert!(
+        seen.load(Ordering::SeqCst) > 0,
+        "the listed name reached the gateway"
+    );
+    let (_, single) = root
+        .get(&format!("/v1/sipgwping/gateway:{unlisted_id}"))
+        .await;
+    let history = single["data"][0]["history"].as_array().unwrap();
+    assert!(
+        history.iter().all(|p| p["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("resolves to no address"))),
+        "{single}"
+    );
+    app.shutdown().await;
 }
 
 #[tokio::test]
@@ -291,25 +292,6 @@ async fn api_changes_take_effect_without_a_restart() {
 
 // ---------------------------------------------------------------------------------------------
 // sipp as a real peer.
-
-fn sipp_available() -> bool {
-    std::process::Command::new("sipp")
-        .arg("-v")
-        .output()
-        .is_ok()
-}
-
-fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn scenario(name: &str) -> String {
-    format!("{}/tests/sipp/{name}", env!("CARGO_MANIFEST_DIR"))
-}
 
 struct Sipp(std::process::Child);
 

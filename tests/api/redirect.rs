@@ -4,13 +4,17 @@
 //! OPTIONS, other methods, garbage, unknown sources, header/parameter identification; then sipp
 //! as a real UAC.
 
+use crate::support::sip::{
+    SipClient, ack_for, all_headers, cancel_for, free_udp_port, header, invite, scenario,
+    sipp_available, status,
+};
 use crate::support::{self, Api, TestApp};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpStream, UdpSocket};
+use tokio::net::TcpStream;
 
 /// What the tests route: tenant A1 (source 127.0.0.1) with a policy that blocks +1900, sends
 /// +44 to two trunks in order, answers +49 with 480, and +33 to a trunk without a usable gateway.
@@ -96,125 +100,10 @@ async fn plan_app(with_source_ip: bool) -> Plan {
     Plan { app, root, tree }
 }
 
-fn invite(to: &str, branch: &str, local: SocketAddr, transport: &str, extra: &str) -> String {
-    format!(
-        "INVITE sip:{to}@127.0.0.1 SIP/2.0\r\n\
-         Via: SIP/2.0/{transport} {local};branch=z9hG4bK{branch};rport\r\n\
-         Max-Forwards: 70\r\n\
-         From: \"Alice\" <sip:+14155550100@127.0.0.1>;tag=f{branch}\r\n\
-         To: <sip:{to}@127.0.0.1>\r\n\
-         Call-ID: {branch}@127.0.0.1\r\n\
-         CSeq: 1 INVITE\r\n\
-         {extra}Content-Length: 0\r\n\r\n"
-    )
-}
-
-/// The ACK of a non-2xx final response: same branch, the response's To (with its tag).
-fn ack_for(invite: &str, response: &str) -> String {
-    let to = header(response, "To").expect("To in response");
-    invite
-        .replacen("INVITE sip:", "ACK sip:", 1)
-        .replace("CSeq: 1 INVITE", "CSeq: 1 ACK")
-        .lines()
-        .map(|l| {
-            if l.starts_with("To:") {
-                format!("To: {to}")
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\r\n")
-        .trim_end()
-        .to_string()
-        + "\r\n\r\n"
-}
-
-fn cancel_for(invite: &str) -> String {
-    invite
-        .replacen("INVITE sip:", "CANCEL sip:", 1)
-        .replace("CSeq: 1 INVITE", "CSeq: 1 CANCEL")
-}
-
-/// The first value of header `name` in a response.
-fn header<'a>(text: &'a str, name: &str) -> Option<&'a str> {
-    text.lines().find_map(|l| {
-        let (n, v) = l.split_once(':')?;
-        n.eq_ignore_ascii_case(name).then(|| v.trim())
-    })
-}
-
-fn all_headers<'a>(text: &'a str, name: &'a str) -> Vec<&'a str> {
-    text.lines()
-        .filter_map(|l| {
-            let (n, v) = l.split_once(':')?;
-            n.eq_ignore_ascii_case(name).then(|| v.trim())
-        })
-        .collect()
-}
-
-struct Client {
-    socket: UdpSocket,
-    target: SocketAddr,
-}
-
-impl Client {
-    async fn new(target: SocketAddr) -> Self {
-        let any = if target.is_ipv4() {
-            "127.0.0.1:0"
-        } else {
-            "[::1]:0"
-        };
-        Self {
-            socket: UdpSocket::bind(any).await.unwrap(),
-            target,
-        }
-    }
-
-    fn local(&self) -> SocketAddr {
-        self.socket.local_addr().unwrap()
-    }
-
-    async fn send(&self, text: &[u8]) {
-        self.socket.send_to(text, self.target).await.unwrap();
-    }
-
-    async fn answer(&self, wait: Duration) -> Option<String> {
-        let mut buf = vec![0u8; 65_535];
-        match tokio::time::timeout(wait, self.socket.recv_from(&mut buf)).await {
-            Ok(Ok((n, _))) => Some(String::from_utf8_lossy(&buf[..n]).into_owned()),
-            _ => None,
-        }
-    }
-
-    async fn ask(&self, text: &str) -> String {
-        self.send(text.as_bytes()).await;
-        self.answer(Duration::from_secs(3))
-            .await
-            .expect("an answer")
-    }
-
-    /// Sends an INVITE and ACKs its final response (so Timer G stays quiet).
-    async fn call(&self, to: &str, branch: &str) -> String {
-        let request = invite(to, branch, self.local(), "UDP", "");
-        let response = self.ask(&request).await;
-        self.send(ack_for(&request, &response).as_bytes()).await;
-        response
-    }
-}
-
-fn status(response: &str) -> u16 {
-    response
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
-}
-
 #[tokio::test]
 async fn an_invite_gets_a_302_with_one_contact_per_route_in_order() {
     let plan = plan_app(true).await;
-    let client = Client::new(plan.app.redirect_addr()).await;
+    let client = SipClient::new(plan.app.redirect_addr()).await;
     let before = plan.app.redirect().evaluations();
     let answer = client.call("+442071234567", "uk1").await;
     assert!(
@@ -254,7 +143,7 @@ async fn an_invite_gets_a_302_with_one_contact_per_route_in_order() {
 #[tokio::test]
 async fn refusals_carry_the_dial_plans_code_and_a_reason() {
     let plan = plan_app(true).await;
-    let client = Client::new(plan.app.redirect_addr()).await;
+    let client = SipClient::new(plan.app.redirect_addr()).await;
     for (to, code, reason) in [
         (
             "+19005550100",
@@ -296,7 +185,7 @@ async fn refusals_carry_the_dial_plans_code_and_a_reason() {
 #[tokio::test]
 async fn a_retransmitted_invite_gets_the_same_answer_without_a_new_evaluation() {
     let plan = plan_app(true).await;
-    let client = Client::new(plan.app.redirect_addr()).await;
+    let client = SipClient::new(plan.app.redirect_addr()).await;
     let request = invite("+442071234567", "rtx", client.local(), "UDP", "");
     let first = client.ask(&request).await;
     let evaluations = plan.app.redirect().evaluations();
@@ -313,7 +202,7 @@ async fn a_retransmitted_invite_gets_the_same_answer_without_a_new_evaluation() 
 #[tokio::test]
 async fn without_an_ack_timer_g_retransmits_and_the_ack_stops_it() {
     let plan = plan_app(true).await;
-    let client = Client::new(plan.app.redirect_addr()).await;
+    let client = SipClient::new(plan.app.redirect_addr()).await;
     // No ACK: the 302 comes again after T1 (500 ms) and again after 2·T1.
     let request = invite("+442071234567", "noack", client.local(), "UDP", "");
     let first = client.ask(&request).await;
@@ -346,7 +235,7 @@ async fn without_an_ack_timer_g_retransmits_and_the_ack_stops_it() {
 #[tokio::test]
 async fn cancel_after_the_final_answer_gets_200_and_an_unknown_cancel_481() {
     let plan = plan_app(true).await;
-    let client = Client::new(plan.app.redirect_addr()).await;
+    let client = SipClient::new(plan.app.redirect_addr()).await;
     let request = invite("+442071234567", "cx", client.local(), "UDP", "");
     let answer = client.ask(&request).await;
     assert_eq!(status(&answer), 302);
@@ -375,7 +264,7 @@ async fn cancel_after_the_final_answer_gets_200_and_an_unknown_cancel_481() {
 #[tokio::test]
 async fn options_get_200_other_methods_405_and_garbage_never_stops_the_listener() {
     let plan = plan_app(true).await;
-    let client = Client::new(plan.app.redirect_addr()).await;
+    let client = SipClient::new(plan.app.redirect_addr()).await;
     let options = invite("dialtone", "opt", client.local(), "UDP", "")
         .replace("INVITE sip:", "OPTIONS sip:")
         .replace("CSeq: 1 INVITE", "CSeq: 1 OPTIONS");
@@ -427,7 +316,7 @@ async fn options_get_200_other_methods_405_and_garbage_never_stops_the_listener(
 #[tokio::test]
 async fn an_unknown_source_is_refused_and_a_header_or_parameter_names_the_organization() {
     let plan = plan_app(false).await;
-    let client = Client::new(plan.app.redirect_addr()).await;
+    let client = SipClient::new(plan.app.redirect_addr()).await;
     let evaluations = plan.app.redirect().evaluations();
     let answer = client.call("+442071234567", "unknown").await;
     assert_eq!(status(&answer), 403, "{answer}");
@@ -535,7 +424,7 @@ async fn a_trunk_acl_identifies_the_trunk_and_its_organization() {
         .await;
     assert_eq!(status_code, StatusCode::CREATED, "{body}");
     plan.app.redirect().refresh().await.unwrap();
-    let client = Client::new(plan.app.redirect_addr()).await;
+    let client = SipClient::new(plan.app.redirect_addr()).await;
     assert_eq!(status(&client.call("+442071234567", "acl").await), 302);
 }
 
@@ -598,7 +487,7 @@ async fn ipv6_loopback_works_when_the_machine_has_it() {
     let root = app.root().await;
     org_ip(&root, 1, "::1").await;
     app.redirect().refresh().await.unwrap();
-    let client = Client::new(app.redirect().udp_addrs()[0]).await;
+    let client = SipClient::new(app.redirect().udp_addrs()[0]).await;
     let answer = client.call("+442071234567", "v6").await;
     // The platform has no dial plan: identified, evaluated, refused with the plan's 404.
     assert_eq!(status(&answer), 404, "{answer}");
@@ -608,25 +497,6 @@ async fn ipv6_loopback_works_when_the_machine_has_it() {
 
 // ---------------------------------------------------------------------------------------------
 // sipp as a real UAC.
-
-fn sipp_available() -> bool {
-    std::process::Command::new("sipp")
-        .arg("-v")
-        .output()
-        .is_ok()
-}
-
-fn scenario(name: &str) -> String {
-    format!("{}/tests/sipp/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 async fn run_sipp(target: SocketAddr, file: &str, number: &str, calls: u32) -> (bool, String) {
     let output = tokio::process::Command::new("sipp")

@@ -2,13 +2,9 @@
 //! (routed to, or assigned to numbers) is not deleted — 409 naming what uses it, nothing
 //! changed — and a number's `dialplan` assignment must name a policy it may use.
 
-use crate::support::{Api, PASSWORD, TestApp, tree};
+use crate::support::{Api, PASSWORD, TestApp, message, tree};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-fn message(body: &Value) -> String {
-    body["message"].as_str().unwrap_or_default().to_string()
-}
 
 fn id(body: &Value) -> i64 {
     body["data"]["id"]
@@ -75,7 +71,7 @@ async fn refused(api: &Api, path: &str, needles: &[&str]) -> String {
     let audit = api.total("/v1/auditlog").await;
     let (status, body) = api.delete(path).await;
     assert_eq!(status, StatusCode::CONFLICT, "DELETE {path}: {body}");
-    let text = message(&body);
+    let text = message(&body).to_string();
     for needle in needles {
         assert!(text.contains(needle), "{needle:?} not in {text:?}");
     }

@@ -3,6 +3,7 @@
 //! answer, fail, stay silent, or answer only a retransmission.
 
 use crate::support::TestApp;
+use crate::support::sip::SipClient;
 use dialtone::sip::message::{build_response, scan, status_code};
 use dialtone::sip::uri::Transport;
 use dialtone::sip::{Destination, SipError};
@@ -19,48 +20,10 @@ fn options(branch: &str, method_line: &str, cseq_method: &str, local: SocketAddr
     )
 }
 
-struct Client {
-    socket: UdpSocket,
-    target: SocketAddr,
-}
-
-impl Client {
-    async fn new(app: &TestApp) -> Self {
-        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        Self {
-            socket,
-            target: app.state().sip.udp_addrs()[0],
-        }
-    }
-
-    fn local(&self) -> SocketAddr {
-        self.socket.local_addr().unwrap()
-    }
-
-    async fn send(&self, text: &[u8]) {
-        self.socket.send_to(text, self.target).await.unwrap();
-    }
-
-    async fn answer(&self, wait: Duration) -> Option<String> {
-        let mut buf = vec![0u8; 65_535];
-        match tokio::time::timeout(wait, self.socket.recv_from(&mut buf)).await {
-            Ok(Ok((n, _))) => Some(String::from_utf8_lossy(&buf[..n]).into_owned()),
-            _ => None,
-        }
-    }
-
-    async fn ask(&self, text: &str) -> String {
-        self.send(text.as_bytes()).await;
-        self.answer(Duration::from_secs(2))
-            .await
-            .expect("an answer")
-    }
-}
-
 #[tokio::test]
 async fn options_to_dialtone_get_200_with_allow_accept_supported() {
     let app = TestApp::start().await;
-    let client = Client::new(&app).await;
+    let client = SipClient::new(app.sip_addr()).await;
     let answer = client
         .ask(&options("o1", "OPTIONS", "OPTIONS", client.local()))
         .await;
@@ -85,7 +48,7 @@ async fn options_to_dialtone_get_200_with_allow_accept_supported() {
 #[tokio::test]
 async fn methods_not_served_get_405_unknown_get_501_broken_get_400() {
     let app = TestApp::start().await;
-    let client = Client::new(&app).await;
+    let client = SipClient::new(app.sip_addr()).await;
     let local = client.local();
     let answer = client
         .ask(&options("m1", "SUBSCRIBE", "SUBSCRIBE", local))
@@ -122,7 +85,7 @@ async fn methods_not_served_get_405_unknown_get_501_broken_get_400() {
 #[tokio::test]
 async fn garbage_and_oversized_messages_are_dropped_and_the_listener_keeps_going() {
     let app = TestApp::start_with(|c| c.sip.max_message_bytes = 2048).await;
-    let client = Client::new(&app).await;
+    let client = SipClient::new(app.sip_addr()).await;
     let local = client.local();
     for garbage in [
         b"\x00\x01\x02garbage".to_vec(),
@@ -171,7 +134,7 @@ async fn garbage_and_oversized_messages_are_dropped_and_the_listener_keeps_going
 #[tokio::test]
 async fn retransmitted_requests_get_the_same_answer_once_handled() {
     let app = TestApp::start().await;
-    let client = Client::new(&app).await;
+    let client = SipClient::new(app.sip_addr()).await;
     let request = options("r1", "OPTIONS", "OPTIONS", client.local());
     let first = client.ask(&request).await;
     let second = client.ask(&request).await;

@@ -5,6 +5,7 @@
 //! platform › dist › partner_a › tenant_a1 (+ sibling partner_b), tried by an admin of
 //! dist (the parent: allowed), partner_b (the sibling: 404) and tenant_a1 (the child: 404).
 
+use crate::support::phone::answering_phone as phone;
 use crate::support::{self, Api, PASSWORD, TestApp, Tree};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -232,23 +233,6 @@ async fn record_event(app: &TestApp, org: i64) -> i64 {
     )
     .await
     .expect("record event")
-}
-
-/// A phone on loopback that answers every request 200 (the target of partner_a's device).
-async fn phone() -> std::net::SocketAddr {
-    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let addr = socket.local_addr().unwrap();
-    tokio::spawn(async move {
-        let mut buf = vec![0u8; 65_535];
-        while let Ok((len, from)) = socket.recv_from(&mut buf).await {
-            if let Some(request) = dialtone::sip::message::scan(&buf[..len]) {
-                let reply =
-                    dialtone::sip::message::build_response(&request, 200, from, "ph", Vec::new());
-                let _ = socket.send_to(&reply, from).await;
-            }
-        }
-    });
-    addr
 }
 
 struct World {
@@ -755,7 +739,10 @@ async fn lists_show_partner_a_objects_to_the_parent_only() {
             format!("/v1/jobs?limit=1000&organization_id={a}"),
             ids.queued_job,
         ),
-        ("/v1/jobs?limit=1000&kind=devices.notify".into(), ids.queued_job),
+        (
+            "/v1/jobs?limit=1000&kind=devices.notify".into(),
+            ids.queued_job,
+        ),
         ("/v1/devices/notify?limit=1000".into(), ids.notify_job),
         (
             format!("/v1/devices/notify?limit=1000&organization_id={a}"),

@@ -4,8 +4,8 @@
 use super::bulk::{JobView, current_state, view};
 use super::store::{self as store, JobFilter};
 use crate::auth::{Caller, Permission};
+use crate::db::Page;
 use crate::error::Result;
-use crate::http::pagination::Page;
 use crate::state::AppState;
 
 /// A page of the jobs the caller sees and how many match. Running jobs whose instance died

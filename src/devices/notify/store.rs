@@ -1,8 +1,8 @@
 //! SQL of bulk NOTIFY jobs: the devices a filter selects, the job row with its counters, and the
 //! per-device result rows.
 
+use crate::db::Page;
 use crate::db::{Db, Tx};
-use crate::http::pagination::Page;
 use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
 

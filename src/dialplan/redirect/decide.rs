@@ -5,9 +5,9 @@ use super::Listener;
 use super::identify::Identity;
 use super::request::Call;
 use super::response::{self, Target};
-use crate::dialplan::evaluate::{Decision, Verdict as Action};
+use crate::dialplan::engine::evaluate::{Decision, Verdict as Action};
 use crate::dialplan::{EvaluateRequest, decide as evaluate};
-use crate::error::Error;
+use crate::error::{Error, ErrorClass};
 
 /// What the listener answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,9 +74,9 @@ pub fn verdict(decision: &Decision) -> Verdict {
 /// An evaluation that could not run: an organization without a plan is 404, a number the
 /// evaluator refuses is 484 Address Incomplete, anything else 500.
 fn refusal_for_error(error: &Error) -> Verdict {
-    let (code, reason) = match error.status_code().as_u16() {
-        404 => (404, "No dial plan for this organization".to_string()),
-        400 => (484, error.to_string()),
+    let (code, reason) = match error.class() {
+        ErrorClass::NotFound => (404, "No dial plan for this organization".to_string()),
+        ErrorClass::Invalid => (484, error.to_string()),
         _ => {
             tracing::warn!(error = %error, "redirect: dial plan evaluation failed");
             (500, "Dial plan evaluation failed".to_string())
@@ -88,7 +88,7 @@ fn refusal_for_error(error: &Error) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dialplan::evaluate::Route;
+    use crate::dialplan::engine::evaluate::Route;
 
     fn decision(action: Action, routes: Vec<Route>, sip_code: Option<u16>) -> Decision {
         Decision {

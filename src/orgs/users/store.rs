@@ -1,8 +1,8 @@
 //! SQL of users and their foreign ids.
 
 use super::{ForeignId, User};
+use crate::db::Page;
 use crate::db::{Db, Tx};
-use crate::http::pagination::Page;
 use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
 

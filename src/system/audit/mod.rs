@@ -4,9 +4,9 @@
 pub mod api;
 mod store;
 
+use crate::db::Page;
 use crate::db::{Db, Tx};
 use crate::error::Result;
-use crate::http::pagination::Page;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;

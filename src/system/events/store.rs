@@ -5,8 +5,8 @@
 //! timestamp this file binds is a `DateTime<Utc>`, so comparisons stay like with like.
 
 use super::{EventRecord, NewEvent, Severity};
+use crate::db::Page;
 use crate::db::{Db, Tx};
-use crate::http::pagination::Page;
 use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
 

@@ -39,7 +39,11 @@ async fn a_loop_that_panics_is_counted_and_started_again() {
     let stats = jobs.stats("flaky");
     assert_eq!((stats.panics, stats.failures), (1, 1), "{stats:?}");
     assert!(jobs.shutdown(Duration::from_secs(2)).await);
-    assert_eq!(starts.load(Ordering::SeqCst), 2, "not restarted after a clean end");
+    assert_eq!(
+        starts.load(Ordering::SeqCst),
+        2,
+        "not restarted after a clean end"
+    );
     assert_eq!(jobs.stats("flaky").runs, 2);
 }
 

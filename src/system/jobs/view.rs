@@ -4,8 +4,8 @@
 use super::queue::store::{self, Filter, JobRow};
 use crate::auth::{Caller, Permission};
 use crate::db::Db;
+use crate::db::Page;
 use crate::error::{Error, Result};
-use crate::http::pagination::Page;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;

@@ -1,8 +1,8 @@
 //! SQL of the job queue: enqueue, claim (`FOR UPDATE SKIP LOCKED` on PostgreSQL, one write
 //! transaction on SQLite), the claimant's lease, progress, the end of a run, and the scoped list.
 
+use crate::db::Page;
 use crate::db::{Db, Tx};
-use crate::http::pagination::Page;
 use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
 

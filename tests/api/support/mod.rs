@@ -1,76 +1,45 @@
 //! `TestApp`: starts the real daemon in-process on 127.0.0.1:0 with a fresh database, and small
-//! helpers that read like the product (`app.root().await.post("/v1/organizations", …)`).
+//! helpers that read like the product (`app.root().await.post("/v1/organizations", …)`). The
+//! peers a test talks to live beside it: `sip` (a UDP SIP client, sipp), `gateway` (a loopback
+//! OPTIONS responder), `phone` (a loopback phone answering NOTIFY), `tree` (organization trees).
 
 #![allow(dead_code)]
 
-use dialtone::config::Config;
+pub mod database;
+pub mod gateway;
+pub mod phone;
+pub mod sip;
+pub mod tree;
+
+use database::{PgDatabase, fresh_database};
+use dialtone::config::{Config, DnsMode};
 use dialtone::daemon::{self, Running};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
+pub use tree::{Tree, tree};
 
 pub const ROOT_USER: &str = "root";
 pub const ROOT_PASSWORD: &str = "root-password-1";
 pub const PASSWORD: &str = "user-password-1";
 
-/// A fresh PostgreSQL database for one test, dropped when the test ends.
-struct PgDatabase {
-    admin_url: String,
-    name: String,
+/// The `message` of an error body (empty when there is none).
+pub fn message(body: &Value) -> &str {
+    body["message"].as_str().unwrap_or_default()
 }
 
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let admin_url = self.admin_url.clone();
-        let name = self.name.clone();
-        // Drop runs inside the test's runtime; use a thread with its own runtime.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                use sqlx::Connection;
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
-                    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .execute(&mut conn)
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
-}
-
-/// The database URL for a new test: a new SQLite file, or a new PostgreSQL database.
-async fn fresh_database(dir: &std::path::Path) -> (String, Option<PgDatabase>) {
-    match std::env::var("DIALTONE_TEST_POSTGRES_URL") {
-        Ok(admin_url) if !admin_url.is_empty() => {
-            use sqlx::Connection;
-            let name = format!("dialtone_test_{:016x}", rand::random::<u64>());
-            let mut conn = sqlx::PgConnection::connect(&admin_url)
-                .await
-                .expect("connect to DIALTONE_TEST_POSTGRES_URL");
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-                .execute(&mut conn)
-                .await
-                .expect("create test database");
-            let (base, query) = match admin_url.split_once('?') {
-                Some((b, q)) => (b.to_string(), format!("?{q}")),
-                None => (admin_url.clone(), String::new()),
-            };
-            let authority_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-            let base = match base[authority_end..].find('/') {
-                Some(slash) => base[..authority_end + slash].to_string(),
-                None => base,
-            };
-            (
-                format!("{base}/{name}{query}"),
-                Some(PgDatabase { admin_url, name }),
-            )
-        }
-        _ => (format!("sqlite://{}", dir.join("test.db").display()), None),
+/// `value` without its `health` objects (at any depth): gateway health moves with the pinger,
+/// not with API calls, so "nothing changed" compares everything else.
+pub fn without_live_health(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(key, _)| key.as_str() != "health")
+                .map(|(key, v)| (key.clone(), without_live_health(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_live_health).collect()),
+        other => other.clone(),
     }
 }
 
@@ -112,6 +81,9 @@ impl TestApp {
         config.provisioning.listen = "127.0.0.1:0".parse().unwrap();
         // Matrix tests make thousands of calls with one token; the limiter has its own tests.
         config.rate_limit.requests = 100_000;
+        // No test asks a DNS server: a name a test does not list in `dns.hosts` resolves to
+        // nothing, so the pinger never sends a packet off loopback.
+        config.dns.mode = DnsMode::Static;
         adjust(&mut config);
         let running = daemon::start(config).await.expect("daemon starts");
         dialtone::orgs::bootstrap(&running.state.db, "Platform", ROOT_USER, ROOT_PASSWORD)
@@ -163,6 +135,11 @@ impl TestApp {
     /// The redirect listener's UDP (and TCP: same port) address.
     pub fn redirect_addr(&self) -> SocketAddr {
         self.redirect().udp_addrs()[0]
+    }
+
+    /// The SIP endpoint's first UDP address (the pinger's and NOTIFY's socket).
+    pub fn sip_addr(&self) -> SocketAddr {
+        self.state().sip.udp_addrs()[0]
     }
 
     /// A client without a token.
@@ -298,33 +275,4 @@ impl Api {
         assert_eq!(status, StatusCode::OK, "{path}: {body}");
         body["total"].as_i64().unwrap()
     }
-}
-
-/// The tree most tests use: platform › dist › partner_a › tenant_a1, with a sibling partner_b,
-/// and an admin in each.
-pub struct Tree {
-    pub platform: i64,
-    pub dist: i64,
-    pub partner_a: i64,
-    pub partner_b: i64,
-    pub tenant_a1: i64,
-}
-
-pub async fn tree(app: &TestApp) -> (Tree, Api) {
-    let root = app.root().await;
-    let platform = 1;
-    let dist = root.create_org("Dist", "distributor", platform).await;
-    let partner_a = root.create_org("Partner A", "partner", dist).await;
-    let partner_b = root.create_org("Partner B", "partner", dist).await;
-    let tenant_a1 = root.create_org("Tenant A1", "tenant", partner_a).await;
-    (
-        Tree {
-            platform,
-            dist,
-            partner_a,
-            partner_b,
-            tenant_a1,
-        },
-        root,
-    )
 }

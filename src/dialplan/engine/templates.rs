@@ -18,10 +18,10 @@ use utoipa::ToSchema;
 const SHIPPED: [(&str, &str); 3] = [
     (
         "emergency-first",
-        include_str!("../../dialplans/emergency-first.toml"),
+        include_str!("../../../dialplans/emergency-first.toml"),
     ),
-    ("nanp", include_str!("../../dialplans/nanp.toml")),
-    ("uk", include_str!("../../dialplans/uk.toml")),
+    ("nanp", include_str!("../../../dialplans/nanp.toml")),
+    ("uk", include_str!("../../../dialplans/uk.toml")),
 ];
 
 /// One template file as written.
@@ -249,7 +249,7 @@ fn bind(value: &mut toml::Value, bindings: &BTreeMap<String, i64>) -> Result<(),
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dialplan::classes::ClassTable;
+    use crate::dialplan::engine::classes::ClassTable;
 
     #[test]
     fn every_shipped_template_parses_and_its_classes_compile() {

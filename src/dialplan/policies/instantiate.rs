@@ -2,9 +2,9 @@
 //! transaction, each policy archived as version 1, checked and compiled like any other write.
 
 use super::groups::{self, Checked, Group};
-use super::service::{check_references, commit_and_swap, insert_in_tx};
-use super::templates::{self, TemplateError};
+use super::{check_references, commit_and_swap, insert_in_tx};
 use crate::auth::{Caller, Permission};
+use crate::dialplan::engine::templates::{self, TemplateError};
 use crate::error::{Error, Result};
 use crate::orgs::OrgType;
 use crate::state::AppState;

@@ -1,8 +1,8 @@
 //! SQL of dial plan policies, their archived versions, policy groups (members and
 //! dependencies) and the revision counter other instances poll.
 
+use crate::db::Page;
 use crate::db::{Db, Tx};
-use crate::http::pagination::Page;
 use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
 

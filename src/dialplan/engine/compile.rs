@@ -84,7 +84,7 @@ impl CompiledAction {
 
 /// A rule's conditions beyond the destination prefix (absent for a plain prefix rule).
 #[derive(Debug, Clone)]
-pub struct Conditions {
+pub struct CompiledConditions {
     pub pattern: Option<Pattern>,
     pub regex: Option<Regex>,
     pub callers: Box<[Box<str>]>,
@@ -98,7 +98,7 @@ pub struct Conditions {
 pub struct CompiledRule {
     pub name: Box<str>,
     pub action: u32,
-    pub conditions: Option<Box<Conditions>>,
+    pub conditions: Option<Box<CompiledConditions>>,
 }
 
 /// One policy, validated and ready for lookups. Immutable; shared as `Arc`.
@@ -195,7 +195,7 @@ impl CompiledPolicy {
                 size_of::<CompiledRule>()
                     + r.name.len()
                     + r.conditions.as_ref().map_or(0, |c| {
-                        size_of::<Conditions>()
+                        size_of::<CompiledConditions>()
                             + c.callers.iter().map(|s| 16 + s.len()).sum::<usize>()
                             + c.time.len() * size_of::<TimeWindow>()
                             + (c.trunks.len() + c.organizations.len()) * 8
@@ -245,7 +245,7 @@ type Keys = Vec<Box<str>>;
 fn compile_conditions(
     rule: &Rule,
     problems: &mut Problems,
-) -> Option<(Option<Box<Conditions>>, Keys)> {
+) -> Option<(Option<Box<CompiledConditions>>, Keys)> {
     let c = &rule.conditions;
     let before = problems.errors.len();
     for (i, prefix) in c.prefixes.iter().enumerate() {
@@ -309,7 +309,7 @@ fn compile_conditions(
         && c.trunks.is_empty()
         && c.organizations.is_empty();
     let conditions = (!plain).then(|| {
-        Box::new(Conditions {
+        Box::new(CompiledConditions {
             pattern,
             regex,
             callers: c

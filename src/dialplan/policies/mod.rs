@@ -1,14 +1,21 @@
 //! The dial plan policies service: CRUD (tenancy-checked, validated, audited, archived as a new
-//! version, compiled before commit and swapped in after), history, diff and restore.
+//! version, compiled before commit and swapped in after), history, diff and restore; policy
+//! groups ([`groups`]) and instantiated templates ([`instantiate`]) beside it.
 
-use super::compile::CompiledPolicy;
-use super::history::{self, Diff, Side};
-use super::model::{Action, PolicyBody, Rule};
-use super::store::{self, PolicyFields, PolicyFilter, PolicyRow, VersionRow};
+pub mod api;
+pub mod groups;
+pub mod history;
+pub mod instantiate;
+pub(crate) mod store;
+
+use self::history::{Diff, Side};
+use self::store::{PolicyFields, PolicyFilter, PolicyRow, VersionRow};
 use crate::auth::{Caller, Permission};
+use crate::db::Page;
 use crate::db::{Db, Tx};
+use crate::dialplan::engine::compile::CompiledPolicy;
+use crate::dialplan::engine::model::{Action, PolicyBody, Rule};
 use crate::error::{Error, InUse, Result};
-use crate::http::pagination::Page;
 use crate::numbers::AssignmentType;
 use crate::state::AppState;
 use crate::system::audit::{self, Change};

@@ -2,12 +2,12 @@
 //! whether they are enforced on every descendant, and the groups they depend on. Every write is
 //! compiled before commit, so a dependency cycle is refused with nothing written.
 
-use super::service::{commit_and_swap, validate_description, validate_name};
 use super::store::{self, GroupFields, GroupRow};
+use super::{commit_and_swap, validate_description, validate_name};
 use crate::auth::{Caller, Permission};
+use crate::db::Page;
 use crate::db::Tx;
 use crate::error::{Error, Result};
-use crate::http::pagination::Page;
 use crate::orgs::{OrgType, Organization};
 use crate::state::AppState;
 use crate::system::audit::{self, Change};
@@ -336,10 +336,10 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
     }
     let policies = store::all_policies_in_tx(&mut tx).await?;
     let continues = |json: &str| {
-        serde_json::from_str::<Vec<super::model::Rule>>(json)
+        serde_json::from_str::<Vec<crate::dialplan::engine::model::Rule>>(json)
             .unwrap_or_default()
             .iter()
-            .any(|r| matches!(r.action, super::model::Action::Continue { group_id } if group_id == id))
+            .any(|r| matches!(r.action, crate::dialplan::engine::model::Action::Continue { group_id } if group_id == id))
     };
     if let Some(policy) = policies.iter().find(|p| continues(&p.rules_json)) {
         return Err(Error::Conflict(format!(

@@ -4,10 +4,10 @@
 //! channel counts PBXs report. Evaluation reads only these; it never waits on the database.
 
 use super::channels::Channels;
-use super::compile::CompiledPolicy;
-use super::model::PolicyBody;
-use super::plan::{GroupInput, OrgInput, Plan, PlanError};
-use super::store::{self, GroupRow, OrgRow, PolicyRow};
+use super::engine::compile::CompiledPolicy;
+use super::engine::model::PolicyBody;
+use super::engine::plan::{GroupInput, OrgInput, Plan, PlanError};
+use super::policies::store::{self, GroupRow, OrgRow, PolicyRow};
 use crate::db::{Db, Tx};
 use crate::error::{Error, Result};
 use crate::gateways::Trunk;

@@ -1,7 +1,7 @@
 //! The structured difference between two versions of a policy: fields that changed and rules
 //! added, removed or changed, by index. Pure.
 
-use super::model::Rule;
+use crate::dialplan::engine::model::Rule;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -102,7 +102,7 @@ pub fn diff(from: &Side<'_>, to: &Side<'_>) -> Diff {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dialplan::model::Action;
+    use crate::dialplan::engine::model::Action;
 
     fn deny(code: u16) -> Rule {
         Rule {

@@ -1,10 +1,10 @@
 //! Unit tests of the evaluator over small assembled plans.
 
 use super::*;
-use crate::dialplan::compile::CompiledPolicy;
-use crate::dialplan::model::PolicyBody;
-use crate::dialplan::plan::{GroupInput, OrgInput, PlanError};
-use crate::dialplan::templates;
+use crate::dialplan::engine::compile::CompiledPolicy;
+use crate::dialplan::engine::model::PolicyBody;
+use crate::dialplan::engine::plan::{GroupInput, OrgInput, PlanError};
+use crate::dialplan::engine::templates;
 use chrono::TimeZone;
 use rand::SeedableRng;
 use rand::rngs::StdRng;

@@ -17,7 +17,7 @@
 //!   that the routes it *would* have used are reported as skipped `denied_by_parent`.
 //! - Nothing matching at all is `404 No route`.
 
-use super::compile::{CompiledAction, CompiledPolicy, Conditions};
+use super::compile::{CompiledAction, CompiledConditions, CompiledPolicy};
 use super::model::{NumberClass, Rewrite, RouteTarget, Strategy};
 use super::number;
 use super::plan::{OrgPlan, Plan};
@@ -311,7 +311,7 @@ impl<'p> Walk<'p, '_> {
             })
     }
 
-    fn holds(&self, c: &Conditions) -> bool {
+    fn holds(&self, c: &CompiledConditions) -> bool {
         let call = self.call;
         c.pattern.as_ref().is_none_or(|p| p.matches(&self.number))
             && (c.callers.is_empty() || c.callers.iter().any(|p| self.caller.starts_with(&**p)))

@@ -1,0 +1,84 @@
+//! The REST edge of [`Error`]: its HTTP status and the response that carries it. The body (legacy
+//! XML or JSON) is chosen later by [`crate::http::errors`], which can see the request's `Accept`
+//! header; here only the code, the message and any bad rows are attached to the response.
+
+use crate::error::{Error, ErrorClass};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+/// Attached to an error response so the renderer can build the negotiated body.
+#[derive(Debug, Clone)]
+pub struct ErrorInfo {
+    pub code: u16,
+    pub message: String,
+}
+
+/// The HTTP status of an error.
+pub fn status_code(error: &Error) -> StatusCode {
+    match error.class() {
+        ErrorClass::Invalid => StatusCode::BAD_REQUEST,
+        ErrorClass::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorClass::Forbidden => StatusCode::FORBIDDEN,
+        ErrorClass::NotFound => StatusCode::NOT_FOUND,
+        ErrorClass::Conflict => StatusCode::CONFLICT,
+        ErrorClass::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorClass::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorClass::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorClass::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = status_code(&self);
+        match &self {
+            Self::Database(e) => tracing::error!(error = %e, "database error"),
+            Self::Internal(e) => tracing::error!(error = %e, "internal error"),
+            _ => {}
+        }
+        let info = ErrorInfo {
+            code: status.as_u16(),
+            message: self.public_message(),
+        };
+        let mut response = status.into_response();
+        if let Self::TooManyRequests { retry_after_s, .. } = &self
+            && let Ok(value) = retry_after_s.to_string().parse()
+        {
+            response.headers_mut().insert("retry-after", value);
+        }
+        if let Self::Rows(rows) = self {
+            response.extensions_mut().insert(rows);
+        }
+        response.extensions_mut().insert(info);
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_class_has_its_status() {
+        assert_eq!(
+            status_code(&Error::bad_request("x")),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(status_code(&Error::not_found("x")), StatusCode::NOT_FOUND);
+        assert_eq!(
+            status_code(&Error::Internal("x".into())),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        let limited = Error::TooManyRequests {
+            message: "slow down".into(),
+            retry_after_s: 7,
+        }
+        .into_response();
+        assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(limited.headers()["retry-after"], "7");
+        assert_eq!(
+            limited.extensions().get::<ErrorInfo>().map(|i| i.code),
+            Some(429)
+        );
+    }
+}
