@@ -171,7 +171,7 @@ pub(super) async fn import_reporting(
     for record in reader.records() {
         count += 1;
         if let Some(job) = job
-            && count % REPORT_EVERY == 0
+            && count.is_multiple_of(REPORT_EVERY)
         {
             job.progress(count as i64, None).await;
         }
