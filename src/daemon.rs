@@ -1,11 +1,13 @@
-//! Wires the daemon together: database, state, listeners, housekeeping, systemd notifications and
-//! graceful shutdown. `main` and the tests start it through the same [`start`].
+//! Wires the daemon together: database, state, listeners, the background jobs, systemd
+//! notifications and graceful shutdown. `main` and the tests start it through the same [`start`].
 
 use crate::config::{Config, DnsConfig, DnsMode};
 use crate::db;
 use crate::http;
 use crate::sip::resolver::{HickoryLookup, IpRecord, Resolver, SrvRecord, StaticLookup};
 use crate::state::AppState;
+use crate::system::jobs::Scheduled;
+use crate::system::jobs::schedule::Every;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -173,44 +175,15 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             .await
             .map_err(StartError::Provisioning)?;
     let server = tokio::spawn(serve(listener, app, shutdown.clone(), grace));
-    tokio::spawn(housekeeping(state.clone(), shutdown.clone()));
-    tokio::spawn(crate::system::changes::follow(
-        state.changes.clone(),
-        crate::system::changes::POLL_EVERY,
-        shutdown.child_token(),
-    ));
-    tokio::spawn(crate::dialplan::live::run(
-        state.clone(),
-        shutdown.child_token(),
-    ));
-    if state.config.pinger.enabled {
-        tokio::spawn(crate::gateways::pinger::run(
-            state.clone(),
-            state.config.pinger.clone(),
-            state.resolver.clone(),
-            shutdown.child_token(),
-        ));
-    }
-    {
-        tokio::spawn(state.templates.clone().watch(
-            Duration::from_secs(state.config.provisioning.templates_poll_s),
-            state.changes.clone(),
-            shutdown.child_token(),
-            {
-                let state = state.clone();
-                move |outcome| {
-                    let state = state.clone();
-                    tokio::spawn(async move {
-                        let generation = state.templates.current().generation();
-                        crate::devices::templates::reload_outcome(
-                            &state.db, "poll", generation, outcome,
-                        )
-                        .await;
-                    });
-                }
-            },
-        ));
-    }
+    spawn_jobs(&state);
+    // Whoever cancels the daemon's token (a signal, a test) stops the jobs too.
+    tokio::spawn({
+        let (jobs, token) = (state.jobs.clone(), shutdown.clone());
+        async move {
+            token.cancelled().await;
+            jobs.stop();
+        }
+    });
     tracing::info!(
         http = %http_addr,
         provisioning = %provisioning.addr,
@@ -257,35 +230,100 @@ async fn serve(
     }
 }
 
-async fn housekeeping(state: AppState, shutdown: CancellationToken) {
-    let mut tick = tokio::time::interval(Duration::from_secs(3600));
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tick.tick() => {
-                match crate::auth::purge_expired_tokens(&state).await {
-                    Ok(n) if n > 0 => tracing::info!(purged = n, "expired tokens removed"),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "token purge failed"),
-                }
-                let days = i64::from(state.config.events.retention_days);
-                let cutoff = chrono::Utc::now() - chrono::Duration::days(days);
-                match crate::system::events::purge_older_than(&state.db, cutoff).await {
-                    Ok(n) if n > 0 => tracing::info!(purged = n, "old events removed"),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "event purge failed"),
-                }
-            }
-        }
+/// Every background task of the daemon, as jobs of its set (`system::jobs`).
+fn spawn_jobs(state: &AppState) {
+    let jobs = &state.jobs;
+    jobs.spawn_every(
+        Scheduled {
+            name: "housekeeping",
+            every: Every::new(Duration::from_secs(3600), Duration::from_secs(60)),
+            first: Duration::ZERO,
+            lease: Some(state.db.clone()),
+        },
+        {
+            let state = state.clone();
+            move || housekeeping(state.clone())
+        },
+    );
+    jobs.spawn_loop("dialplan.reload", {
+        let state = state.clone();
+        move |stop| crate::dialplan::live::run(state.clone(), stop)
+    });
+    if state.config.pinger.enabled {
+        let state = state.clone();
+        jobs.spawn_loop("gateways.pinger", move |stop| {
+            crate::gateways::pinger::run(
+                state.clone(),
+                state.config.pinger.clone(),
+                state.resolver.clone(),
+                stop,
+            )
+        });
     }
+    jobs.spawn_loop("changes.follow", {
+        let changes = state.changes.clone();
+        move |stop| {
+            crate::system::changes::follow(
+                changes.clone(),
+                crate::system::changes::POLL_EVERY,
+                stop,
+            )
+        }
+    });
+    // Always running: besides its own poll (off at 0) it reloads on other instances' reloads.
+    {
+        let state = state.clone();
+        let every = Duration::from_secs(state.config.provisioning.templates_poll_s);
+        jobs.spawn_loop("templates.watch", move |stop| {
+            let on_reload = {
+                let state = state.clone();
+                move |outcome| {
+                    let state = state.clone();
+                    tokio::spawn(async move {
+                        let generation = state.templates.current().generation();
+                        crate::devices::templates::reload_outcome(
+                            &state.db, "poll", generation, outcome,
+                        )
+                        .await;
+                    });
+                }
+            };
+            state
+                .templates
+                .clone()
+                .watch(every, state.changes.clone(), stop, on_reload)
+        });
+    }
+    crate::devices::notify::bulk::register(state);
+    crate::numbers::import::job::register(state);
+    jobs.start_queue(state.db.clone());
+}
+
+/// Expired tokens and events past their retention go; on one instance at a time (leased).
+async fn housekeeping(state: AppState) -> crate::error::Result<()> {
+    let tokens = crate::auth::purge_expired_tokens(&state).await?;
+    if tokens > 0 {
+        tracing::info!(purged = tokens, "expired tokens removed");
+    }
+    let days = i64::from(state.config.events.retention_days);
+    let cutoff = chrono::Utc::now() - chrono::Duration::days(days);
+    let events = crate::system::events::purge_older_than(&state.db, cutoff).await?;
+    if events > 0 {
+        tracing::info!(purged = events, "old events removed");
+    }
+    Ok(())
 }
 
 impl Running {
-    /// Stops accepting, lets in-flight requests finish, closes the database.
+    /// Stops accepting and stops the jobs, lets in-flight requests and jobs finish (each within
+    /// `http.shutdown_grace_s`), then closes the database.
     pub async fn shutdown(self) -> Result<(), StartError> {
         self.shutdown.cancel();
+        self.state.jobs.stop();
         let result = self.server.await.unwrap_or(Ok(()));
         let _ = self.provisioning.await;
+        let grace = Duration::from_secs(self.state.config.http.shutdown_grace_s);
+        self.state.jobs.shutdown(grace).await;
         self.state.db.close().await;
         result.map_err(StartError::Serve)
     }
@@ -303,37 +341,41 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     // Listening before READY, so a `systemctl reload` right after the start cannot kill us.
     let reloader = reload_on_sighup(running.state.clone());
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
-    let watchdog = sd_notify::watchdog_enabled().map(|interval| {
+    if let Some(interval) = sd_notify::watchdog_enabled() {
         let state = running.state.clone();
-        let token = running.shutdown_token();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(interval / 2);
-            loop {
-                tokio::select! {
-                    _ = token.cancelled() => return,
-                    _ = tick.tick() => {
-                        if state.db.ping().await {
-                            let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
-                        } else {
-                            tracing::warn!("database unreachable; withholding watchdog ping");
-                        }
-                    }
-                }
-            }
-        })
-    });
+        running
+            .state
+            .jobs
+            .spawn_loop("systemd.watchdog", move |stop| {
+                feed_watchdog(state.clone(), interval / 2, stop)
+            });
+    }
     wait_for_signal().await;
     if let Some(task) = reloader {
         task.abort();
     }
     tracing::info!("shutting down: draining in-flight requests");
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
-    if let Some(task) = watchdog {
-        task.abort();
-    }
     let result = running.shutdown().await;
     tracing::info!("stopped");
     result
+}
+
+/// Tells systemd we are alive every `every` while the database answers.
+async fn feed_watchdog(state: AppState, every: Duration, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {
+                if state.db.ping().await {
+                    let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+                } else {
+                    tracing::warn!("database unreachable; withholding watchdog ping");
+                }
+            }
+        }
+    }
 }
 
 /// SIGHUP reloads the provisioning templates; a broken set is logged and the previous one kept.

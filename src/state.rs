@@ -34,6 +34,8 @@ pub struct App {
     pub templates: crate::devices::templates::Templates,
     /// What the provisioning server keeps in memory per device; kept fresh by the change feed.
     pub provisioning_cache: Arc<crate::devices::provisioning::Cache>,
+    /// The supervised background jobs and the queue's worker (`system::jobs`).
+    pub jobs: crate::system::jobs::Jobs,
 }
 
 impl AppState {
@@ -62,6 +64,7 @@ impl AppState {
             secrets,
             templates,
             provisioning_cache: Arc::default(),
+            jobs: crate::system::jobs::Jobs::new(),
             config,
         }))
     }

@@ -6,6 +6,7 @@
 
 mod chunks;
 mod connect;
+pub mod lease;
 mod page;
 
 pub use chunks::{STATEMENT_BYTES, chunks};

@@ -3,7 +3,6 @@
 
 pub mod api;
 pub mod health;
-mod lease;
 pub mod model;
 pub mod ping_api;
 pub mod pinger;

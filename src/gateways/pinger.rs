@@ -382,6 +382,9 @@ pub async fn probe(
     }
 }
 
+/// The name of the pinger's cross-instance lease (`db::lease`).
+pub const LEASE: &str = "gateways.pinger";
+
 /// Runs the pinger until shutdown. On PostgreSQL only the instance holding the pinger lease
 /// pings (several instances share one database); on SQLite there is only one instance.
 pub async fn run(
@@ -397,11 +400,11 @@ pub async fn run(
         let lease = if matches!(state.db, crate::db::Db::Pg(_)) {
             let standby = mirror_until_cancelled(&state, config.health_sync_s);
             tokio::select! {
-                lease = super::lease::acquire(&state.db, &shutdown) => lease,
+                lease = crate::db::lease::acquire(&state.db, LEASE, &shutdown) => lease,
                 never = standby => match never {},
             }
         } else {
-            super::lease::acquire(&state.db, &shutdown).await
+            crate::db::lease::acquire(&state.db, LEASE, &shutdown).await
         };
         let Some(lease) = lease else {
             return;
@@ -420,7 +423,7 @@ async fn lead(
     config: &PingerConfig,
     resolver: Arc<Resolver>,
     shutdown: &CancellationToken,
-    mut lease: super::lease::Lease,
+    mut lease: crate::db::lease::Lease,
 ) -> bool {
     let (reports, mut incoming) = tokio::sync::mpsc::channel::<Report>(4096);
     let writer_state = state.clone();

@@ -44,7 +44,8 @@ pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(crate::devices::api::router())
         .merge(crate::numbers::api::router())
         .merge(crate::dialplan::api::router())
-        .merge(crate::devices::notify_api::router())
+        .merge(crate::devices::notify::api::router())
+        .merge(crate::system::jobs::api::router())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             crate::auth::require_auth,

@@ -240,7 +240,7 @@ async fn import_numbers(
             )));
         }
     };
-    let summary = import::import(&state.db, &caller, &text).await?;
+    let summary = import::job::import_queued(&state, &caller, &text).await?;
     Ok(Envelope::created(summary))
 }
 

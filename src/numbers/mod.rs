@@ -5,7 +5,7 @@
 pub mod api;
 mod assignment;
 pub mod iccid;
-mod import;
+pub mod import;
 mod mobiles;
 pub mod model;
 pub mod pattern;

@@ -72,10 +72,6 @@ impl Endpoint {
         &self.inner.user_agent
     }
 
-    pub(crate) fn shutdown_token(&self) -> CancellationToken {
-        self.inner.sockets.shutdown_token()
-    }
-
     pub(crate) fn max_message_bytes(&self) -> usize {
         self.inner.sockets.max_message_bytes()
     }

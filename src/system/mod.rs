@@ -1,9 +1,11 @@
-//! Cross-cutting system services: audit log, change feed, metrics, health, logging, encrypted secrets.
+//! Cross-cutting system services: supervised jobs and their queue, the change feed, audit log,
+//! metrics, health, logging, encrypted secrets.
 
 pub mod audit;
 pub mod changes;
 pub mod events;
 pub mod health;
+pub mod jobs;
 pub mod logging;
 pub mod metrics;
 pub mod secrets;

@@ -829,6 +829,9 @@ async fn query_parameters_and_path_ids_are_checked() {
         get("/v1/users?role=superuser", &["role", "superuser"]),
         get("/v1/orgips/index?organization_id=abc", &["organization_id"]),
         get("/v1/auditlog?actor_user_id=x", &["actor_user_id"]),
+        get("/v1/jobs?state=stuck", &["state", "stuck"]),
+        get("/v1/jobs?organization_id=abc", &["organization_id"]),
+        get("/v1/jobs?limit=0", &["limit"]),
         // Ids are opaque: a malformed one is simply not found, on every route.
         not_found("/v1/organizations/abc"),
         not_found("/v1/organizations/0"),
@@ -836,6 +839,8 @@ async fn query_parameters_and_path_ids_are_checked() {
         not_found("/v1/orgips/1.5"),
         not_found("/v1/auditlog/abc"),
         not_found("/v1/auditlog/0"),
+        not_found("/v1/jobs/abc"),
+        not_found("/v1/jobs/0"),
     ];
     c.refuse_all(&c.root, cases).await;
 }

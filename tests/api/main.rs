@@ -11,6 +11,7 @@ mod corrupt;
 mod devices;
 mod dialplan;
 mod events;
+mod jobs;
 mod mobiles;
 mod notify;
 mod numbers;

@@ -66,6 +66,7 @@ fn matrix() -> Vec<Case> {
         case(M::POST,   "/v1/devices/{id}/reboot", None),
         case(M::GET,    "/v1/devices/notify/{job_id}", None),
         case(M::GET,    "/v1/devices/notify/{job_id}/results", None),
+        case(M::GET,    "/v1/jobs/{id}", None),
         case(M::GET,    "/v1/organizations/{id}/provisioning", None),
         case(M::PUT,    "/v1/organizations/{id}/provisioning", Some(json!({"ntp_server": "ntp.partner-a.example"}))),
         case(M::GET,    "/v1/numbers/{id}", None),
@@ -131,6 +132,8 @@ struct Ids {
     policy: i64,
     policy_group: i64,
     notify_job: i64,
+    /// The queued job that sends `notify_job`.
+    queued_job: i64,
 }
 
 impl Ids {
@@ -154,6 +157,7 @@ impl Ids {
             policy: n,
             policy_group: n,
             notify_job: n,
+            queued_job: n,
         }
     }
 }
@@ -184,6 +188,8 @@ fn fill(template: &str, ids: &Ids) -> String {
         ids.policy_group
     } else if template.starts_with("/v1/dialplans/") {
         ids.policy
+    } else if template.starts_with("/v1/jobs/") {
+        ids.queued_job
     } else {
         panic!("no object id known for {template}")
     };
@@ -347,6 +353,10 @@ async fn world() -> World {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let notify_job = body["data"]["id"].as_i64().unwrap();
+    let (status, body) = root.get("/v1/jobs?kind=devices.notify").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["total"], 1, "{body}");
+    let queued_job = body["data"][0]["id"].as_i64().unwrap();
     let (status, body) = root
         .put(
             &format!("/v1/organizations/{}/provisioning", tree.partner_a),
@@ -411,6 +421,7 @@ async fn world() -> World {
         policy,
         policy_group,
         notify_job,
+        queued_job,
     };
     World {
         _app: app,
@@ -466,6 +477,7 @@ async fn snapshot(root: &Api, ids: &Ids) -> Value {
         "/v1/mobiles",
         "/v1/dialplans",
         "/v1/dialplans/groups",
+        "/v1/jobs",
     ] {
         objects.insert(list.to_string(), json!(root.total(list).await));
     }
@@ -721,6 +733,15 @@ async fn lists_show_partner_a_objects_to_the_parent_only() {
         (
             format!("/v1/auditlog?limit=1000&entity_type=organization&entity_id={a}"),
             ids.audit,
+        ),
+        ("/v1/jobs?limit=1000".into(), ids.queued_job),
+        (
+            format!("/v1/jobs?limit=1000&organization_id={a}"),
+            ids.queued_job,
+        ),
+        (
+            "/v1/jobs?limit=1000&kind=devices.notify".into(),
+            ids.queued_job,
         ),
         ("/v1/devices/notify?limit=1000".into(), ids.notify_job),
         (

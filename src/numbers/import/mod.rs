@@ -10,6 +10,8 @@
 //! A good file is written in one transaction with multi-row inserts: the numbers, one history
 //! entry each (`import`), and one audit record for the import.
 
+pub mod job;
+
 use super::model::{self, Number, NumberState, tags_to_column};
 use super::store::{self, NewHistory, NumberFields};
 use crate::auth::{Caller, Permission};
@@ -19,7 +21,7 @@ use crate::orgs::Organization;
 use crate::system::audit::{self, Change};
 use crate::types::E164;
 use chrono::Utc;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
@@ -34,12 +36,15 @@ pub const COLUMNS: [&str; 5] = [
 ];
 
 /// What an import did.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ImportSummary {
     /// Numbers created.
     pub imported: usize,
     /// Organizations that received numbers.
     pub organization_ids: Vec<i64>,
+    /// The queued job that ran the import (`GET /v1/jobs/{id}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<i64>,
 }
 
 /// One good row, ready to insert.
@@ -126,6 +131,20 @@ impl Orgs<'_> {
 
 /// Imports the CSV `text` for `caller`, all or nothing.
 pub async fn import(db: &Db, caller: &Caller, text: &str) -> Result<ImportSummary> {
+    import_reporting(db, caller, text, None).await
+}
+
+/// Rows checked between two progress reports of a queued import.
+const REPORT_EVERY: usize = 1000;
+
+/// [`import`], storing on the queued job `job` how many rows it has checked, and at the end
+/// how many it imported.
+pub(super) async fn import_reporting(
+    db: &Db,
+    caller: &Caller,
+    text: &str,
+    job: Option<&crate::system::jobs::queue::Context>,
+) -> Result<ImportSummary> {
     caller.require(Permission::OrganizationsWrite)?;
     let started = Instant::now();
     let mut reader = csv::ReaderBuilder::new()
@@ -151,6 +170,11 @@ pub async fn import(db: &Db, caller: &Caller, text: &str) -> Result<ImportSummar
     let mut count = 0usize;
     for record in reader.records() {
         count += 1;
+        if let Some(job) = job
+            && count.is_multiple_of(REPORT_EVERY)
+        {
+            job.progress(count as i64, None).await;
+        }
         if count > MAX_ROWS {
             return Err(Error::field(
                 "csv",
@@ -208,6 +232,9 @@ pub async fn import(db: &Db, caller: &Caller, text: &str) -> Result<ImportSummar
         }));
     }
     let summary = write(db, caller, &orgs.list, rows).await?;
+    if let Some(job) = job {
+        job.progress(count as i64, Some(count as i64)).await;
+    }
     metrics::counter!("numbers_imports_total", "result" => "imported").increment(1);
     metrics::counter!("numbers_imported_rows_total").increment(summary.imported as u64);
     metrics::histogram!("numbers_import_duration_seconds").record(started.elapsed().as_secs_f64());
@@ -402,6 +429,7 @@ async fn write(
     let summary = ImportSummary {
         imported: rows.len(),
         organization_ids: organization_ids.into_iter().collect(),
+        job_id: None,
     };
     let home = crate::orgs::visible(db, caller, caller.organization_id).await?;
     audit::record(

@@ -1,8 +1,8 @@
 //! The list of bulk NOTIFY jobs: the caller's subtree's jobs, newest first, each with its
 //! progress (per-device results stay on the job's own routes).
 
-use super::notify_jobs::{JobView, current_state, view};
-use super::notify_store::{self as store, JobFilter};
+use super::bulk::{JobView, current_state, view};
+use super::store::{self as store, JobFilter};
 use crate::auth::{Caller, Permission};
 use crate::db::Page;
 use crate::error::Result;

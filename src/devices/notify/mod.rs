@@ -1,11 +1,17 @@
 //! SIP NOTIFY to one device (resync or reboot): the vendor's event from its manifest, the target
-//! (see `notify_target`), the send through the SIP stack with a bounded wait, and what it leaves
+//! (see `target`), the send through the SIP stack with a bounded wait, and what it leaves
 //! behind: an entry on the device's event log and, for an operator's call, an audit record.
-//! Bulk jobs (`notify_jobs`) send through [`send`] too.
+//! Bulk jobs (`bulk`) send through [`send`] too.
 
+pub mod api;
+pub mod bulk;
+mod list;
+mod store;
+pub mod target;
+
+use self::target::{Action, Addressing, Outcome};
 use super::model::Device;
-use super::notify_target::{self, Action, Addressing, Outcome};
-use super::store;
+use super::store as device_store;
 use crate::auth::{Caller, Permission};
 use crate::db::{Db, Tx};
 use crate::error::{Error, Result};
@@ -85,7 +91,7 @@ pub async fn outbound_proxy(db: &Db, organization_path: &str) -> Result<Option<S
         .split('/')
         .filter_map(|id| id.parse().ok())
         .collect();
-    let settings = store::settings_of(db, &path).await?;
+    let settings = device_store::settings_of(db, &path).await?;
     let nearest = path
         .iter()
         .rev()
@@ -133,7 +139,7 @@ pub async fn send(
     };
     let mut headers = Vec::with_capacity(3);
     if let Some(proxy) = proxy {
-        headers.push(Header::Route(Route::new(notify_target::route_via(proxy))));
+        headers.push(Header::Route(Route::new(target::route_via(proxy))));
     }
     headers.push(Header::Event(Event::new(event)));
     headers.push(Header::SubscriptionState(SubscriptionState::new(
@@ -151,7 +157,7 @@ pub async fn send(
         Ok(Ok(response)) => Sent {
             outcome: Outcome::of_code(response.code),
             code: Some(response.code),
-            reason: notify_target::reason_phrase(&response.scan.start_line),
+            reason: target::reason_phrase(&response.scan.start_line),
             elapsed_ms,
         },
         Ok(Err(SipError::TimedOut)) | Err(_) => Sent {
@@ -218,7 +224,7 @@ pub async fn notify_device(
         Error::Internal(format!("device {id}: unknown vendor {:?}", device.vendor))
     })?;
     let event = event_for(state, vendor, action);
-    let target = notify_target::target(addressing(&device))
+    let target = target::target(addressing(&device))
         .map_err(|why| Error::Conflict(format!("device {id}: {why}")))?;
     let proxy = outbound_proxy(&state.db, &device.organization_path).await?;
     let timeout = Duration::from_millis(state.config.notify.timeout_ms);

@@ -54,6 +54,16 @@ pub struct ResultRow {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
+/// A device a job has not reached yet, with what sending to it needs.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PendingRow {
+    pub device_id: i64,
+    pub target: String,
+    pub organization_id: i64,
+    pub organization_path: String,
+    pub vendor: String,
+}
+
 /// A new job's columns.
 pub struct NewJob<'a> {
     pub organization_id: i64,
@@ -209,6 +219,19 @@ pub async fn record_finished(
         .bind(counts.timed_out).bind(counts.unreachable).bind(now)
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
+}
+
+/// The job's unfinished results that have an address, in device id order, with their devices'
+/// organization and vendor (a device deleted since stays pending).
+pub async fn pending_targets(db: &Db, job_id: i64) -> sqlx::Result<Vec<PendingRow>> {
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT r.device_id, r.target, d.organization_id, o.path AS organization_path, d.vendor \
+         FROM notify_job_results r JOIN devices d ON d.id = r.device_id \
+         JOIN organizations o ON o.id = d.organization_id \
+         WHERE r.job_id = $1 AND r.outcome IS NULL AND r.target IS NOT NULL \
+         ORDER BY r.device_id")
+        .bind(job_id)
+        .fetch_all(pool).await)
 }
 
 pub async fn heartbeat(db: &Db, job_id: i64, now: DateTime<Utc>) -> sqlx::Result<u64> {

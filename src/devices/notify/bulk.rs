@@ -1,24 +1,26 @@
 //! Bulk NOTIFY: a job that resyncs or reboots every active device a filter selects, without a
 //! boot storm. The job and one result row per device live in the database (so any instance can
-//! report progress); the sending runs in a task on the instance that accepted the job: each
-//! device gets a random start within `spread_s`, a semaphore bounds the NOTIFYs in flight, and a
-//! writer task stores results in batches (one transaction each, with their event-log entries).
+//! report progress); the sending is a queued job (`system::jobs::queue`, also listed at
+//! `/v1/jobs`) that the first free worker of any instance takes: each device gets a random
+//! start within `spread_s`, a semaphore bounds the NOTIFYs in flight, and a writer stores
+//! results in batches (one transaction each, with their event-log entries).
 //!
 //! A job ends `done`, or `interrupted` when the daemon stops first: on a graceful stop the job
 //! marks itself; after a crash its heartbeat (refreshed every few seconds while it runs) goes
 //! stale and the next read of the job stores and reports it as interrupted. Devices not reached
 //! stay `pending`.
 
-use super::notify::{self, NotifyResult, Sent};
-use super::notify_store::{self as store, Counts, Finished, JobRow, NewJob, ResultRow};
-use super::notify_target::{self, Action, Addressing, Outcome};
-use super::validate;
+use super::store::{self as store, Counts, Finished, JobRow, NewJob, ResultRow};
+use super::target::{self, Action, Addressing, Outcome};
+use super::{self as notify, NotifyResult, Sent};
 use crate::auth::{Caller, Permission};
 use crate::db::Page;
+use crate::devices::validate;
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::system::audit::{self, Change};
 use crate::system::events;
+use crate::system::jobs::queue;
 use crate::types::Vendor;
 use crate::types::sip_uri::SipUri;
 use chrono::{DateTime, Utc};
@@ -181,8 +183,8 @@ fn bounded(field: &str, value: u64, low: u64, high: u64, key: &str) -> Result<u6
 }
 
 /// Checks the request, records the job with a pending result per device (devices without an
-/// address are settled at once as unreachable) and an audit record, all in one transaction,
-/// then starts sending in the background.
+/// address are settled at once as unreachable), an audit record and the queued job that sends
+/// (`system::jobs::queue`, kind [`KIND`]), all in one transaction.
 pub async fn start(state: &AppState, caller: &Caller, request: BulkRequest) -> Result<JobView> {
     caller.require(Permission::OrganizationsWrite)?;
     let config = &state.config.notify;
@@ -223,9 +225,7 @@ pub async fn start(state: &AppState, caller: &Caller, request: BulkRequest) -> R
 
     let action = request.action;
     let mut events_by_vendor: HashMap<String, Arc<str>> = HashMap::new();
-    let mut proxies: HashMap<String, Option<Arc<SipUri>>> = HashMap::new();
-    let mut paths: HashMap<String, Arc<str>> = HashMap::new();
-    let mut devices = Vec::with_capacity(rows.len());
+    let mut addressed = 0usize;
     let mut unaddressed = Vec::new();
     let mut pending: Vec<(i64, &str, Option<String>)> = Vec::with_capacity(rows.len());
     for row in &rows {
@@ -239,36 +239,15 @@ pub async fn start(state: &AppState, caller: &Caller, request: BulkRequest) -> R
             .entry(row.vendor.clone())
             .or_insert_with(|| notify::event_for(state, vendor, action).into())
             .clone();
-        let path = paths
-            .entry(row.organization_path.clone())
-            .or_insert_with(|| row.organization_path.as_str().into())
-            .clone();
         let addressing = Addressing {
             contact: row.contact.as_deref(),
             last_provisioned_ip: row.last_provisioned_ip.as_deref(),
             first_line_user: row.first_user.as_deref(),
         };
-        match notify_target::target(addressing) {
+        match target::target(addressing) {
             Ok(target) => {
-                let proxy = match proxies.get(&row.organization_path) {
-                    Some(p) => p.clone(),
-                    None => {
-                        let p = notify::outbound_proxy(&state.db, &row.organization_path)
-                            .await?
-                            .map(Arc::new);
-                        proxies.insert(row.organization_path.clone(), p.clone());
-                        p
-                    }
-                };
+                addressed += 1;
                 pending.push((row.id, &row.mac, Some(target.to_string())));
-                devices.push(Planned {
-                    device_id: row.id,
-                    organization_id: row.organization_id,
-                    organization_path: path,
-                    target,
-                    proxy,
-                    event,
-                });
             }
             Err(why) => {
                 pending.push((row.id, &row.mac, None));
@@ -370,21 +349,24 @@ pub async fn start(state: &AppState, caller: &Caller, request: BulkRequest) -> R
         },
     )
     .await?;
+    queue::enqueue(
+        &mut tx,
+        &queue::NewJob {
+            kind: KIND,
+            organization_id,
+            payload: &json!({ "notify_job_id": job_id }),
+            // A second attempt would NOTIFY devices twice; unreached ones stay pending.
+            max_attempts: 1,
+            created_by: &actor.username,
+        },
+    )
+    .await?;
     tx.commit().await?;
     metrics::counter!("notify_jobs_total", "action" => action.as_str()).increment(1);
-
-    let plan = Plan {
-        action,
-        spread: Duration::from_secs(spread_s),
-        concurrency: concurrency as usize,
-        timeout: Duration::from_millis(config.timeout_ms),
-        devices,
-    };
-    if plan.devices.is_empty() {
+    if addressed == 0 {
         store::finish(&state.db, job_id, "done", Utc::now()).await?;
-    } else {
-        tokio::spawn(run(state.clone(), job_id, plan));
     }
+    state.jobs.wake();
     progress_of(state, job_id).await
 }
 
@@ -465,12 +447,109 @@ fn schedule(devices: Vec<Planned>, spread: Duration) -> Vec<(Duration, Planned)>
     scheduled
 }
 
-/// Sends the job's NOTIFYs and stores their results; ends the job done or interrupted.
-async fn run(state: AppState, job_id: i64, plan: Plan) {
+/// The queue's kind of a bulk NOTIFY.
+pub const KIND: &str = "devices.notify";
+
+/// Makes the queue's workers run bulk NOTIFYs.
+pub fn register(state: &AppState) {
+    let state = state.clone();
+    state.jobs.clone().handle(KIND, move |context| {
+        Box::pin(run_queued(state.clone(), context))
+    });
+}
+
+/// Runs the bulk NOTIFY a queued job names: the devices still pending with an address, as the
+/// job planned them at its creation.
+async fn run_queued(state: AppState, context: queue::Context) -> Result<Value> {
+    let job_id = context
+        .payload
+        .get("notify_job_id")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| Error::Internal("a notify job without notify_job_id".into()))?;
+    let row = store::job(&state.db, job_id)
+        .await?
+        .ok_or_else(|| Error::not_found("notify job"))?;
+    if row.state != "running" {
+        return Ok(json!({ "notify_job_id": job_id, "state": row.state }));
+    }
+    let action = Action::parse(&row.action)
+        .ok_or_else(|| Error::Internal(format!("notify job {job_id}: action {}", row.action)))?;
+    let mut events_by_vendor: HashMap<String, Arc<str>> = HashMap::new();
+    let mut proxies: HashMap<String, Option<Arc<SipUri>>> = HashMap::new();
+    let mut paths: HashMap<String, Arc<str>> = HashMap::new();
+    let mut devices = Vec::new();
+    for pending in store::pending_targets(&state.db, job_id).await? {
+        let vendor = Vendor::parse(&pending.vendor).ok_or_else(|| {
+            Error::Internal(format!("device {}: unknown vendor", pending.device_id))
+        })?;
+        let target = SipUri::parse(&pending.target).map_err(|e| {
+            Error::Internal(format!("device {}: stored target: {e}", pending.device_id))
+        })?;
+        let event = events_by_vendor
+            .entry(pending.vendor.clone())
+            .or_insert_with(|| notify::event_for(&state, vendor, action).into())
+            .clone();
+        let organization_path = paths
+            .entry(pending.organization_path.clone())
+            .or_insert_with(|| pending.organization_path.as_str().into())
+            .clone();
+        let proxy = match proxies.get(&pending.organization_path) {
+            Some(p) => p.clone(),
+            None => {
+                let p = notify::outbound_proxy(&state.db, &pending.organization_path)
+                    .await?
+                    .map(Arc::new);
+                proxies.insert(pending.organization_path.clone(), p.clone());
+                p
+            }
+        };
+        devices.push(Planned {
+            device_id: pending.device_id,
+            organization_id: pending.organization_id,
+            organization_path,
+            target,
+            proxy,
+            event,
+        });
+    }
+    let plan = Plan {
+        action,
+        spread: Duration::from_secs(row.spread_s.max(0) as u64),
+        concurrency: row.concurrency.max(1) as usize,
+        timeout: Duration::from_millis(state.config.notify.timeout_ms),
+        devices,
+    };
+    let settled = row.total - plan.devices.len() as i64;
+    context.progress(settled, Some(row.total)).await;
+    let end = run(state, job_id, plan, &context, settled).await;
+    if end == "interrupted" {
+        return Err(Error::Unavailable(
+            "interrupted: the daemon stopped before every device was reached".into(),
+        ));
+    }
+    Ok(json!({ "notify_job_id": job_id, "state": end }))
+}
+
+/// Sends the job's NOTIFYs and stores their results; ends the job done or interrupted (and
+/// says which).
+async fn run(
+    state: AppState,
+    job_id: i64,
+    plan: Plan,
+    context: &queue::Context,
+    settled: i64,
+) -> &'static str {
     metrics::gauge!("notify_jobs_running").increment(1.0);
-    let shutdown = state.sip.shutdown_token();
+    let shutdown = context.stop.clone();
     let (results, incoming) = mpsc::channel::<(Planned, Sent)>(plan.concurrency * 2 + 64);
-    let writer = tokio::spawn(write_results(state.clone(), job_id, plan.action, incoming));
+    let writer = tokio::spawn(write_results(
+        state.clone(),
+        job_id,
+        plan.action,
+        incoming,
+        context.clone(),
+        settled,
+    ));
     let semaphore = Arc::new(Semaphore::new(plan.concurrency));
     let mut in_flight = JoinSet::new();
     let started = Instant::now();
@@ -524,6 +603,7 @@ async fn run(state: AppState, job_id: i64, plan: Plan) {
         "notify job ended"
     );
     metrics::gauge!("notify_jobs_running").decrement(1.0);
+    end
 }
 
 /// Stores results in batches (each with its devices' event-log entries) and keeps the job's
@@ -534,6 +614,8 @@ async fn write_results(
     job_id: i64,
     action: Action,
     mut incoming: mpsc::Receiver<(Planned, Sent)>,
+    context: queue::Context,
+    mut settled: i64,
 ) {
     let mut batch: Vec<(Planned, Sent)> = Vec::with_capacity(BATCH);
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
@@ -546,14 +628,18 @@ async fn write_results(
                     batch.push(item);
                     deadline.get_or_insert_with(|| Instant::now() + BATCH_WAIT);
                     if batch.len() >= BATCH {
+                        settled += batch.len() as i64;
                         store_batch(&state, job_id, action, &mut batch).await;
+                        context.progress(settled, None).await;
                         deadline = None;
                     }
                 }
                 None => break,
             },
             _ = tokio::time::sleep_until(flush_at), if deadline.is_some() => {
+                settled += batch.len() as i64;
                 store_batch(&state, job_id, action, &mut batch).await;
+                context.progress(settled, None).await;
                 deadline = None;
             }
             _ = heartbeat.tick() => {
@@ -563,7 +649,9 @@ async fn write_results(
             }
         }
     }
+    settled += batch.len() as i64;
     store_batch(&state, job_id, action, &mut batch).await;
+    context.progress(settled, None).await;
 }
 
 async fn store_batch(

@@ -1,11 +1,11 @@
 //! NOTIFY routes: resync or reboot one device and answer with the SIP outcome, or start a bulk
 //! job over a filter, list the jobs, and read a job's progress and per-device results.
 
-use super::notify::{self, NotifyResult};
-use super::notify_jobs::{self, BulkRequest, JobResultView, JobState, JobView};
-use super::notify_list;
-use super::notify_store::JobFilter;
-use super::notify_target::{Action, Outcome};
+use super::bulk::{self, BulkRequest, JobResultView, JobState, JobView};
+use super::list;
+use super::store::JobFilter;
+use super::target::{Action, Outcome};
+use super::{self as notify, NotifyResult};
 use crate::auth::Caller;
 use crate::error::Result;
 use crate::http::envelope::{Envelope, ListEnvelope};
@@ -105,7 +105,7 @@ async fn start_bulk(
         spread_s: body.spread_s,
         concurrency: body.concurrency,
     };
-    let job = notify_jobs::start(&state, &caller, request).await?;
+    let job = bulk::start(&state, &caller, request).await?;
     Ok(Envelope::created(job))
 }
 
@@ -126,7 +126,7 @@ async fn list_jobs(
         organization_id: params.i64("organization_id")?,
         state: params.one_of("state", &JobState::NAMES)?,
     };
-    let (rows, total) = notify_list::list(&state, &caller, &filter, page).await?;
+    let (rows, total) = list::list(&state, &caller, &filter, page).await?;
     Ok(ListEnvelope::new(rows, total, page))
 }
 
@@ -141,9 +141,7 @@ async fn job_progress(
     Path(job_id): Path<String>,
 ) -> Result<Envelope<JobView>> {
     let id = path::id(&job_id, "notify job")?;
-    Ok(Envelope::ok(
-        notify_jobs::progress(&state, &caller, id).await?,
-    ))
+    Ok(Envelope::ok(bulk::progress(&state, &caller, id).await?))
 }
 
 /// A bulk job's per-device results in device id order.
@@ -164,6 +162,6 @@ async fn job_results(
     let mut outcomes = Outcome::NAMES.to_vec();
     outcomes.push("pending");
     let outcome = params.one_of("outcome", &outcomes)?;
-    let (rows, total) = notify_jobs::results(&state, &caller, id, outcome.as_deref(), page).await?;
+    let (rows, total) = bulk::results(&state, &caller, id, outcome.as_deref(), page).await?;
     Ok(ListEnvelope::new(rows, total, page))
 }
