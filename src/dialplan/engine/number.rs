@@ -59,8 +59,8 @@ pub fn normalise(input: &str, country: Option<&Country>) -> Result<Dialled, Stri
     if text.len() > MAX_LEN {
         return Err(format!("must be at most {MAX_LEN} characters"));
     }
-    if text.starts_with('+') {
-        return e164(E164::canonical(&text));
+    if let Some(digits) = text.strip_prefix('+') {
+        return international_form(digits);
     }
     if text.contains('+') {
         return Err("'+' is only allowed first".into());
@@ -72,7 +72,7 @@ pub fn normalise(input: &str, country: Option<&Country>) -> Result<Dialled, Stri
     if let Some(rest) = international.iter().find_map(|p| text.strip_prefix(p))
         && !rest.is_empty()
     {
-        return e164(E164::canonical(&format!("+{rest}")));
+        return international_form(rest);
     }
     // Digits that are not a whole national number of the country are a short code.
     match country.map(|c| E164::parse(&text, Some(c.iso))) {
@@ -81,10 +81,18 @@ pub fn normalise(input: &str, country: Option<&Country>) -> Result<Dialled, Stri
     }
 }
 
-fn e164(number: Result<E164, crate::types::e164::NumberError>) -> Result<Dialled, String> {
-    number
-        .map(|n| Dialled::E164(n.into_string()))
-        .map_err(|e| e.0)
+/// A dialled international form is checked for its shape only (`+`, a country code, at most
+/// 15 digits), not against the country's national lengths: the plan's translate rules exist to
+/// repair what PBXs send (`+440207…`), so the router must let such a string reach them. The
+/// inventory, which stores numbers, parses them strictly ([`E164::parse`]).
+fn international_form(digits: &str) -> Result<Dialled, String> {
+    if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("an international number is '+' and 1 to 15 digits".into());
+    }
+    if digits.starts_with('0') {
+        return Err("a country code never starts with 0".into());
+    }
+    Ok(Dialled::E164(format!("+{digits}")))
 }
 
 /// `sip:+4420…@host;user=phone` → `+4420…`; `tel:+1-415…;ext=1` → `+1-415…`.
@@ -178,10 +186,10 @@ mod tests {
             normalise("(015) 555-0134", Some(nanp())),
             Ok(Dialled::Short("0155550134".into()))
         );
-        // E.164 numbers have 8-15 digits and the country's national lengths: the router used
-        // to accept any 1-15 digits after `+`.
-        assert!(normalise("+4420794", None).unwrap_err().contains("E.164"));
-        assert!(normalise("+1 415 555 01", None).is_err());
+        // Dialled international forms keep their shape check only, so translate rules can
+        // still repair them (`+440207…` → `+44207…`); the inventory refuses them.
+        assert_eq!(normalise("+4402079460000", None), Ok(e("+4402079460000")));
+        assert!(E164::parse("+4402079460000", None).is_err());
         // Countries without a template read their national forms too, as the inventory does.
         let de = crate::types::e164::country_of("DE");
         assert_eq!(normalise("030 1234567", de), Ok(e("+49301234567")));

@@ -61,11 +61,8 @@ impl Listener {
     /// starts the receive loops, the timer task and the periodic source reload.
     pub async fn start(state: AppState, shutdown: CancellationToken) -> Result<Self, SipError> {
         let config = state.config.redirect.clone();
-        let (sockets, pending) = Sockets::bind(
-            &config.listen,
-            state.config.sip.max_message_bytes,
-            shutdown.clone(),
-        )?;
+        let (sockets, pending) =
+            Sockets::bind(&config.listen, state.config.sip.max_message_bytes, shutdown)?;
         let (timers, timer_receiver) = mpsc::unbounded_channel();
         let listener = Self {
             inner: Arc::new(Inner {
@@ -82,22 +79,22 @@ impl Listener {
         if let Err(e) = listener.reload_sources().await {
             tracing::warn!(error = %e, "redirect listener: cannot load org and trunk IPs yet");
         }
-        // Every background task of the listener is started here, so they can move onto a
-        // supervised job set in one place.
+        // The socket loops belong to the listener (they stop with its token); its timers and
+        // the source reload are supervised jobs, restarted should one panic.
         let workers = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .clamp(1, 4);
         Sockets::start(&listener, pending, workers);
-        tokio::spawn(tasks::timer_loop(
-            listener.clone(),
-            timer_receiver,
-            shutdown.clone(),
-        ));
-        tokio::spawn(tasks::reload_loop(
-            listener.clone(),
-            Duration::from_secs(config.refresh_s),
-            shutdown,
-        ));
+        let jobs = &listener.inner.state.jobs;
+        let timer_receiver = Arc::new(tokio::sync::Mutex::new(timer_receiver));
+        jobs.spawn_loop("redirect.timers", {
+            let listener = listener.clone();
+            move |stop| tasks::timer_loop(listener.clone(), timer_receiver.clone(), stop)
+        });
+        jobs.spawn_loop("redirect.sources", {
+            let (listener, every) = (listener.clone(), Duration::from_secs(config.refresh_s));
+            move |stop| tasks::reload_loop(listener.clone(), every, stop)
+        });
         Ok(listener)
     }
 

@@ -3,18 +3,22 @@
 
 use super::Listener;
 use crate::sip::transaction::invite_server::{ServerTimer, Slot};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// Fires the transaction timers armed through `commands` until shutdown.
-pub async fn timer_loop(
-    listener: Listener,
-    mut commands: mpsc::UnboundedReceiver<(Slot, ServerTimer, Instant)>,
-    shutdown: CancellationToken,
-) {
+/// The receiving end of the armed timers, shared so a restarted loop carries on with it.
+pub type TimerCommands =
+    Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<(Slot, ServerTimer, Instant)>>>;
+
+/// Fires the transaction timers armed through `commands` until shutdown. Timers armed before a
+/// restart (after a panic, which is a bug) are lost with the old queue; the restart keeps the
+/// listener's later transactions timed.
+pub async fn timer_loop(listener: Listener, commands: TimerCommands, shutdown: CancellationToken) {
     use futures_util::StreamExt;
+    let mut commands = commands.lock().await;
     let mut queue: tokio_util::time::DelayQueue<(Slot, ServerTimer)> =
         tokio_util::time::DelayQueue::new();
     loop {
