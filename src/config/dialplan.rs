@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DialplanConfig {
-    /// Seconds between checks of the dial plan revision (another instance's change is compiled
-    /// here within this time) and refreshes of the trunk and gateway snapshot routes use.
+    /// No longer read: policy, trunk and organization changes (this instance's and other
+    /// instances', through `system::changes`) recompile the plan within a second. Kept so
+    /// existing config files still load.
     pub reload_interval_s: u64,
     /// Seconds a trunk's reported channel count (`PUT /v1/siptrunks/{id}/channels`) is
     /// believed; an older report counts as no report, so a silent PBX blocks no trunk.

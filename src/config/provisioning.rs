@@ -41,8 +41,9 @@ pub struct ProvisioningConfig {
     pub failure_window_s: u64,
     /// Seconds a locked-out address or device is refused without its credentials being read.
     pub cooling_off_s: u64,
-    /// Seconds between checks for device, settings and orgips changes made by other instances
-    /// sharing the database (this instance's own changes apply at once).
+    /// No longer read: device, settings and orgips changes reach the cache through
+    /// `system::changes` (other instances' within a second). Kept so existing config files
+    /// still load.
     pub cache_ttl_s: u64,
     /// Refused requests written to the event log per minute; the rest are only counted.
     pub refusal_events_per_minute: u32,

@@ -23,7 +23,8 @@ pub struct RedirectConfig {
     /// Identify the organization by the source address alone (org IPs and trunk IP ACLs,
     /// longest prefix) when neither the header nor the parameter names one.
     pub identify_by_source_ip: bool,
-    /// Seconds between reloads of the org IP / trunk IP table the listener identifies sources by.
+    /// The org IP / trunk IP table reloads on every change to them (any instance's); this is
+    /// how many seconds a failed reload waits before it is tried again.
     pub refresh_s: u64,
 }
 
