@@ -1,23 +1,23 @@
-//! The dial plan's answer for one identified call, as the listener's [`Verdict`]: the in-memory
+//! The dial plan's answer for one identified call, as the listener's [`Answer`]: the in-memory
 //! evaluator is asked (never the database) and its decision mapped to Contacts or a refusal.
 
 use super::Listener;
 use super::identify::Identity;
-use super::request::Call;
+use super::request::Invite;
 use super::response::{self, Target};
 use crate::dialplan::engine::evaluate::{Decision, Verdict as Action};
 use crate::dialplan::{EvaluateRequest, EvaluationError, decide as evaluate};
 
 /// What the listener answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub enum Answer {
     /// 302 with these Contact values, in order.
     Redirect(Vec<String>),
     /// Refuse with this code and Reason text.
     Refuse { code: u16, reason: String },
 }
 
-pub(super) fn decide(listener: &Listener, identity: Identity, call: &Call) -> Verdict {
+pub(super) fn decide(listener: &Listener, identity: Identity, call: &Invite) -> Answer {
     let request = EvaluateRequest {
         organization: identity.organization_id,
         from: call.from.clone(),
@@ -33,7 +33,7 @@ pub(super) fn decide(listener: &Listener, identity: Identity, call: &Call) -> Ve
 
 /// Maps a decision: a route with usable Contacts is a 302; a deny keeps its code and reason
 /// (403 when it has none); a route whose every gateway URI is unusable is a 503.
-pub fn verdict(decision: &Decision) -> Verdict {
+pub fn verdict(decision: &Decision) -> Answer {
     match decision.action {
         Action::Route => {
             let targets: Vec<Target<'_>> = decision
@@ -52,15 +52,15 @@ pub fn verdict(decision: &Decision) -> Verdict {
                 );
             }
             if contacts.is_empty() {
-                Verdict::Refuse {
+                Answer::Refuse {
                     code: 503,
                     reason: "No usable route".into(),
                 }
             } else {
-                Verdict::Redirect(contacts)
+                Answer::Redirect(contacts)
             }
         }
-        Action::Deny => Verdict::Refuse {
+        Action::Deny => Answer::Refuse {
             code: decision.sip_code.unwrap_or(403),
             reason: decision
                 .reason
@@ -72,14 +72,14 @@ pub fn verdict(decision: &Decision) -> Verdict {
 
 /// The SIP edge's answer to an evaluation that could not run: an organization without a plan
 /// is 404, a number the evaluator refuses is 484 Address Incomplete.
-fn refusal_for_error(error: &EvaluationError) -> Verdict {
+fn refusal_for_error(error: &EvaluationError) -> Answer {
     let (code, reason) = match error {
         EvaluationError::UnknownOrganization => {
             (404, "No dial plan for this organization".to_string())
         }
         EvaluationError::BadNumber { .. } => (484, error.to_string()),
     };
-    Verdict::Refuse { code, reason }
+    Answer::Refuse { code, reason }
 }
 
 #[cfg(test)]
@@ -122,7 +122,7 @@ mod tests {
         );
         assert_eq!(
             verdict(&d),
-            Verdict::Redirect(vec![
+            Answer::Redirect(vec![
                 "<sip:+44@192.0.2.1:5060>;q=1.0".into(),
                 "<sip:44@192.0.2.2;transport=tcp>;q=0.5".into()
             ])
@@ -130,7 +130,7 @@ mod tests {
         let d = decision(Action::Route, vec![route("bogus", "1")], None);
         assert_eq!(
             verdict(&d),
-            Verdict::Refuse {
+            Answer::Refuse {
                 code: 503,
                 reason: "No usable route".into()
             }
@@ -138,23 +138,23 @@ mod tests {
         let d = decision(Action::Deny, Vec::new(), Some(480));
         assert_eq!(
             verdict(&d),
-            Verdict::Refuse {
+            Answer::Refuse {
                 code: 480,
                 reason: "Premium blocked".into()
             }
         );
         let d = decision(Action::Deny, Vec::new(), None);
-        assert!(matches!(verdict(&d), Verdict::Refuse { code: 403, .. }));
+        assert!(matches!(verdict(&d), Answer::Refuse { code: 403, .. }));
         assert!(matches!(
             refusal_for_error(&EvaluationError::UnknownOrganization),
-            Verdict::Refuse { code: 404, .. }
+            Answer::Refuse { code: 404, .. }
         ));
         assert!(matches!(
             refusal_for_error(&EvaluationError::BadNumber {
                 field: "to",
                 message: "must not be empty".into()
             }),
-            Verdict::Refuse { code: 484, reason } if reason == "to: must not be empty"
+            Answer::Refuse { code: 484, reason } if reason == "to: must not be empty"
         ));
     }
 }

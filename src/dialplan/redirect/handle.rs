@@ -4,7 +4,7 @@
 //! 501); broken requests 400; everything else is counted and dropped. Never panics.
 
 use super::Listener;
-use super::decide::{self, Verdict};
+use super::decide::{self, Answer};
 use super::identify::Claim;
 use super::request;
 use super::response;
@@ -205,14 +205,14 @@ async fn answer(listener: &Listener, scan: &Scan, source: SocketAddr) -> (u16, V
     let verdict = decide::decide(listener, identity, &call);
     metrics::histogram!("redirect_evaluation_seconds").record(started.elapsed().as_secs_f64());
     match verdict {
-        Verdict::Redirect(contacts) => (
+        Answer::Redirect(contacts) => (
             302,
             contacts
                 .into_iter()
                 .map(|c| Header::Contact(rsip::Contact::new(c)))
                 .collect(),
         ),
-        Verdict::Refuse { code, reason } => refuse(response::refusal_code(code), &reason),
+        Answer::Refuse { code, reason } => refuse(response::refusal_code(code), &reason),
     }
 }
 

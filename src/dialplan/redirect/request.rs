@@ -6,7 +6,7 @@ use crate::sip::message::Scan;
 
 /// The fields of an INVITE the dial plan needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Call {
+pub struct Invite {
     /// The Request-URI's user part, unescaped (empty when it has none).
     pub to: String,
     /// The asserted or From user part, unescaped (empty when there is none).
@@ -112,7 +112,7 @@ pub fn request_uri(scan: &Scan) -> &str {
 
 /// Reads a scanned INVITE. `org_header` (lower-case, empty: off) is looked up first, then
 /// `org_param` (empty: off) on the Request-URI.
-pub fn read(scan: &Scan, org_header: &str, org_param: &str) -> Call {
+pub fn read(scan: &Scan, org_header: &str, org_param: &str) -> Invite {
     let ruri = request_uri(scan);
     let caller = scan
         .get("p-asserted-identity")
@@ -128,7 +128,7 @@ pub fn read(scan: &Scan, org_header: &str, org_param: &str) -> Call {
                 .then(|| uri_param(ruri, org_param))
                 .flatten()
         });
-    Call {
+    Invite {
         to: uri_user(ruri),
         from: caller,
         claim,
