@@ -507,7 +507,8 @@ async fn templates_are_listed_and_emergency_first_binds_everyone() {
     assert_eq!(premium["action"], "deny", "{premium}");
 
     // A suspended partner's tenant reaches emergency numbers only, once the plan has seen the
-    // suspension (each instance within `dialplan.reload_interval_s`; here at once).
+    // suspension (the change feed rebuilds it at once; the refresh below only makes sure it has,
+    // so it may find nothing left to rebuild).
     let (status, body) = root
         .put(
             &format!("/v1/organizations/{}", tree.partner_a),
@@ -516,10 +517,7 @@ async fn templates_are_listed_and_emergency_first_binds_everyone() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let state = app.state();
-    assert!(
-        state.dialplan.refresh(&state.db).await.unwrap(),
-        "the plan is rebuilt"
-    );
+    state.dialplan.refresh(&state.db).await.unwrap();
     let barred = evaluate(
         &root,
         json!({"organization": tree.tenant_a1, "to": "+14155550100"}),
