@@ -4,6 +4,7 @@
 //! source table, the phone templates); and on either backend, a service called outside any
 //! handler refreshes the caches as a request does.
 
+use crate::dialplan::{group, policy, route_to, trunk};
 use crate::provisioning::{
     LINE_SECRET, MAC_A, Phone, REGISTRAR, assert_bland_refusal, assert_served, yealink,
 };
@@ -198,32 +199,10 @@ async fn policy_and_trunk_edits_on_a_are_evaluated_by_b() {
     let (a, b) = pair().await;
     let (tree, root) = support::tree(&a).await;
     let on_b = b.root().await;
-    let (status, body) = root
-        .post(
-            "/v1/siptrunks",
-            json!({"organization_id": tree.partner_a, "name": "Carrier", "direction": "outbound",
-                   "max_channels": 30, "gateways": [{"uri": "sip:192.0.2.10"}]}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let carrier = body["data"]["id"].as_i64().unwrap();
-    let (status, body) = root
-        .post(
-            "/v1/dialplans",
-            json!({"organization_id": tree.partner_a, "name": "All",
-                   "rules": [{"action": {"type": "route", "routes": [{"trunk_id": carrier}]}}]}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let policy = body["data"]["id"].as_i64().unwrap();
-    let (status, body) = root
-        .post(
-            "/v1/dialplans/groups",
-            json!({"organization_id": tree.partner_a, "name": "Main", "enforced": false,
-                   "policy_ids": [policy]}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let carrier = trunk(&root, tree.partner_a, "Carrier", &["sip:192.0.2.10"], 30).await;
+    let rules = json!([{"action": route_to(&[carrier])}]);
+    let policy = policy(&root, tree.partner_a, "All", rules).await;
+    group(&root, tree.partner_a, "Main", false, &[policy]).await;
     let gateway_of = async |uri: &str| {
         let decision = evaluate(&on_b, tree.partner_a).await;
         (decision["routes"][0]["gateway_uri"] == uri).then_some(())
@@ -294,32 +273,10 @@ async fn a_trunk_ip_added_on_a_is_recognised_by_bs_redirect_listener() {
     }
     let (a, b) = pair().await;
     let (tree, root) = support::tree(&a).await;
-    let (status, body) = root
-        .post(
-            "/v1/siptrunks",
-            json!({"organization_id": tree.tenant_a1, "name": "Out", "direction": "outbound",
-                   "max_channels": 30, "gateways": [{"uri": "sip:192.0.2.10"}]}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let out = body["data"]["id"].as_i64().unwrap();
-    let (status, body) = root
-        .post(
-            "/v1/dialplans",
-            json!({"organization_id": tree.tenant_a1, "name": "UK",
-                   "rules": [{"action": {"type": "route", "routes": [{"trunk_id": out}]}}]}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let policy = body["data"]["id"].as_i64().unwrap();
-    let (status, body) = root
-        .post(
-            "/v1/dialplans/groups",
-            json!({"organization_id": tree.tenant_a1, "name": "Main", "enforced": false,
-                   "policy_ids": [policy]}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let out = trunk(&root, tree.tenant_a1, "Out", &["sip:192.0.2.10"], 30).await;
+    let rules = json!([{"action": route_to(&[out])}]);
+    let policy = policy(&root, tree.tenant_a1, "UK", rules).await;
+    group(&root, tree.tenant_a1, "Main", false, &[policy]).await;
     let (status, body) = root
         .post(
             "/v1/siptrunks",

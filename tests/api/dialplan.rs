@@ -15,7 +15,13 @@ async fn quiet_app() -> TestApp {
 }
 
 /// Creates a trunk of `org` with these gateway URIs; returns its id.
-async fn trunk(api: &Api, org: i64, name: &str, uris: &[&str], max_channels: i64) -> i64 {
+pub(crate) async fn trunk(
+    api: &Api,
+    org: i64,
+    name: &str,
+    uris: &[&str],
+    max_channels: i64,
+) -> i64 {
     let gateways: Vec<Value> = uris.iter().map(|u| json!({"uri": u})).collect();
     let (status, body) = api
         .post(
@@ -28,7 +34,7 @@ async fn trunk(api: &Api, org: i64, name: &str, uris: &[&str], max_channels: i64
     body["data"]["id"].as_i64().unwrap()
 }
 
-async fn policy(api: &Api, org: i64, name: &str, rules: Value) -> i64 {
+pub(crate) async fn policy(api: &Api, org: i64, name: &str, rules: Value) -> i64 {
     let (status, body) = api
         .post(
             "/v1/dialplans",
@@ -40,7 +46,13 @@ async fn policy(api: &Api, org: i64, name: &str, rules: Value) -> i64 {
     body["data"]["id"].as_i64().unwrap()
 }
 
-async fn group(api: &Api, org: i64, name: &str, enforced: bool, policies: &[i64]) -> i64 {
+pub(crate) async fn group(
+    api: &Api,
+    org: i64,
+    name: &str,
+    enforced: bool,
+    policies: &[i64],
+) -> i64 {
     let (status, body) = api
         .post(
             "/v1/dialplans/groups",
@@ -58,7 +70,7 @@ async fn evaluate(api: &Api, body: Value) -> Value {
     answer["data"].clone()
 }
 
-fn route_to(trunks: &[i64]) -> Value {
+pub(crate) fn route_to(trunks: &[i64]) -> Value {
     let routes: Vec<Value> = trunks.iter().map(|t| json!({"trunk_id": t})).collect();
     json!({"type": "route", "routes": routes})
 }
