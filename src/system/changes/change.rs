@@ -95,12 +95,18 @@ impl Change {
         }
     }
 
+    /// The most MACs a revision row names; a larger device change (a bulk create or import)
+    /// keeps no detail, so other instances drop every device instead of every instance reading
+    /// a row of megabytes on each poll.
+    pub const MAX_DETAIL_MACS: usize = 256;
+
     /// What the row keeps of the change, for targeted invalidation on other instances.
     pub fn detail(&self) -> String {
         fn id(id: Option<i64>) -> String {
             id.map(|id| id.to_string()).unwrap_or_default()
         }
         match self {
+            Change::Device(c) if c.macs.len() > Self::MAX_DETAIL_MACS => String::new(),
             Change::Device(c) => c.macs.join(","),
             Change::Organization(c) => id(c.id),
             Change::OrgAccess(c) => id(c.organization_id),
@@ -202,6 +208,19 @@ mod tests {
                 Some(change.clone())
             );
         }
+    }
+
+    #[test]
+    fn a_bulk_device_change_keeps_no_detail_and_reads_back_as_every_device() {
+        let macs = (0..=Change::MAX_DETAIL_MACS)
+            .map(|i| format!("001565{i:06X}"))
+            .collect();
+        let bulk = Change::Device(DeviceChanged { macs });
+        assert_eq!(bulk.detail(), "");
+        assert_eq!(
+            Change::from_row(bulk.kind(), Some(&bulk.detail())),
+            Some(Change::Device(DeviceChanged { macs: Vec::new() }))
+        );
     }
 
     #[test]
