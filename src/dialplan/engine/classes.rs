@@ -57,7 +57,7 @@ impl ClassTable {
                         .map_err(|e| format!("{}: {text:?}: {e}", class_name(*class)))?;
                     (pattern.literal_prefix(), Some(pattern))
                 } else {
-                    super::compile::check_prefix(text)
+                    super::compile::checks::check_prefix(text)
                         .map_err(|e| format!("{}: {text:?}: {e}", class_name(*class)))?;
                     (text.clone(), None)
                 };
