@@ -11,7 +11,7 @@ use super::pattern::Pattern;
 use super::templates;
 use super::trie::Trie;
 use crate::types::e164::{self, Country};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
 
 /// A set of classes as one byte (rule conditions carry these).
@@ -86,17 +86,18 @@ impl ClassTable {
 #[derive(Debug, Clone)]
 pub struct CountryPlan {
     /// The template that declared the country; `None` for the fallback.
-    pub template: Option<String>,
+    pub template: Option<&'static str>,
     /// How the country writes its numbers, from the one numbering table; `None` for a country
     /// the table does not know (only `+…`/`00…` numbers and short codes are read).
     pub numbering: Option<&'static Country>,
-    pub classes: ClassTable,
+    /// Shared by every country of one template, and by every country without one.
+    pub classes: Arc<ClassTable>,
 }
 
 /// For countries no template declares: only `+…`/`00…` numbers and short codes are read, the
 /// two emergency numbers every mobile phone knows (3GPP TS 22.101: 112 and 911) are emergency
 /// and everything in E.164 is international.
-fn fallback(numbering: Option<&'static Country>) -> CountryPlan {
+fn fallback_classes() -> ClassTable {
     let classes = BTreeMap::from([
         (
             NumberClass::Emergency,
@@ -104,50 +105,84 @@ fn fallback(numbering: Option<&'static Country>) -> CountryPlan {
         ),
         (NumberClass::International, vec!["+".to_string()]),
     ]);
-    CountryPlan {
-        template: None,
-        numbering,
-        classes: ClassTable::new(&classes).unwrap_or_else(|_| ClassTable {
-            trie: Trie::default(),
-            entries: Vec::new(),
-        }),
+    ClassTable::new(&classes).unwrap_or_else(|_| ClassTable {
+        trie: Trie::default(),
+        entries: Vec::new(),
+    })
+}
+
+/// An ISO 3166-1 alpha-2 code in upper case, the key of the per-country table (looked up
+/// without allocating or hashing, once per organization on every assembly).
+type Iso = [u8; 2];
+
+fn iso(country: &str) -> Option<Iso> {
+    match country.as_bytes() {
+        [a, b] => Some([a.to_ascii_uppercase(), b.to_ascii_uppercase()]),
+        _ => None,
     }
 }
 
-/// Country code → plan, and the fallback for countries the numbering table does not know.
-type Countries = (HashMap<String, Arc<CountryPlan>>, Arc<CountryPlan>);
+/// Every country's plan, and the one for countries the numbering table does not know.
+struct Countries {
+    /// Sorted by code: a binary search over some fifty entries, no hashing.
+    by_code: Vec<(Iso, CountryPlan)>,
+    unknown: CountryPlan,
+}
 
+impl Countries {
+    fn get(&self, key: Iso) -> Option<&CountryPlan> {
+        let at = self.by_code.binary_search_by_key(&key, |(k, _)| *k).ok()?;
+        Some(&self.by_code[at].1)
+    }
+}
+
+/// Built once, on the first plan assembly: one class table per template and one fallback
+/// table, each shared by all the countries that use it, in one sorted vector (a table per
+/// country made that first assembly three times slower, see `bench/README.md`).
 static COUNTRIES: LazyLock<Countries> = LazyLock::new(|| {
-    let mut by_country = HashMap::new();
+    let fallback = Arc::new(fallback_classes());
+    let plan = |numbering| CountryPlan {
+        template: None,
+        numbering,
+        classes: fallback.clone(),
+    };
+    let mut by_code: Vec<(Iso, CountryPlan)> = e164::COUNTRIES
+        .iter()
+        .filter_map(|country| Some((iso(country.iso)?, plan(Some(country)))))
+        .collect();
+    by_code.sort_by_key(|(key, _)| *key);
     for template in templates::shipped() {
         let Ok(classes) = ClassTable::new(&template.file.classes) else {
             continue; // a unit test proves every shipped table compiles
         };
-        for country in &template.file.countries {
-            let plan = Arc::new(CountryPlan {
-                template: Some(template.file.name.clone()),
-                numbering: e164::country_of(country),
-                classes: classes.clone(),
-            });
-            by_country.insert(country.to_ascii_uppercase(), plan);
+        let classes = Arc::new(classes);
+        // A unit test proves every shipped country is two letters.
+        for key in template.file.countries.iter().filter_map(|c| iso(c)) {
+            let at = match by_code.binary_search_by_key(&key, |(k, _)| *k) {
+                Ok(at) => at,
+                Err(at) => {
+                    by_code.insert(at, (key, plan(None)));
+                    at
+                }
+            };
+            let country = &mut by_code[at].1;
+            country.template = Some(template.file.name.as_str());
+            country.classes = classes.clone();
         }
     }
-    for country in e164::COUNTRIES {
-        by_country
-            .entry(country.iso.to_string())
-            .or_insert_with(|| Arc::new(fallback(Some(country))));
+    Countries {
+        by_code,
+        unknown: plan(None),
     }
-    (by_country, Arc::new(fallback(None)))
 });
 
 /// The numbering and classes of an ISO 3166-1 alpha-2 country (the fallback classes when no
 /// shipped template declares it).
-pub fn for_country(country: &str) -> Arc<CountryPlan> {
-    let (by_country, fallback) = &*COUNTRIES;
-    by_country
-        .get(&country.to_ascii_uppercase())
-        .unwrap_or(fallback)
-        .clone()
+pub fn for_country(country: &str) -> &'static CountryPlan {
+    let countries = &*COUNTRIES;
+    iso(country)
+        .and_then(|key| countries.get(key))
+        .unwrap_or(&countries.unknown)
 }
 
 pub fn class_name(class: NumberClass) -> &'static str {
@@ -208,7 +243,7 @@ mod tests {
     #[test]
     fn numbering_comes_from_the_one_table() {
         let us = for_country("US");
-        assert_eq!(us.template.as_deref(), Some("nanp"));
+        assert_eq!(us.template, Some("nanp"));
         assert_eq!(us.numbering.map(|c| c.iso), Some("US"));
         assert_eq!(
             for_country("je").numbering.map(|c| c.calling_code),
@@ -230,5 +265,40 @@ mod tests {
             plan.classes.classify("+33199001234"),
             Some(NumberClass::International)
         );
+    }
+
+    #[test]
+    fn every_shipped_country_is_read_with_its_template() {
+        for template in templates::shipped() {
+            for country in &template.file.countries {
+                assert_eq!(
+                    for_country(country).template,
+                    Some(template.file.name.as_str()),
+                    "{country}"
+                );
+            }
+        }
+        for country in e164::COUNTRIES {
+            let numbering = for_country(country.iso).numbering;
+            assert_eq!(numbering.map(|c| c.iso), Some(country.iso));
+        }
+        assert!(for_country("USA").template.is_none());
+        assert_eq!(for_country("gb").template, Some("uk"));
+    }
+
+    #[test]
+    fn countries_of_one_template_share_one_table() {
+        assert!(Arc::ptr_eq(
+            &for_country("US").classes,
+            &for_country("PR").classes
+        ));
+        assert!(Arc::ptr_eq(
+            &for_country("DE").classes,
+            &for_country("ZZ").classes
+        ));
+        assert!(!Arc::ptr_eq(
+            &for_country("US").classes,
+            &for_country("GB").classes
+        ));
     }
 }

@@ -87,7 +87,7 @@ pub struct OrgPlan {
     pub id: i64,
     /// Root first, this organization last.
     pub lineage: Box<[i64]>,
-    pub country: Arc<CountryPlan>,
+    pub country: &'static CountryPlan,
     pub tz: Tz,
     /// Indices into `Plan::groups`: enforced groups from the root down, then this
     /// organization's ordinary groups, then its ancestors' nearest first.
