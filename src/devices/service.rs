@@ -92,7 +92,7 @@ pub async fn get(db: &Db, id: i64) -> Result<Option<Device>> {
 
 /// The device registered under `mac`, whoever asks (for the provisioning server).
 pub async fn by_mac(db: &Db, mac: &Mac) -> Result<Option<Device>> {
-    Ok(store::by_mac(db, &mac.to_string()).await?)
+    Ok(store::by_mac(db, mac).await?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -257,7 +257,7 @@ pub async fn create(
     tx.commit().await?;
     changes
         .publish(DeviceChanged {
-            macs: vec![created.device.mac.clone()],
+            macs: vec![created.device.mac],
         })
         .await;
     Ok(created)
@@ -309,10 +309,10 @@ pub async fn create_many(
             Err(other) => return Err(other),
         }
     }
-    let macs: Vec<String> = plans.iter().map(|(_, p)| p.mac.to_string()).collect();
+    let macs: Vec<Mac> = plans.iter().map(|(_, p)| p.mac).collect();
     let taken = store::existing_macs(db, &macs).await?;
     for (row, plan) in &plans {
-        if taken.contains(&plan.mac.to_string()) {
+        if taken.contains(&plan.mac) {
             errors.push(row_error(*row, "mac: already exists"));
         }
     }
@@ -443,12 +443,10 @@ pub async fn update(
     let now = Utc::now();
     let mut tx = db.begin().await?;
     let before = reread(&mut tx, id).await?;
-    let mac = input
-        .mac
-        .map_or_else(|| before.mac.clone(), |m| m.to_string());
+    let mac = input.mac.unwrap_or(before.mac).to_string();
     let provisioning_username = match provisioning_username {
         Some(u) => u,
-        None if before.provisioning_username == before.mac => mac.clone(),
+        None if before.provisioning_username == before.mac.to_string() => mac.clone(),
         None => before.provisioning_username.clone(),
     };
     let variables_json = to_json(variables.as_ref().unwrap_or(&before.variables));
@@ -456,17 +454,11 @@ pub async fn update(
     let fields = DeviceFields {
         user_id: user_id.unwrap_or(before.user_id),
         mac: &mac,
-        vendor: match input.vendor {
-            Some(v) => v.as_str(),
-            None => &before.vendor,
-        },
+        vendor: input.vendor.unwrap_or(before.vendor).as_str(),
         model: model.as_deref().unwrap_or(&before.model),
         variables_json: &variables_json,
         contact: contact.as_deref(),
-        status: match input.status {
-            Some(s) => s.as_str(),
-            None => &before.status,
-        },
+        status: input.status.unwrap_or(before.status).as_str(),
         provisioning_username: &provisioning_username,
     };
     store::update_device(&mut tx, id, &fields, now).await?;
@@ -507,7 +499,7 @@ pub async fn update(
     // Both MACs: the cache may hold the device (and its user name) under the old one.
     changes
         .publish(DeviceChanged {
-            macs: vec![before.mac, after.mac.clone()],
+            macs: vec![before.mac, after.mac],
         })
         .await;
     Ok(after)

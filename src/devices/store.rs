@@ -1,10 +1,10 @@
 //! SQL of devices, their lines and organizations' provisioning settings.
 
-use super::model::{Device, Line, ProvisioningSettings, STATUSES, Variables};
+use super::model::{Device, DeviceStatus, Line, LineTransport, ProvisioningSettings, Variables};
 use crate::db::Page;
 use crate::db::{Db, Tx};
-use crate::types::Vendor;
 use crate::types::column::parse_stored;
+use crate::types::{Mac, Vendor};
 use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -59,31 +59,26 @@ impl TryFrom<DeviceRow> for Device {
     /// A stored MAC, vendor or status that does not parse is an error naming the device, never
     /// a value served to a phone.
     fn try_from(row: DeviceRow) -> sqlx::Result<Self> {
-        let mac = parse_stored("device", row.id, "mac", &row.mac, crate::types::Mac::parse)?;
-        parse_stored(
+        let mac = parse_stored("device", row.id, "mac", &row.mac, Mac::parse)?;
+        let vendor = parse_stored(
             "device",
             row.id,
             "vendor",
             &row.vendor,
             str::parse::<Vendor>,
         )?;
-        parse_stored("device", row.id, "status", &row.status, |s| {
-            STATUSES
-                .contains(&s)
-                .then_some(())
-                .ok_or_else(|| format!("not one of {}", STATUSES.join(", ")))
-        })?;
+        let status = parse_stored("device", row.id, "status", &row.status, DeviceStatus::parse)?;
         Ok(Self {
             variables: parse_variables(&row.variables_json, "device", row.id),
             id: row.id,
             organization_id: row.organization_id,
             organization_path: row.organization_path,
             user_id: row.user_id,
-            mac: mac.to_string(),
-            vendor: row.vendor,
+            mac,
+            vendor,
             model: row.model,
             contact: row.contact,
-            status: row.status,
+            status,
             provisioning_username: row.provisioning_username,
             provisioning_password: row.provisioning_password,
             previous_provisioning_password: row.previous_provisioning_password,
@@ -112,9 +107,19 @@ struct LineRow {
     transport: String,
 }
 
-impl From<LineRow> for Line {
-    fn from(row: LineRow) -> Self {
-        Self {
+impl TryFrom<LineRow> for Line {
+    type Error = sqlx::Error;
+
+    /// A stored transport that does not parse is an error naming the device.
+    fn try_from(row: LineRow) -> sqlx::Result<Self> {
+        let transport = parse_stored(
+            "device",
+            row.device_id,
+            "transport",
+            &row.transport,
+            LineTransport::parse_stored,
+        )?;
+        Ok(Self {
             position: row.position,
             username: row.username,
             auth_user: row.auth_user,
@@ -122,8 +127,8 @@ impl From<LineRow> for Line {
             display_name: row.display_name,
             registrar: row.registrar,
             proxy: row.proxy,
-            transport: row.transport,
-        }
+            transport,
+        })
     }
 }
 
@@ -242,7 +247,10 @@ pub async fn list(
     let ids: Vec<i64> = devices.iter().map(|d| d.id).collect();
     let mut by_device: HashMap<i64, Vec<Line>> = HashMap::new();
     for row in lines_of(db, &ids).await? {
-        by_device.entry(row.device_id).or_default().push(row.into());
+        by_device
+            .entry(row.device_id)
+            .or_default()
+            .push(Line::try_from(row)?);
     }
     for device in &mut devices {
         device.lines = by_device.remove(&device.id).unwrap_or_default();
@@ -278,8 +286,8 @@ async fn with_lines(db: &Db, row: Option<DeviceRow>) -> sqlx::Result<Option<Devi
     device.lines = lines_of(db, &[device.id])
         .await?
         .into_iter()
-        .map(Line::from)
-        .collect();
+        .map(Line::try_from)
+        .collect::<sqlx::Result<_>>()?;
     Ok(Some(device))
 }
 
@@ -292,7 +300,7 @@ pub async fn get(db: &Db, id: i64) -> sqlx::Result<Option<Device>> {
 }
 
 /// The device with the canonical MAC `mac`, with its lines.
-pub async fn by_mac(db: &Db, mac: &str) -> sqlx::Result<Option<Device>> {
+pub async fn by_mac(db: &Db, mac: &Mac) -> sqlx::Result<Option<Device>> {
     let sql = format!("SELECT {DEVICE_COLUMNS}{DEVICE_FROM} WHERE d.mac = $1");
     let row: Option<DeviceRow> = on_db!(db, pool =>
         sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(mac).fetch_optional(pool).await)?;
@@ -312,12 +320,15 @@ pub async fn get_in_tx(tx: &mut Tx, id: i64) -> sqlx::Result<Option<Device>> {
         format!("SELECT {LINE_COLUMNS} FROM device_lines WHERE device_id = $1 ORDER BY position");
     let lines: Vec<LineRow> = on_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id).fetch_all(conn).await)?;
-    device.lines = lines.into_iter().map(Line::from).collect();
+    device.lines = lines
+        .into_iter()
+        .map(Line::try_from)
+        .collect::<sqlx::Result<_>>()?;
     Ok(Some(device))
 }
 
 /// Which of the canonical MACs `macs` are already registered.
-pub async fn existing_macs(db: &Db, macs: &[String]) -> sqlx::Result<Vec<String>> {
+pub async fn existing_macs(db: &Db, macs: &[Mac]) -> sqlx::Result<Vec<Mac>> {
     if macs.is_empty() {
         return Ok(Vec::new());
     }
@@ -448,7 +459,10 @@ pub async fn by_provisioning_username(db: &Db, username: &str) -> sqlx::Result<V
     let ids: Vec<i64> = devices.iter().map(|d| d.id).collect();
     let mut by_device: HashMap<i64, Vec<Line>> = HashMap::new();
     for row in lines_of(db, &ids).await? {
-        by_device.entry(row.device_id).or_default().push(row.into());
+        by_device
+            .entry(row.device_id)
+            .or_default()
+            .push(Line::try_from(row)?);
     }
     for device in &mut devices {
         device.lines = by_device.remove(&device.id).unwrap_or_default();

@@ -21,8 +21,8 @@ use crate::state::AppState;
 use crate::system::audit::{self, Change};
 use crate::system::events;
 use crate::system::jobs::queue;
-use crate::types::Vendor;
 use crate::types::sip_uri::SipUri;
+use crate::types::{Mac, Vendor};
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use serde::Serialize;
@@ -67,7 +67,32 @@ pub enum JobState {
 impl JobState {
     /// The values of the list's `state` filter.
     pub const NAMES: [&'static str; 3] = ["running", "done", "interrupted"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Interrupted => "interrupted",
+        }
+    }
+
+    fn parse_stored(text: &str) -> std::result::Result<Self, String> {
+        match text {
+            "running" => Ok(JobState::Running),
+            "done" => Ok(JobState::Done),
+            "interrupted" => Ok(JobState::Interrupted),
+            _ => Err(format!("not one of {}", Self::NAMES.join(", "))),
+        }
+    }
 }
+
+impl std::fmt::Display for JobState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+crate::text_column!(JobState, "state", JobState::parse_stored);
 
 /// A job and its progress.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -106,7 +131,7 @@ pub(super) fn view(row: JobRow, state: JobState) -> JobView {
     JobView {
         id: row.id,
         organization_id: row.organization_id,
-        action: Action::parse(&row.action).unwrap_or_default(),
+        action: row.action,
         filter: serde_json::from_str(&row.filter_json).unwrap_or(Value::Null),
         spread_s: row.spread_s,
         concurrency: row.concurrency,
@@ -129,7 +154,8 @@ pub(super) fn view(row: JobRow, state: JobState) -> JobView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct JobResultView {
     pub device_id: i64,
-    pub mac: String,
+    #[schema(value_type = String)]
+    pub mac: Mac,
     /// Request-URI the NOTIFY goes to; null when the device has no address.
     pub target: Option<String>,
     /// null while pending.
@@ -145,7 +171,7 @@ impl From<ResultRow> for JobResultView {
             device_id: row.device_id,
             mac: row.mac,
             target: row.target,
-            outcome: row.outcome.as_deref().and_then(Outcome::parse),
+            outcome: row.outcome,
             code: row.code,
             reason: row.reason,
             finished_at: row.finished_at,
@@ -224,19 +250,14 @@ pub async fn start(state: &AppState, caller: &Caller, request: BulkRequest) -> R
     }
 
     let action = request.action;
-    let mut events_by_vendor: HashMap<String, Arc<str>> = HashMap::new();
+    let mut events_by_vendor: HashMap<Vendor, Arc<str>> = HashMap::new();
     let mut addressed = 0usize;
     let mut unaddressed = Vec::new();
-    let mut pending: Vec<(i64, &str, Option<String>)> = Vec::with_capacity(rows.len());
+    let mut pending: Vec<(i64, Mac, Option<String>)> = Vec::with_capacity(rows.len());
     for row in &rows {
-        let Some(vendor) = Vendor::parse(&row.vendor) else {
-            return Err(Error::Internal(format!(
-                "device {}: unknown vendor",
-                row.id
-            )));
-        };
+        let vendor = row.vendor;
         let event = events_by_vendor
-            .entry(row.vendor.clone())
+            .entry(vendor)
             .or_insert_with(|| notify::event_for(state, vendor, action).into())
             .clone();
         let addressing = Addressing {
@@ -247,10 +268,10 @@ pub async fn start(state: &AppState, caller: &Caller, request: BulkRequest) -> R
         match target::target(addressing) {
             Ok(target) => {
                 addressed += 1;
-                pending.push((row.id, &row.mac, Some(target.to_string())));
+                pending.push((row.id, row.mac, Some(target.to_string())));
             }
             Err(why) => {
-                pending.push((row.id, &row.mac, None));
+                pending.push((row.id, row.mac, None));
                 unaddressed.push((row, event, why));
             }
         }
@@ -279,7 +300,7 @@ pub async fn start(state: &AppState, caller: &Caller, request: BulkRequest) -> R
         now,
     )
     .await?;
-    let pending_rows: Vec<(i64, &str, Option<&str>)> = pending
+    let pending_rows: Vec<(i64, Mac, Option<&str>)> = pending
         .iter()
         .map(|(id, mac, target)| (*id, *mac, target.as_deref()))
         .collect();
@@ -381,10 +402,10 @@ async fn progress_of(state: &AppState, job_id: i64) -> Result<JobView> {
 }
 
 pub(super) async fn current_state(state: &AppState, row: &JobRow) -> Result<JobState> {
-    Ok(match row.state.as_str() {
-        "done" => JobState::Done,
-        "interrupted" => JobState::Interrupted,
-        _ => {
+    Ok(match row.state {
+        JobState::Done => JobState::Done,
+        JobState::Interrupted => JobState::Interrupted,
+        JobState::Running => {
             let now = Utc::now();
             if now - row.heartbeat_at > chrono::Duration::seconds(STALE_AFTER_S) {
                 store::interrupt_if_stale(&state.db, row.id, row.heartbeat_at, now).await?;
@@ -469,24 +490,19 @@ async fn run_queued(state: AppState, context: queue::Context) -> Result<Value> {
     let row = store::job(&state.db, job_id)
         .await?
         .ok_or_else(|| Error::not_found("notify job"))?;
-    if row.state != "running" {
+    if row.state != JobState::Running {
         return Ok(json!({ "notify_job_id": job_id, "state": row.state }));
     }
-    let action = Action::parse(&row.action)
-        .ok_or_else(|| Error::Internal(format!("notify job {job_id}: action {}", row.action)))?;
-    let mut events_by_vendor: HashMap<String, Arc<str>> = HashMap::new();
+    let action = row.action;
+    let mut events_by_vendor: HashMap<Vendor, Arc<str>> = HashMap::new();
     let mut proxies: HashMap<String, Option<Arc<SipUri>>> = HashMap::new();
     let mut paths: HashMap<String, Arc<str>> = HashMap::new();
     let mut devices = Vec::new();
     for pending in store::pending_targets(&state.db, job_id).await? {
-        let vendor = Vendor::parse(&pending.vendor).ok_or_else(|| {
-            Error::Internal(format!("device {}: unknown vendor", pending.device_id))
-        })?;
-        let target = SipUri::parse(&pending.target).map_err(|e| {
-            Error::Internal(format!("device {}: stored target: {e}", pending.device_id))
-        })?;
+        let vendor = pending.vendor;
+        let target = pending.target;
         let event = events_by_vendor
-            .entry(pending.vendor.clone())
+            .entry(vendor)
             .or_insert_with(|| notify::event_for(&state, vendor, action).into())
             .clone();
         let organization_path = paths

@@ -42,6 +42,10 @@ impl Action {
         }
     }
 
+    fn parse_stored(text: &str) -> Result<Self, &'static str> {
+        Self::parse(text).ok_or("not resync or reboot")
+    }
+
     /// The event-log name of a NOTIFY with this action.
     pub fn event_name(self) -> &'static str {
         match self {
@@ -87,6 +91,10 @@ impl Outcome {
         }
     }
 
+    fn parse_stored(text: &str) -> Result<Self, String> {
+        Self::parse(text).ok_or_else(|| format!("not one of {}", Self::NAMES.join(", ")))
+    }
+
     /// What a final response code means.
     pub fn of_code(code: u16) -> Self {
         if (200..300).contains(&code) {
@@ -96,6 +104,21 @@ impl Outcome {
         }
     }
 }
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+crate::text_column!(Action, "action", Action::parse_stored);
+crate::text_column!(Outcome, "outcome", Outcome::parse_stored);
 
 /// Why a device has no address to NOTIFY.
 pub const NO_ADDRESS: &str = "the device has no contact and has never fetched its \

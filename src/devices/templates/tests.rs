@@ -27,7 +27,7 @@ fn line(
         display_name: display_name.into(),
         registrar: registrar.into(),
         proxy: proxy.map(Into::into),
-        transport: transport.into(),
+        transport: crate::devices::model::LineTransport::parse_stored(transport).unwrap(),
     }
 }
 
@@ -38,12 +38,12 @@ fn device(vendor: Vendor, mac: &str, model: &str, lines: Vec<Line>) -> Device {
         organization_id: 7,
         organization_path: "/1/7/".into(),
         user_id: None,
-        mac: mac.into(),
-        vendor: vendor.as_str().into(),
+        mac: crate::types::Mac::parse(mac).unwrap(),
+        vendor,
         model: model.into(),
         variables: Variables::new(),
         contact: None,
-        status: "active".into(),
+        status: crate::devices::model::DeviceStatus::Active,
         provisioning_username: mac.into(),
         provisioning_password: String::new(),
         previous_provisioning_password: None,
@@ -175,7 +175,7 @@ fn golden_files_for_every_vendor() {
             let file = catalog.resolve(vendor, name).unwrap();
             if let Some(mac) = file.mac {
                 per_device += 1;
-                assert_eq!(mac.to_string(), device.mac, "{name}");
+                assert_eq!(mac, device.mac, "{name}");
             } else {
                 common += 1;
             }
