@@ -118,11 +118,9 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
                 .map_err(|e| Error::bad_request(format!("malformed JSON: {e}")))?;
             Ok(value)
         }
-        // JSON Schema's integers include `3.0`: read whole floats as integers, then try again.
         Err(e) if e.inner().to_string().contains("floating point") => {
-            let mut value: serde_json::Value = serde_json::from_slice(bytes)
+            let value: serde_json::Value = serde_json::from_slice(bytes)
                 .map_err(|e| Error::bad_request(format!("malformed JSON: {e}")))?;
-            whole_floats_to_integers(&mut value);
             deserialize_named(value)
         }
         Err(e) => Err(named(e)),
@@ -150,8 +148,16 @@ fn whole_floats_to_integers(value: &mut serde_json::Value) {
 
 /// Deserializes an already parsed JSON object into `T`, naming the path of the field that
 /// failed.
-pub fn deserialize_named<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Error> {
-    serde_path_to_error::deserialize(value).map_err(named)
+pub fn deserialize_named<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T, Error> {
+    match serde_path_to_error::deserialize(&value) {
+        Ok(parsed) => Ok(parsed),
+        // JSON Schema's integers include `3.0`: read whole floats as integers, then try again.
+        Err(e) if e.inner().to_string().contains("floating point") => {
+            whole_floats_to_integers(&mut value);
+            serde_path_to_error::deserialize(value).map_err(named)
+        }
+        Err(e) => Err(named(e)),
+    }
 }
 
 fn named<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> Error {
