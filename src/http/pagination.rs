@@ -6,6 +6,7 @@
 
 use crate::db::Page;
 use crate::error::Error;
+use crate::types::text::quote_prefix;
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
 use std::collections::HashMap;
@@ -68,10 +69,12 @@ impl Params {
     pub fn i64(&self, name: &str) -> Result<Option<i64>, Error> {
         match self.0.get(name).map(|v| v.trim()) {
             None | Some("") => Ok(None),
-            Some(value) => value
-                .parse()
-                .map(Some)
-                .map_err(|_| Error::field(name, format!("must be an integer, got {value:?}"))),
+            Some(value) => value.parse().map(Some).map_err(|_| {
+                Error::field(
+                    name,
+                    format!("must be an integer, got {}", quote_prefix(value)),
+                )
+            }),
         }
     }
 
@@ -86,7 +89,11 @@ impl Params {
             Some(v) if allowed.contains(&v) => Ok(Some(v.to_string())),
             Some(v) => Err(Error::field(
                 name,
-                format!("must be one of {}, got {v:?}", allowed.join(", ")),
+                format!(
+                    "must be one of {}, got {}",
+                    allowed.join(", "),
+                    quote_prefix(v)
+                ),
             )),
         }
     }

@@ -236,7 +236,8 @@ async fn import_numbers(
         }
         Some(other) => {
             return Err(Error::bad_request(format!(
-                "Content-Type must be text/csv or application/json, got {other}"
+                "Content-Type must be text/csv or application/json, got {}",
+                crate::types::text::quote_prefix(other)
             )));
         }
     };
