@@ -372,6 +372,10 @@ mod tests {
         };
         assert_eq!(rows.errors.len(), RowErrors::LISTED);
         assert_eq!(rows.omitted, MAX_BULK - RowErrors::LISTED);
-        assert!(rows.message.starts_with("1000 of 1000 devices"), "{}", rows.message);
+        assert!(
+            rows.message.starts_with("1000 of 1000 devices"),
+            "{}",
+            rows.message
+        );
     }
 }

@@ -235,7 +235,7 @@ mod weekdays {
                     .ok_or_else(|| {
                         D::Error::custom(format!(
                             "unknown weekday {}; use mon … sun",
-                            crate::types::text::quote_prefix(&name)
+                            crate::types::text::quote_prefix(name)
                         ))
                     })
             })
