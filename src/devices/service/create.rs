@@ -191,8 +191,9 @@ pub async fn create(
 
 /// Creates every device or none. Each row is a parsed [`NewDevice`] or the error its parsing
 /// gave; all rows are checked (also against each other and against registered MACs) before
-/// anything is written, and a 400 ([`Error::Rows`]) lists every bad row by its 0-based index in
-/// the request with the field and what is wrong. A MAC registered by someone else between the
+/// anything is written, and a 400 ([`Error::Rows`]) lists the bad rows (the first
+/// [`RowErrors::LISTED`], the rest counted) by their 0-based index in the request with the field
+/// and what is wrong. A MAC registered by someone else between the
 /// check and the insert is reported the same way, for its row.
 pub async fn create_many(
     db: &Db,

@@ -101,14 +101,14 @@ pub async fn serve<H: Handler>(
                 continue;
             }
         };
+        // Up and down rather than set: daemons sharing a process (tests) share the gauge.
         let gauge = metrics::gauge!("http_connections_open", "listener" => settings.name);
-        gauge.set(open.total() as f64);
-        let (handler, settings, shutdown, tls, open) = (
+        gauge.increment(1.0);
+        let (handler, settings, shutdown, tls) = (
             handler.clone(),
             settings.clone(),
             shutdown.clone(),
             tls.clone(),
-            open.clone(),
         );
         connections.spawn(async move {
             match tls {
@@ -130,7 +130,7 @@ pub async fn serve<H: Handler>(
                 }
             }
             drop(slot);
-            gauge.set(open.total() as f64);
+            gauge.decrement(1.0);
         });
     }
     drop(listener);
