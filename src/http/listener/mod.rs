@@ -185,7 +185,7 @@ async fn connection<S, H>(
     tokio::pin!(conn);
     let mut draining = false;
     loop {
-        // Registered before the deadline is read, so a change in between is not missed.
+        // Made before the deadline is read: a change in between leaves a permit that wakes it.
         let changed = activity.changed.notified();
         let deadline = activity.deadline();
         tokio::select! {
