@@ -20,7 +20,7 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
 use axum::http::HeaderName;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::get;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -68,7 +68,14 @@ pub fn router(state: AppState) -> Router {
         import: config.max_import_bytes,
     };
     let timeout = Duration::from_secs(config.request_timeout_s);
-    api.route("/v1/errors", any(errors::errors_endpoint))
+    api.route(
+        "/v1/errors",
+        get(errors::errors_endpoint)
+            .post(errors::errors_endpoint)
+            .put(errors::errors_endpoint)
+            .patch(errors::errors_endpoint)
+            .delete(errors::errors_endpoint),
+    )
         .route("/metrics", get(crate::system::metrics::endpoint))
         .merge(openapi::routes(openapi))
         .fallback(errors::not_found)

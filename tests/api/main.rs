@@ -15,6 +15,7 @@ mod echoed_input;
 mod events;
 mod jobs;
 mod mobiles;
+mod native_contract;
 mod notify;
 mod numbers;
 mod organizations;

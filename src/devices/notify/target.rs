@@ -19,6 +19,7 @@ pub const DEFAULT_PHONE_PORT: u16 = 5060;
 /// What the NOTIFY asks the phone to do.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = NotifyAction)]
 pub enum Action {
     /// Fetch the configuration again (and apply it; some vendors reboot to do so).
     #[default]
