@@ -55,7 +55,7 @@ pub struct Running {
     /// The SIP redirect listener (`None` when `redirect.enabled` is off).
     pub redirect: Option<crate::dialplan::redirect::Listener>,
     shutdown: CancellationToken,
-    server: JoinHandle<Result<(), std::io::Error>>,
+    server: JoinHandle<()>,
     provisioning: JoinHandle<()>,
 }
 
@@ -172,13 +172,19 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     } else {
         None
     };
-    let app = http::router(state.clone());
+    let api = http::Api::new(state.clone());
     let grace = Duration::from_secs(state.config.http.shutdown_grace_s);
     let provisioning =
         crate::devices::provisioning::start(state.clone(), shutdown.child_token(), grace)
             .await
             .map_err(StartError::Provisioning)?;
-    let server = tokio::spawn(serve(listener, app, shutdown.clone(), grace));
+    let server = tokio::spawn(http::listener::serve(
+        listener,
+        None,
+        api,
+        api_listener(&state.config.http, grace),
+        shutdown.clone(),
+    ));
     spawn_jobs(&state);
     // Whoever cancels the daemon's token (a signal, a test) stops the jobs too.
     tokio::spawn({
@@ -207,30 +213,18 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     })
 }
 
-async fn serve(
-    listener: TcpListener,
-    app: axum::Router,
-    shutdown: CancellationToken,
-    grace: Duration,
-) -> Result<(), std::io::Error> {
-    let signal = shutdown.clone();
-    let server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move { signal.cancelled().await });
-    let server = tokio::spawn(async move { server.await });
-    shutdown.cancelled().await;
-    // In-flight requests get `grace` to finish; then we stop waiting.
-    match tokio::time::timeout(grace, server).await {
-        Ok(joined) => joined.unwrap_or(Ok(())),
-        Err(_) => {
-            tracing::warn!(
-                grace_s = grace.as_secs(),
-                "in-flight requests did not finish in time"
-            );
-            Ok(())
-        }
+/// How the API listener treats its connections (`[http]`).
+fn api_listener(config: &crate::config::HttpConfig, grace: Duration) -> http::listener::Settings {
+    http::listener::Settings {
+        name: "api",
+        header_timeout: Duration::from_secs(config.header_read_timeout_s),
+        idle_timeout: Duration::from_secs(config.idle_timeout_s),
+        caps: http::listener::Caps {
+            total: Some(config.max_connections),
+            per_address: Some(config.max_connections_per_address),
+            uncapped: Arc::from(config.trusted_proxies.as_slice()),
+        },
+        grace,
     }
 }
 
@@ -240,12 +234,12 @@ impl Running {
     pub async fn shutdown(self) -> Result<(), StartError> {
         self.shutdown.cancel();
         self.state.jobs.stop();
-        let result = self.server.await.unwrap_or(Ok(()));
+        let _ = self.server.await;
         let _ = self.provisioning.await;
         let grace = Duration::from_secs(self.state.config.http.shutdown_grace_s);
         self.state.jobs.shutdown(grace).await;
         self.state.db.close().await;
-        result.map_err(StartError::Serve)
+        Ok(())
     }
 
     /// A handle that triggers shutdown from elsewhere.

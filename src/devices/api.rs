@@ -219,14 +219,14 @@ fn named_field(message: &str) -> Option<&str> {
 }
 
 /// Register many devices, all or none. Every row is checked first (each against the others and
-/// against registered MACs too); any bad row answers 400 with an `errors` array listing every
-/// bad row (`row`: the 0-based index in `devices`, `field`, `message`; in XML
-/// `<errors><error row=".." field="..">`) and writes nothing. The response carries each device's
-/// generated credentials, once.
+/// against registered MACs too); any bad row answers 400 with an `errors` array listing the
+/// first 100 bad rows (`row`: the 0-based index in `devices`, `field`, `message`; in XML
+/// `<errors><error row=".." field="..">`; `errors_omitted` counts the rest) and writes nothing.
+/// The response carries each device's generated credentials, once.
 #[utoipa::path(post, path = "/v1/devices/bulk", tag = "devices", request_body = BulkDevices,
     responses((status = 201, body = Vec<DeviceView>),
               (status = 400, body = crate::http::errors::RowErrorsBody,
-               description = "Bad rows, each listed (also a MAC registered meanwhile); nothing created"),
+               description = "Bad rows, the first 100 listed (also a MAC registered meanwhile); nothing created"),
               (status = 413, description = "Body larger than http.max_import_bytes")),
     security(("bearer" = [])))]
 async fn bulk_create_devices(

@@ -161,7 +161,7 @@ pub fn deserialize_named<T: DeserializeOwned>(mut value: serde_json::Value) -> R
 }
 
 fn named<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> Error {
-    let path = e.path().to_string();
+    let path = short_path(e.path().to_string());
     let message = strip_position(&e.into_inner().to_string());
     // The syntax is already checked: serde_json reports some type mismatches (a boolean for an
     // enum) as syntax errors, and those are about the field.
@@ -172,12 +172,26 @@ fn named<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> Error {
     }
 }
 
-/// serde_json appends " at line 1 column 9"; the path already says where.
-fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message.to_string(),
+/// A path names the map keys on the way, and a key is as long as the client made it: a long
+/// path keeps its start, as a quoted value does.
+fn short_path(path: String) -> String {
+    match path
+        .char_indices()
+        .nth(2 * crate::types::text::QUOTED_PREFIX)
+    {
+        None => path,
+        Some((end, _)) => format!("{}…", &path[..end]),
     }
+}
+
+/// serde_json appends " at line 1 column 9"; the path already says where. What serde quotes
+/// of the input (`invalid type: string "…"`, `unknown variant `…``) is cut to a prefix.
+fn strip_position(message: &str) -> String {
+    let message = match message.rfind(" at line ") {
+        Some(i) => &message[..i],
+        None => message,
+    };
+    crate::types::text::shorten_quotes(message).into_owned()
 }
 
 /// For `Option<Option<T>>` fields: distinguishes "absent" (None) from "null" (Some(None)).
@@ -226,6 +240,19 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown field `nmae`"), "{err}");
+    }
+
+    #[test]
+    fn what_serde_quotes_of_a_huge_value_is_cut() {
+        let huge = "x".repeat(1_000_000);
+        let body = format!(r#"{{"name": "x", "kind": "{huge}"}}"#);
+        let err = parse::<Input>(body.as_bytes()).unwrap_err().to_string();
+        assert!(err.starts_with("kind: unknown variant `xxx"), "{err}");
+        assert!(err.len() < 300, "{} bytes", err.len());
+        let body = format!(r#"{{"name": "x", "count": "{huge}"}}"#);
+        let err = parse::<Input>(body.as_bytes()).unwrap_err().to_string();
+        assert!(err.starts_with("count: invalid type: string"), "{err}");
+        assert!(err.len() < 300, "{} bytes", err.len());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //!
 //! Pure: no I/O.
 
+use crate::types::text::quote_prefix;
 use std::fmt;
 
 /// Whether the digits pass the Luhn (mod 10) check, the last digit being the check digit.
@@ -38,7 +39,7 @@ fn digits_of(text: &str) -> Result<String, String> {
         return Err("must not be empty".into());
     }
     if !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("may contain only digits: {text:?}"));
+        return Err(format!("may contain only digits: {}", quote_prefix(text)));
     }
     Ok(digits)
 }
@@ -52,17 +53,22 @@ impl Iccid {
         let digits = digits_of(text)?;
         if !(19..=20).contains(&digits.len()) {
             return Err(format!(
-                "an ICCID has 19 or 20 digits, {text:?} has {}",
+                "an ICCID has 19 or 20 digits, {} has {}",
+                quote_prefix(text),
                 digits.len()
             ));
         }
         if !digits.starts_with("89") {
             return Err(format!(
-                "an ICCID starts with 89 (telecommunications): {text:?}"
+                "an ICCID starts with 89 (telecommunications): {}",
+                quote_prefix(text)
             ));
         }
         if !luhn_valid(&digits) {
-            return Err(format!("check digit (Luhn) does not match: {text:?}"));
+            return Err(format!(
+                "check digit (Luhn) does not match: {}",
+                quote_prefix(text)
+            ));
         }
         Ok(Self(digits))
     }
@@ -89,7 +95,8 @@ impl Imsi {
         let digits = digits_of(text)?;
         if digits.len() != 15 {
             return Err(format!(
-                "an IMSI has 15 digits, {text:?} has {}",
+                "an IMSI has 15 digits, {} has {}",
+                quote_prefix(text),
                 digits.len()
             ));
         }

@@ -21,6 +21,7 @@
 //! or `released`.
 
 use crate::types::E164;
+use crate::types::text::quote_prefix;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -229,7 +230,8 @@ pub fn validate_tags(field: &str, tags: &[String]) -> Result<Vec<String>, String
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
         if !ok {
             return Err(format!(
-                "{field}: each tag is 1-32 of a-z, 0-9, '_' and '-', got {tag:?}"
+                "{field}: each tag is 1-32 of a-z, 0-9, '_' and '-', got {}",
+                quote_prefix(&tag)
             ));
         }
         if !out.contains(&tag) {

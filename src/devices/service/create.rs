@@ -17,7 +17,8 @@ use std::collections::{BTreeSet, HashMap};
 
 /// Devices one bulk request may create.
 pub const MAX_BULK: usize = 1000;
-/// Row errors the message of a refused bulk request spells out (its `errors` lists them all).
+/// Row errors the message of a refused bulk request spells out (its `errors` lists more, up to
+/// [`RowErrors::LISTED`]).
 const LISTED_ROW_ERRORS: usize = 20;
 
 /// Input of a new device; `organization_id` defaults to the caller's organization, absent
@@ -190,8 +191,9 @@ pub async fn create(
 
 /// Creates every device or none. Each row is a parsed [`NewDevice`] or the error its parsing
 /// gave; all rows are checked (also against each other and against registered MACs) before
-/// anything is written, and a 400 ([`Error::Rows`]) lists every bad row by its 0-based index in
-/// the request with the field and what is wrong. A MAC registered by someone else between the
+/// anything is written, and a 400 ([`Error::Rows`]) lists the bad rows (the first
+/// [`RowErrors::LISTED`], the rest counted) by their 0-based index in the request with the field
+/// and what is wrong. A MAC registered by someone else between the
 /// check and the insert is reported the same way, for its row.
 pub async fn create_many(
     db: &Db,
@@ -302,7 +304,7 @@ fn bulk_error(total: usize, mut errors: Vec<RowError>) -> Error {
     if errors.len() > LISTED_ROW_ERRORS {
         message.push_str(&format!("; and {} more", errors.len() - LISTED_ROW_ERRORS));
     }
-    Error::Rows(RowErrors { message, errors })
+    Error::Rows(RowErrors::new(message, errors))
 }
 
 #[cfg(test)]
@@ -354,6 +356,7 @@ mod tests {
             panic!("not Rows");
         };
         assert_eq!(rows.errors.len(), 25, "every row in errors");
+        assert_eq!(rows.omitted, 0);
         assert!(
             rows.message.starts_with("25 of 30 devices"),
             "{}",
@@ -363,6 +366,17 @@ mod tests {
         assert!(
             rows.message.contains("devices[19]: model: bad")
                 && !rows.message.contains("devices[20]")
+        );
+        let all: Vec<RowError> = (0..MAX_BULK).map(|i| row_error(i, "mac: bad")).collect();
+        let Error::Rows(rows) = bulk_error(MAX_BULK, all) else {
+            panic!("not Rows");
+        };
+        assert_eq!(rows.errors.len(), RowErrors::LISTED);
+        assert_eq!(rows.omitted, MAX_BULK - RowErrors::LISTED);
+        assert!(
+            rows.message.starts_with("1000 of 1000 devices"),
+            "{}",
+            rows.message
         );
     }
 }

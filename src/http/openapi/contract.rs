@@ -25,7 +25,8 @@ pub fn add_components(doc: &mut Value) {
                 "status": {"type": "string", "enum": ["error"]},
                 "code": {"type": "integer", "minimum": 400, "maximum": 599},
                 "message": {"type": "string"},
-                "errors": {"type": "array", "items": {"$ref": "#/components/schemas/RowError"}}
+                "errors": {"type": "array", "items": {"$ref": "#/components/schemas/RowError"}},
+                "errors_omitted": {"type": "integer", "minimum": 1}
             }
         }),
     );
@@ -287,7 +288,9 @@ fn reason(status: &str) -> &'static str {
         "409" => "Conflicts with the stored state",
         "413" => "Body larger than the configured limit",
         "429" => "Rate limit exceeded; `Retry-After` says when to retry",
-        "503" => "The database is unreachable; `Retry-After` says when to retry",
+        "503" => {
+            "The database is unreachable, or the listener holds its cap of connections; `Retry-After` says when to retry"
+        }
         _ => "See the message",
     }
 }

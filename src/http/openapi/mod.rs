@@ -18,7 +18,8 @@ use utoipa_swagger_ui::SwaggerUi;
         description = "Control plane of a VoIP service. Success bodies are `{\"status\":\"success\",\"data\":…}` \
             (lists add `total`, `limit`, `offset`); errors are legacy XML `<error><code/><message/></error>` \
             unless `Accept` prefers `application/json`. Every response carries `X-RateLimit-Limit`, \
-            `X-RateLimit-Remaining` and `X-RateLimit-Reset`."
+            `X-RateLimit-Remaining` and `X-RateLimit-Reset` (the Unix time, in seconds, when the \
+            window resets); past the limit the answer is 429 with `Retry-After` in seconds."
     ),
     paths(super::errors::errors_endpoint)
 )]

@@ -20,6 +20,7 @@ use crate::error::{Error, Result, RowError, RowErrors};
 use crate::orgs::Organization;
 use crate::system::audit::{self, Change};
 use crate::types::E164;
+use crate::types::text::quote_prefix;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
@@ -76,7 +77,8 @@ fn header(record: &csv::StringRecord) -> Result<Header> {
             return Err(Error::field(
                 "csv",
                 format!(
-                    "unknown column {name:?} in the header; columns are {}",
+                    "unknown column {} in the header; columns are {}",
+                    quote_prefix(&name),
                     COLUMNS.join(", ")
                 ),
             ));
@@ -84,7 +86,7 @@ fn header(record: &csv::StringRecord) -> Result<Header> {
         if seen.insert(name.clone(), i).is_some() {
             return Err(Error::field(
                 "csv",
-                format!("column {name:?} appears twice"),
+                format!("column {} appears twice", quote_prefix(&name)),
             ));
         }
     }
@@ -223,13 +225,13 @@ pub(super) async fn import_reporting(
         errors.sort_by_key(|e| e.row);
         let bad: BTreeSet<usize> = errors.iter().map(|e| e.row).collect();
         metrics::counter!("numbers_imports_total", "result" => "refused").increment(1);
-        return Err(Error::Rows(RowErrors {
-            message: format!(
+        return Err(Error::Rows(RowErrors::new(
+            format!(
                 "{} of {count} rows are invalid; nothing was imported",
                 bad.len()
             ),
             errors,
-        }));
+        )));
     }
     let summary = write(db, caller, &orgs.list, rows).await?;
     if let Some(job) = job {
@@ -285,7 +287,7 @@ async fn parse_row(
             Err(_) => {
                 bad(
                     "organization_id",
-                    format!("must be an integer, got {text:?}"),
+                    format!("must be an integer, got {}", quote_prefix(text)),
                 );
                 None
             }
@@ -298,7 +300,11 @@ async fn parse_row(
             if state.is_none() {
                 bad(
                     "state",
-                    format!("must be one of {}, got {text:?}", model::STATES.join(", ")),
+                    format!(
+                        "must be one of {}, got {}",
+                        model::STATES.join(", "),
+                        quote_prefix(text)
+                    ),
                 );
             }
             state
@@ -335,7 +341,10 @@ async fn parse_row(
                 }
             },
             Err(_) => {
-                bad("channel_limit", format!("must be an integer, got {text:?}"));
+                bad(
+                    "channel_limit",
+                    format!("must be an integer, got {}", quote_prefix(text)),
+                );
                 None
             }
         },

@@ -11,6 +11,7 @@ use crate::db::{Db, Page};
 use crate::error::{Error, Result};
 use crate::system::audit::{self, Change};
 use crate::system::changes::{Changes, OrgAccessChanged};
+use crate::types::text::quote_prefix;
 use chrono::{DateTime, Utc};
 use ipnet::IpNet;
 use serde::Serialize;
@@ -38,7 +39,7 @@ pub fn parse_cidr(text: &str) -> Result<IpNet> {
             Err(_) => {
                 return Err(Error::field(
                     "cidr",
-                    format!("not an IP address or CIDR: {text:?}"),
+                    format!("not an IP address or CIDR: {}", quote_prefix(text)),
                 ));
             }
         },

@@ -12,6 +12,7 @@ use crate::db::Page;
 use crate::db::{Db, Tx};
 use crate::error::{Error, Result};
 use crate::system::audit::{self, Actor, Change};
+use crate::types::text::quote_prefix;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -91,7 +92,7 @@ fn validate_email(text: Option<&str>) -> Result<Option<String>> {
     } else {
         Err(Error::field(
             "email",
-            format!("not an e-mail address: {text:?}"),
+            format!("not an e-mail address: {}", quote_prefix(text)),
         ))
     }
 }
@@ -100,7 +101,10 @@ fn parse_role(text: &str) -> Result<Role> {
     Role::parse(text).ok_or_else(|| {
         Error::field(
             "role",
-            format!("unknown role {text:?}; expected one of admin, user, readonly"),
+            format!(
+                "unknown role {}; expected one of admin, user, readonly",
+                quote_prefix(text)
+            ),
         )
     })
 }

@@ -24,6 +24,7 @@ mod countries;
 #[cfg(test)]
 mod tests;
 
+use crate::types::text::quote_prefix;
 use countries::countries_by_code;
 pub use countries::{COUNTRIES, Country, country_of};
 
@@ -49,6 +50,7 @@ impl E164 {
     /// parentheses are ignored.
     pub fn parse(text: &str, country: Option<&str>) -> Result<Self, NumberError> {
         let err = |why: String| Err(NumberError(why));
+        let quoted = quote_prefix(text);
         let trimmed = text.trim();
         if trimmed.is_empty() {
             return err("must not be empty".into());
@@ -65,13 +67,13 @@ impl E164 {
                 ' ' | '-' | '.' | '(' | ')' | '/' | '\u{a0}' => {}
                 _ => {
                     return err(format!(
-                        "may contain only digits, a leading '+', spaces, dashes, dots and parentheses: {text:?}"
+                        "may contain only digits, a leading '+', spaces, dashes, dots and parentheses: {quoted}"
                     ));
                 }
             }
         }
         if digits.is_empty() {
-            return err(format!("has no digits: {text:?}"));
+            return err(format!("has no digits: {quoted}"));
         }
         if plus {
             return Self::international(&digits, text);
@@ -79,7 +81,7 @@ impl E164 {
         let home = country.map(|iso| {
             country_of(iso).ok_or_else(|| {
                 NumberError(format!(
-                    "national numbers of country {iso} are not known; give {text:?} in E.164 form (+…)"
+                    "national numbers of country {iso} are not known; give {quoted} in E.164 form (+…)"
                 ))
             })
         });
@@ -88,7 +90,7 @@ impl E164 {
             Some(Err(e)) => return Err(e),
             None => {
                 return err(format!(
-                    "must be in E.164 form (+ and the country code): {text:?}"
+                    "must be in E.164 form (+ and the country code): {quoted}"
                 ));
             }
         };
@@ -105,14 +107,15 @@ impl E164 {
 
     /// `digits` follow a `+` (or an international prefix): calling code and national number.
     fn international(digits: &str, text: &str) -> Result<Self, NumberError> {
+        let quoted = quote_prefix(text);
         if digits.starts_with('0') {
             return Err(NumberError(format!(
-                "a country code does not start with 0: {text:?}"
+                "a country code does not start with 0: {quoted}"
             )));
         }
         if !DIGITS.contains(&digits.len()) {
             return Err(NumberError(format!(
-                "an E.164 number has {}-{} digits, {text:?} has {}",
+                "an E.164 number has {}-{} digits, {quoted} has {}",
                 DIGITS.start(),
                 DIGITS.end(),
                 digits.len()
@@ -127,7 +130,7 @@ impl E164 {
             if !fits {
                 let c = candidates[0];
                 return Err(NumberError(format!(
-                    "not a valid +{} number: {text:?} (national numbers have {} digits)",
+                    "not a valid +{} number: {quoted} (national numbers have {} digits)",
                     c.calling_code,
                     lengths(c)
                 )));
@@ -137,6 +140,7 @@ impl E164 {
     }
 
     fn national(home: &Country, digits: &str, text: &str) -> Result<Self, NumberError> {
+        let quoted = quote_prefix(text);
         let national = match home.trunk_prefix {
             // The trunk prefix is dropped when what follows is a whole national number (in
             // NANP `1` is optional, so a bare 10-digit number is fine too).
@@ -148,7 +152,7 @@ impl E164 {
         };
         if !home.national_lengths.contains(&national.len()) || !plausible(home, national) {
             return Err(NumberError(format!(
-                "not a valid {} number: {text:?} (national numbers have {} digits{})",
+                "not a valid {} number: {quoted} (national numbers have {} digits{})",
                 home.iso,
                 lengths(home),
                 home.trunk_prefix
@@ -165,7 +169,10 @@ impl E164 {
             Some(digits) if digits.bytes().all(|b| b.is_ascii_digit()) => {
                 Self::international(digits, text)
             }
-            _ => Err(NumberError(format!("not an E.164 number: {text:?}"))),
+            _ => Err(NumberError(format!(
+                "not an E.164 number: {}",
+                quote_prefix(text)
+            ))),
         }
     }
 
