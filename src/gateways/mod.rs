@@ -11,14 +11,14 @@ mod store;
 pub mod views;
 
 pub use model::{Direction, Gateway, IpDescription, Trunk, TrunkIp, TrunkName};
-pub use service::gateways::{GatewayUpdate, add_gateway, delete_gateway, update_gateway};
+pub use service::gateways::{add_gateway, delete_gateway, update_gateway};
 pub use service::ips::{add_ip, all_trunk_ips, delete_ip, list_ips};
 pub use service::targets::{PingTarget, ping_targets};
 pub use service::tenancy::{gateways_in_scope, trunk_gateway, visible_gateway, visible_trunk};
 pub use service::trunks::{
     NewTrunk, TrunkUpdate, all_trunks, create, delete, hold_trunk, list, trunk,
 };
-pub use service::validate::GatewayInput;
+pub use service::validate::{GatewayInput, GatewayUpdate};
 pub use service::{
     DEFAULT_FAILURES_TO_DOWN, DEFAULT_SUCCESSES_TO_UP, MAX_CHANNELS, MAX_GATEWAYS, PING_INTERVALS,
     THRESHOLDS,

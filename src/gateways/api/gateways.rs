@@ -3,7 +3,7 @@
 use super::{gateway_id, trunk_id};
 use crate::auth::Caller;
 use crate::error::Result;
-use crate::gateways::service::{self, gateways::GatewayUpdate, validate::GatewayInput};
+use crate::gateways::service::{self, validate::GatewayInput, validate::GatewayUpdate};
 use crate::gateways::views::GatewayView;
 use crate::http::envelope::{Envelope, done};
 use crate::http::json::{JsonEdit, ReadOnlyFields};

@@ -1,6 +1,6 @@
 //! A trunk's gateways one by one: add at the end, change, remove.
 
-use super::validate::{GatewayInput, ParsedGateway};
+use super::validate::{GatewayInput, GatewayUpdate, ParsedGateway};
 use super::{MAX_GATEWAYS, audit, changed, tenancy::trunk_gateway, tenancy::visible_trunk};
 use crate::auth::{Caller, Permission};
 use crate::db::Db;
@@ -49,15 +49,6 @@ pub async fn add_gateway(
     Ok(gateway)
 }
 
-/// Changes to one gateway; absent fields keep their value, a null interval clears it.
-#[derive(Debug, Clone, Default)]
-pub struct GatewayUpdate {
-    pub uri: Option<String>,
-    pub enabled: Option<bool>,
-    pub ping_interval_s: Option<Option<i64>>,
-    pub down_ping_interval_s: Option<Option<i64>>,
-}
-
 /// Returns the gateway before and after: a changed URI keeps the id but makes the health kept
 /// under it stale.
 pub async fn update_gateway(
@@ -70,15 +61,7 @@ pub async fn update_gateway(
 ) -> Result<(Gateway, Gateway)> {
     let (before, trunk) = trunk_gateway(db, caller, trunk_id, gateway_id).await?;
     caller.require(Permission::OrganizationsWrite)?;
-    let parsed = ParsedGateway::parse(
-        "",
-        &GatewayInput {
-            uri: input.uri.unwrap_or_else(|| before.uri.to_string()),
-            enabled: input.enabled,
-            ping_interval_s: input.ping_interval_s,
-            down_ping_interval_s: input.down_ping_interval_s,
-        },
-    )?;
+    let parsed = ParsedGateway::update(&before.uri, &input)?;
     let fields = parsed.fields(Some(&before), before.position);
     let mut tx = db.begin().await?;
     let after = store::gateways::update(&mut tx, gateway_id, &fields, Utc::now()).await?;

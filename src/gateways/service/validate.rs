@@ -75,7 +75,16 @@ pub struct GatewayInput {
     pub down_ping_interval_s: Option<Option<i64>>,
 }
 
-/// A [`GatewayInput`] with its values checked and its URI parsed.
+/// Changes to one gateway; absent fields keep their value, a null interval clears it.
+#[derive(Debug, Clone, Default)]
+pub struct GatewayUpdate {
+    pub uri: Option<String>,
+    pub enabled: Option<bool>,
+    pub ping_interval_s: Option<Option<i64>>,
+    pub down_ping_interval_s: Option<Option<i64>>,
+}
+
+/// A [`GatewayInput`] (or a [`GatewayUpdate`]) with its values checked and its URI parsed.
 #[derive(Debug, Clone)]
 pub(super) struct ParsedGateway {
     pub(super) uri: SipUri,
@@ -87,15 +96,35 @@ pub(super) struct ParsedGateway {
 impl ParsedGateway {
     /// `prefix` names the gateway in errors (`gateways[2].`, or empty for a single gateway).
     pub(super) fn parse(prefix: &str, input: &GatewayInput) -> Result<Self> {
+        let uri = uri(&format!("{prefix}uri"), &input.uri)?;
+        let intervals = (input.ping_interval_s, input.down_ping_interval_s);
+        Self::checked(prefix, uri, input.enabled, intervals)
+    }
+
+    /// Changes to one gateway whose URI is `current` unless the changes give another.
+    pub(super) fn update(current: &SipUri, changes: &GatewayUpdate) -> Result<Self> {
+        let uri = match &changes.uri {
+            Some(text) => uri("uri", text)?,
+            None => current.clone(),
+        };
+        let intervals = (changes.ping_interval_s, changes.down_ping_interval_s);
+        Self::checked("", uri, changes.enabled, intervals)
+    }
+
+    /// `intervals`: the given (up, down) ping intervals.
+    fn checked(
+        prefix: &str,
+        uri: SipUri,
+        enabled: Option<bool>,
+        (up, down): (Option<Option<i64>>, Option<Option<i64>>),
+    ) -> Result<Self> {
         Ok(Self {
-            uri: uri(&format!("{prefix}uri"), &input.uri)?,
-            enabled: input.enabled,
-            ping_interval_s: input
-                .ping_interval_s
+            uri,
+            enabled,
+            ping_interval_s: up
                 .map(|v| interval(&format!("{prefix}ping_interval_s"), v))
                 .transpose()?,
-            down_ping_interval_s: input
-                .down_ping_interval_s
+            down_ping_interval_s: down
                 .map(|v| interval(&format!("{prefix}down_ping_interval_s"), v))
                 .transpose()?,
         })
