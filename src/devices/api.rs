@@ -233,11 +233,11 @@ async fn bulk_create_devices(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<BulkDevices>,
-) -> Result<Envelope<Vec<DeviceView>>> {
+) -> Result<ListEnvelope<DeviceView>> {
     let rows = body.devices.into_iter().map(parse_row).collect();
     let created =
         service::create_many(&state.db, &state.changes, &state.secrets, &caller, rows).await?;
-    Ok(Envelope::created(
+    Ok(ListEnvelope::created(
         created.into_iter().map(DeviceView::from).collect(),
     ))
 }
@@ -384,11 +384,7 @@ async fn rotate_credentials(
     body: Bytes,
 ) -> Result<Envelope<Credentials>> {
     let id = device_id(&id)?;
-    let body: RotateCredentials = if body.iter().all(u8::is_ascii_whitespace) {
-        RotateCredentials::default()
-    } else {
-        json::parse(&body)?
-    };
+    let body: RotateCredentials = json::parse_or_default(&body)?;
     // Config validation bounds the grace to a year.
     let grace_s = i64::try_from(state.config.provisioning.rotation_grace_s).unwrap_or(i64::MAX);
     let grace = chrono::Duration::try_seconds(grace_s).unwrap_or_else(chrono::Duration::zero);

@@ -354,7 +354,7 @@ mod tests {
             display_name: String::new(),
             registrar: "pbx.example.com".into(),
             proxy: None,
-            transport: "udp".into(),
+            transport: crate::devices::model::LineTransport::Udp,
         };
         let mut parsed = lines(&[line("pbx.example.com")]).unwrap().remove(0);
         assert_eq!(

@@ -150,11 +150,14 @@ pub fn render_rows(
     }
 }
 
-/// `ANY /v1/errors`: answers an error in the negotiated shape (`?code=` picks the status,
-/// default 400), so clients can test their error handling against the real thing.
-#[utoipa::path(get, path = "/v1/errors", tag = "system",
-    params(("code" = Option<u16>, Query, description = "HTTP status to answer with (400-599)")),
-    responses((status = 400, description = "An error in the negotiated shape")))]
+/// `GET|POST|PUT|PATCH|DELETE /v1/errors`: answers an error in the negotiated shape (`?code=`
+/// picks the status, default 400), so clients can test their error handling against the real
+/// thing.
+#[utoipa::path(method(get, post, put, patch, delete), path = "/v1/errors", tag = "system",
+    params(("code" = Option<u16>, Query, minimum = 400, maximum = 599,
+            description = "HTTP status to answer with (400-599)")),
+    responses((status = "4XX", description = "The error asked for, in the negotiated shape"),
+              (status = "5XX", description = "The error asked for, in the negotiated shape")))]
 pub async fn errors_endpoint(params: Params) -> Response {
     let code = match params.i64("code") {
         Ok(code) => code.unwrap_or(400),

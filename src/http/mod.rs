@@ -18,7 +18,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::HeaderName;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::get;
 use std::time::Duration;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -63,7 +63,14 @@ pub fn router(state: AppState) -> Router {
         import: config.max_import_bytes,
     };
     let timeout = Duration::from_secs(config.request_timeout_s);
-    api.route("/v1/errors", any(errors::errors_endpoint))
+    api.route(
+        "/v1/errors",
+        get(errors::errors_endpoint)
+            .post(errors::errors_endpoint)
+            .put(errors::errors_endpoint)
+            .patch(errors::errors_endpoint)
+            .delete(errors::errors_endpoint),
+    )
         .route("/metrics", get(crate::system::metrics::endpoint))
         .merge(openapi::routes(openapi))
         .fallback(errors::not_found)

@@ -7,6 +7,7 @@ mod auth;
 mod bad_input;
 mod changes;
 mod cli;
+mod contract;
 mod corrupt;
 mod devices;
 mod dialplan;

@@ -2,8 +2,9 @@
 //! `/v1/documentation`, `/swagger.json`, and the Swagger UI page at `/swagger` (vendored, so it
 //! renders with no internet access).
 
+mod contract;
+
 use crate::state::AppState;
-use axum::Json;
 use axum::Router;
 use axum::routing::get;
 use utoipa::OpenApi;
@@ -23,8 +24,10 @@ use utoipa_swagger_ui::SwaggerUi;
 )]
 struct Base;
 
-/// Adds what the handlers cannot say about themselves: title, the errors route, bearer auth.
-pub fn finish(collected: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+/// Adds what the handlers cannot say about themselves: title, the errors route, bearer auth,
+/// and the rules every operation shares (`contract`). The result is JSON: utoipa's typed model
+/// cannot read back every schema it writes (an any-value `{}`), and nothing needs it typed.
+pub fn finish(collected: utoipa::openapi::OpenApi) -> serde_json::Value {
     let mut doc = Base::openapi().merge_from(collected);
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     let components = doc.components.get_or_insert_with(Default::default);
@@ -32,13 +35,29 @@ pub fn finish(collected: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
         "bearer",
         SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
     );
-    doc
+    let mut value = serde_json::to_value(&doc).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "the OpenAPI document does not serialize");
+        serde_json::Value::Null
+    });
+    contract::apply(&mut value);
+    value
 }
 
-/// The document's routes: JSON at two addresses, and the browsable page.
-pub fn routes(doc: utoipa::openapi::OpenApi) -> Router<AppState> {
-    let json = doc.clone();
+/// The document's routes: JSON at two addresses, and the browsable page reading it.
+pub fn routes(doc: serde_json::Value) -> Router<AppState> {
+    // Serialized once: the document does not change while the daemon runs.
+    let body = axum::body::Bytes::from(doc.to_string());
+    let served = move || {
+        let body = body.clone();
+        async move {
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+        }
+    };
     Router::new()
-        .route("/v1/documentation", get(move || async move { Json(json) }))
-        .merge(SwaggerUi::new("/swagger").url("/swagger.json", doc))
+        .route("/v1/documentation", get(served.clone()))
+        .route("/swagger.json", get(served))
+        .merge(SwaggerUi::new("/swagger").config(utoipa_swagger_ui::Config::from("/swagger.json")))
 }
