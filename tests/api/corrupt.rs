@@ -138,3 +138,97 @@ async fn a_corrupt_mac_is_an_error_naming_the_device() {
         format!("Stored data is corrupt: device {id} (mac)")
     );
 }
+
+#[tokio::test]
+async fn corrupt_trunk_gateway_and_ip_rows_are_errors_naming_them() {
+    let app = TestApp::start().await;
+    let (t, root) = tree(&app).await;
+    let (status, body) = root
+        .post(
+            "/v1/siptrunks",
+            json!({"organization_id": t.partner_a, "name": "Carrier A", "direction": "both",
+                   "max_channels": 30,
+                   "gateways": [{"uri": "sip:gw1.example.com"}, {"uri": "sip:gw2.example.com"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let trunk = body["data"]["id"].as_i64().unwrap();
+    let gateway = body["data"]["gateways"][0]["id"].as_i64().unwrap();
+    let (status, body) = root
+        .post(
+            &format!("/v1/siptrunks/{trunk}/ips"),
+            json!({"cidr": "192.0.2.0/24"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let ip = body["data"]["id"].as_i64().unwrap();
+    let db = &app.state().db;
+    let trunk_path = format!("/v1/siptrunks/{trunk}");
+
+    corrupt(
+        db,
+        "UPDATE sip_gateways SET uri = $1 WHERE id = $2",
+        "http://gw1.example.com",
+        gateway,
+    )
+    .await;
+    let row = format!("Stored data is corrupt: gateway {gateway} (uri)");
+    assert_corrupt(&root, &trunk_path, &row).await;
+    assert_corrupt(&root, "/v1/siptrunks", &row).await;
+    assert_corrupt(&root, &format!("/v1/sipgwping/gateway:{gateway}"), &row).await;
+    assert_corrupt(&root, "/v1/sipgwping/all", &row).await;
+    // The pinger does not guess either: the corrupt gateway is not pinged, the other one is.
+    let targets = dialtone::gateways::ping_targets(db).await.unwrap();
+    assert_eq!(
+        targets
+            .iter()
+            .map(|t| t.uri.to_string())
+            .collect::<Vec<_>>(),
+        ["sip:gw2.example.com"]
+    );
+    corrupt(
+        db,
+        "UPDATE sip_gateways SET uri = $1 WHERE id = $2",
+        "sip:gw1.example.com",
+        gateway,
+    )
+    .await;
+
+    corrupt(
+        db,
+        "UPDATE sip_trunks SET name = $1 WHERE id = $2",
+        "Carrier\u{1b}[2J",
+        trunk,
+    )
+    .await;
+    let row = format!("Stored data is corrupt: SIP trunk {trunk} (name)");
+    assert_corrupt(&root, &trunk_path, &row).await;
+    assert_corrupt(&root, "/v1/siptrunks", &row).await;
+    corrupt(
+        db,
+        "UPDATE sip_trunks SET name = $1 WHERE id = $2",
+        "Carrier A",
+        trunk,
+    )
+    .await;
+
+    corrupt(
+        db,
+        "UPDATE sip_trunk_ips SET cidr = $1 WHERE id = $2",
+        "192.0.2.1/24",
+        ip,
+    )
+    .await;
+    assert_corrupt(
+        &root,
+        &format!("{trunk_path}/ips"),
+        &format!("Stored data is corrupt: trunk IP {ip} (cidr)"),
+    )
+    .await;
+
+    // Put right, everything reads again as it was.
+    let (status, body) = root.get(&trunk_path).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["name"], "Carrier A");
+    assert_eq!(body["data"]["gateways"][0]["uri"], "sip:gw1.example.com");
+}

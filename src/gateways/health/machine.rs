@@ -1,11 +1,10 @@
 //! Gateway health as a pure state machine (Kamailio dispatcher's semantics with hysteresis):
 //! probe outcomes in, state changes with their reason out. Time is passed in.
 
-use crate::types::text::quote_prefix;
+use super::AliveCodes;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use std::collections::{HashMap, VecDeque};
-use std::sync::RwLock;
+use std::collections::VecDeque;
 use std::time::Duration;
 
 /// How many probe results each gateway keeps.
@@ -35,95 +34,6 @@ impl State {
             "down" => Some(State::Down),
             _ => None,
         }
-    }
-}
-
-/// Reply codes that prove a gateway alive, written like `2xx,4xx,!408`: classes or single codes,
-/// `!` excluding. By default a 403/404/405 counts (the peer's SIP stack answered), 408, 5xx, 6xx
-/// and silence do not.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AliveCodes {
-    include: Vec<(u16, u16)>,
-    exclude: Vec<(u16, u16)>,
-}
-
-pub const DEFAULT_ALIVE: &str = "2xx,4xx,!408";
-
-impl Default for AliveCodes {
-    fn default() -> Self {
-        Self::parse(DEFAULT_ALIVE).unwrap_or(Self {
-            include: vec![(200, 299)],
-            exclude: Vec::new(),
-        })
-    }
-}
-
-impl AliveCodes {
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let mut include = Vec::new();
-        let mut exclude = Vec::new();
-        for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let (negated, item) = match item.strip_prefix('!') {
-                Some(rest) => (true, rest.trim()),
-                None => (false, item),
-            };
-            let range =
-                if let Some(class) = item.strip_suffix("xx").or_else(|| item.strip_suffix("XX")) {
-                    match class.parse::<u16>() {
-                        Ok(c @ 1..=6) => (c * 100, c * 100 + 99),
-                        _ => {
-                            return Err(format!(
-                                "{} is not a reply class (1xx-6xx)",
-                                quote_prefix(item)
-                            ));
-                        }
-                    }
-                } else {
-                    match item.parse::<u16>() {
-                        Ok(code @ 100..=699) => (code, code),
-                        _ => {
-                            return Err(format!(
-                                "{} is not a SIP reply code (100-699)",
-                                quote_prefix(item)
-                            ));
-                        }
-                    }
-                };
-            if negated {
-                exclude.push(range);
-            } else {
-                include.push(range);
-            }
-        }
-        if include.is_empty() {
-            return Err("must include at least one code or class".into());
-        }
-        Ok(Self { include, exclude })
-    }
-
-    pub fn contains(&self, code: u16) -> bool {
-        let within =
-            |ranges: &[(u16, u16)]| ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&code));
-        within(&self.include) && !within(&self.exclude)
-    }
-}
-
-impl std::fmt::Display for AliveCodes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let show = |(lo, hi): &(u16, u16)| {
-            if lo == hi {
-                lo.to_string()
-            } else {
-                format!("{}xx", lo / 100)
-            }
-        };
-        let parts: Vec<String> = self
-            .include
-            .iter()
-            .map(show)
-            .chain(self.exclude.iter().map(|r| format!("!{}", show(r))))
-            .collect();
-        f.write_str(&parts.join(","))
     }
 }
 
@@ -291,86 +201,6 @@ impl GatewayHealth {
     }
 }
 
-/// The live health of every pinged gateway, shared by the pinger (writer) and the API (readers).
-#[derive(Default)]
-pub struct Registry {
-    by_gateway: RwLock<HashMap<i64, GatewayHealth>>,
-}
-
-impl Registry {
-    pub fn get(&self, gateway_id: i64) -> Option<GatewayHealth> {
-        self.by_gateway
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&gateway_id)
-            .cloned()
-    }
-
-    /// Applies `f` to the gateway's health (created if new) under the write lock.
-    pub fn update<R>(
-        &self,
-        gateway_id: i64,
-        now: DateTime<Utc>,
-        f: impl FnOnce(&mut GatewayHealth) -> R,
-    ) -> R {
-        let mut map = self.by_gateway.write().unwrap_or_else(|p| p.into_inner());
-        f(map
-            .entry(gateway_id)
-            .or_insert_with(|| GatewayHealth::new(now)))
-    }
-
-    /// Takes over another instance's verdicts (`(gateway, state, since)`), for an instance that
-    /// does not ping: states and their start change, probe details stay empty; gateways missing
-    /// from `verdicts` are forgotten.
-    pub fn mirror(&self, verdicts: &[(i64, State, DateTime<Utc>)]) {
-        let known: std::collections::HashSet<i64> = verdicts.iter().map(|(id, _, _)| *id).collect();
-        let mut map = self.by_gateway.write().unwrap_or_else(|p| p.into_inner());
-        map.retain(|id, _| known.contains(id));
-        for (id, state, since) in verdicts {
-            let health = map.entry(*id).or_insert_with(|| GatewayHealth::new(*since));
-            health.state = *state;
-            health.since = *since;
-        }
-    }
-
-    /// Every gateway's state and since when.
-    pub fn states(&self) -> Vec<(i64, State, DateTime<Utc>)> {
-        self.by_gateway
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .map(|(id, h)| (*id, h.state, h.since))
-            .collect()
-    }
-
-    /// Forgets one gateway's health (its URI changed: a new peer).
-    pub fn remove(&self, gateway_id: i64) {
-        self.by_gateway
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&gateway_id);
-    }
-
-    /// Forgets gateways that no longer exist or are disabled.
-    pub fn retain(&self, keep: impl Fn(i64) -> bool) {
-        self.by_gateway
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|id, _| keep(*id));
-    }
-
-    pub fn len(&self) -> usize {
-        self.by_gateway
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,23 +217,6 @@ mod tests {
             failures_to_down: down,
             successes_to_up: up,
             alive: AliveCodes::default(),
-        }
-    }
-
-    #[test]
-    fn default_alive_set_follows_the_issue() {
-        let alive = AliveCodes::default();
-        for code in [200, 202, 403, 404, 405, 480, 489] {
-            assert!(alive.contains(code), "{code}");
-        }
-        for code in [100, 180, 302, 408, 500, 503, 603] {
-            assert!(!alive.contains(code), "{code}");
-        }
-        assert_eq!(alive.to_string(), "2xx,4xx,!408");
-        let custom = AliveCodes::parse("200, 404").unwrap();
-        assert!(custom.contains(404) && !custom.contains(403));
-        for bad in ["", "7xx", "abc", "99", "!408", "2xx,!1000"] {
-            assert!(AliveCodes::parse(bad).is_err(), "{bad}");
         }
     }
 
@@ -476,20 +289,5 @@ mod tests {
             h.record(&reply(200), &p, t);
         }
         assert_eq!(h.history.len(), HISTORY);
-    }
-
-    #[test]
-    fn a_mirror_takes_the_states_and_forgets_the_rest() {
-        let registry = Registry::default();
-        let t = Utc::now();
-        registry.update(7, t, |h| h.record(&reply(200), &Policy::default(), t));
-        registry.update(8, t, |h| h.record(&reply(200), &Policy::default(), t));
-        let since = t - chrono::Duration::seconds(5);
-        registry.mirror(&[(7, State::Down, since), (9, State::Up, t)]);
-        let seven = registry.get(7).unwrap();
-        assert_eq!((seven.state, seven.since), (State::Down, since));
-        assert!(registry.get(8).is_none(), "no verdict: forgotten");
-        assert_eq!(registry.get(9).unwrap().state, State::Up);
-        assert_eq!(registry.len(), 2);
     }
 }
