@@ -1,6 +1,7 @@
 //! Gateway health as a pure state machine (Kamailio dispatcher's semantics with hysteresis):
 //! probe outcomes in, state changes with their reason out. Time is passed in.
 
+use crate::types::text::quote_prefix;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
@@ -70,12 +71,22 @@ impl AliveCodes {
                 if let Some(class) = item.strip_suffix("xx").or_else(|| item.strip_suffix("XX")) {
                     match class.parse::<u16>() {
                         Ok(c @ 1..=6) => (c * 100, c * 100 + 99),
-                        _ => return Err(format!("{item:?} is not a reply class (1xx-6xx)")),
+                        _ => {
+                            return Err(format!(
+                                "{} is not a reply class (1xx-6xx)",
+                                quote_prefix(item)
+                            ));
+                        }
                     }
                 } else {
                     match item.parse::<u16>() {
                         Ok(code @ 100..=699) => (code, code),
-                        _ => return Err(format!("{item:?} is not a SIP reply code (100-699)")),
+                        _ => {
+                            return Err(format!(
+                                "{} is not a SIP reply code (100-699)",
+                                quote_prefix(item)
+                            ));
+                        }
                     }
                 };
             if negated {

@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::types::Name;
+use crate::types::text::quote_prefix;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -115,7 +116,8 @@ pub fn parse_type(field: &str, text: &str) -> Result<OrgType> {
         Error::field(
             field,
             format!(
-                "unknown organization type {text:?}; expected one of {}",
+                "unknown organization type {}; expected one of {}",
+                quote_prefix(text),
                 ORG_TYPES.join(", ")
             ),
         )
@@ -132,7 +134,12 @@ pub fn validate_timezone(field: &str, tz: &str) -> Result<String> {
     tz.trim()
         .parse::<chrono_tz::Tz>()
         .map(|tz| tz.name().to_string())
-        .map_err(|_| Error::field(field, format!("unknown IANA time zone {tz:?}")))
+        .map_err(|_| {
+            Error::field(
+                field,
+                format!("unknown IANA time zone {}", quote_prefix(tz)),
+            )
+        })
 }
 
 /// An ISO 3166-1 alpha-2 country code such as `US` or `GB`, returned upper case.
@@ -143,7 +150,10 @@ pub fn validate_country(field: &str, country: &str) -> Result<String> {
     } else {
         Err(Error::field(
             field,
-            format!("expected an ISO 3166-1 alpha-2 country code such as \"US\", got {country:?}"),
+            format!(
+                "expected an ISO 3166-1 alpha-2 country code such as \"US\", got {}",
+                quote_prefix(country)
+            ),
         ))
     }
 }

@@ -122,6 +122,34 @@ impl Scan {
     }
 }
 
+/// What arrived on a listener, after the checks every listener makes before it looks closer.
+pub enum Intake<'a> {
+    /// Longer than the configured maximum.
+    TooLarge,
+    /// Only whitespace: a UDP keep-alive, nothing to answer.
+    KeepAlive,
+    /// No start line and headers to read.
+    Unparseable,
+    /// A message: its bytes with line endings normalized, and their scan.
+    Message(std::borrow::Cow<'a, [u8]>, Scan),
+}
+
+/// Sorts `bytes` into an [`Intake`]: refused when over `max_bytes`, a keep-alive, unparseable,
+/// or a scanned message.
+pub fn intake(bytes: &[u8], max_bytes: usize) -> Intake<'_> {
+    if bytes.len() > max_bytes {
+        return Intake::TooLarge;
+    }
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Intake::KeepAlive;
+    }
+    let normalized = normalize_line_endings(bytes);
+    match scan(normalized.as_ref()) {
+        Some(scan) => Intake::Message(normalized, scan),
+        None => Intake::Unparseable,
+    }
+}
+
 /// Rewrites bare-LF line ends of the header section to CRLF (some embedded stacks send LF only;
 /// RFC 3261 §7 asks us to be liberal), leaving the body untouched.
 pub fn normalize_line_endings(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {

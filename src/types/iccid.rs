@@ -2,6 +2,7 @@
 //! last a Luhn check digit) and IMSIs (ITU-T E.212, 15 digits: MCC, MNC, subscriber), kept as
 //! their bare digits (the form people paste has spaces or dashes; the stored one has none).
 
+use crate::types::text::quote_prefix;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
@@ -43,7 +44,10 @@ fn digits_of(text: &str) -> Result<String, SimIdError> {
         return Err(SimIdError("must not be empty".into()));
     }
     if !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(SimIdError(format!("may contain only digits: {text:?}")));
+        return Err(SimIdError(format!(
+            "may contain only digits: {}",
+            quote_prefix(text)
+        )));
     }
     Ok(digits)
 }
@@ -57,18 +61,21 @@ impl Iccid {
         let digits = digits_of(text)?;
         if !(19..=20).contains(&digits.len()) {
             return Err(SimIdError(format!(
-                "an ICCID has 19 or 20 digits, {text:?} has {}",
+                "an ICCID has 19 or 20 digits, {} has {}",
+                quote_prefix(text),
                 digits.len()
             )));
         }
         if !digits.starts_with("89") {
             return Err(SimIdError(format!(
-                "an ICCID starts with 89 (telecommunications): {text:?}"
+                "an ICCID starts with 89 (telecommunications): {}",
+                quote_prefix(text)
             )));
         }
         if !luhn_valid(&digits) {
             return Err(SimIdError(format!(
-                "check digit (Luhn) does not match: {text:?}"
+                "check digit (Luhn) does not match: {}",
+                quote_prefix(text)
             )));
         }
         Ok(Self(digits))
@@ -90,7 +97,8 @@ impl Imsi {
         let digits = digits_of(text)?;
         if digits.len() != 15 {
             return Err(SimIdError(format!(
-                "an IMSI has 15 digits, {text:?} has {}",
+                "an IMSI has 15 digits, {} has {}",
+                quote_prefix(text),
                 digits.len()
             )));
         }

@@ -24,13 +24,14 @@ pub struct ImportBody {
 /// `number` is required; columns in any order). `number` is E.164 or national in the row's
 /// organization's country; `organization_id` defaults to the caller's; `state` to available;
 /// `tags` are separated by `;`; an empty `channel_limit` is unlimited. Any bad row (also a
-/// number twice in the file, or already stored) answers 400 listing every bad row in `errors`
-/// (`row` is the line in the file, the header being line 1) and imports nothing.
+/// number twice in the file, or already stored) answers 400 listing the first 100 bad rows in
+/// `errors` (`row` is the line in the file, the header being line 1; `errors_omitted` counts the
+/// rest) and imports nothing.
 #[utoipa::path(post, path = "/v1/numbers/import", tag = "numbers",
     request_body(description = "CSV text, or JSON {\"csv\": \"…\"}",
         content((String = "text/csv"), (ImportBody = "application/json"))),
     responses((status = 201, body = ImportSummary),
-              (status = 400, body = crate::http::errors::RowErrorsBody, description = "Bad rows, each listed; nothing imported"),
+              (status = 400, body = crate::http::errors::RowErrorsBody, description = "Bad rows, the first 100 listed; nothing imported"),
               (status = 409, description = "A number was added meanwhile; nothing imported"),
               (status = 413, description = "Body larger than http.max_import_bytes")),
     security(("bearer" = [])))]
@@ -58,7 +59,8 @@ pub(super) async fn import_numbers(
         }
         Some(other) => {
             return Err(Error::bad_request(format!(
-                "Content-Type must be text/csv or application/json, got {other}"
+                "Content-Type must be text/csv or application/json, got {}",
+                crate::types::text::quote_prefix(other)
             )));
         }
     };

@@ -28,6 +28,8 @@ pub struct SearchNumbers {
     tag: Option<String>,
     /// As the query parameters of lists (default 50, at most 1000); body or query.
     limit: Option<i64>,
+    /// Another name of `limit`; give one of the two.
+    per_page: Option<i64>,
     offset: Option<i64>,
     /// 1-based, instead of `offset`.
     page: Option<i64>,
@@ -52,6 +54,7 @@ pub(super) async fn search_numbers(
     };
     for (name, value) in [
         ("limit", body.limit),
+        ("per_page", body.per_page),
         ("offset", body.offset),
         ("page", body.page),
     ] {

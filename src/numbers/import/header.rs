@@ -2,6 +2,7 @@
 
 use super::COLUMNS;
 use crate::error::{Error, Result};
+use crate::types::text::quote_prefix;
 use std::collections::HashMap;
 
 /// Column positions in the file.
@@ -24,7 +25,8 @@ pub(super) fn header(record: &csv::StringRecord) -> Result<Header> {
             return Err(Error::field(
                 "csv",
                 format!(
-                    "unknown column {name:?} in the header; columns are {}",
+                    "unknown column {} in the header; columns are {}",
+                    quote_prefix(&name),
                     COLUMNS.join(", ")
                 ),
             ));
@@ -32,7 +34,7 @@ pub(super) fn header(record: &csv::StringRecord) -> Result<Header> {
         if seen.insert(name.clone(), i).is_some() {
             return Err(Error::field(
                 "csv",
-                format!("column {name:?} appears twice"),
+                format!("column {} appears twice", quote_prefix(&name)),
             ));
         }
     }

@@ -142,13 +142,13 @@ pub(super) async fn import_reporting(
         errors.sort_by_key(|e| e.row);
         let bad: BTreeSet<usize> = errors.iter().map(|e| e.row).collect();
         metrics::counter!("numbers_imports_total", "result" => "refused").increment(1);
-        return Err(Error::Rows(RowErrors {
-            message: format!(
+        return Err(Error::Rows(RowErrors::new(
+            format!(
                 "{} of {count} rows are invalid; nothing was imported",
                 bad.len()
             ),
             errors,
-        }));
+        )));
     }
     let summary = write(db, caller, &orgs.list, rows).await?;
     if let Some(job) = job {

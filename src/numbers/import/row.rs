@@ -9,6 +9,7 @@ use crate::error::{Error, Result, RowError};
 use crate::numbers::model::{self, NumberState};
 use crate::orgs::Organization;
 use crate::types::E164;
+use crate::types::text::quote_prefix;
 use std::collections::HashMap;
 
 /// One good row, ready to insert.
@@ -74,7 +75,7 @@ pub(super) async fn parse_row(
             Err(_) => {
                 bad(
                     "organization_id",
-                    format!("must be an integer, got {text:?}"),
+                    format!("must be an integer, got {}", quote_prefix(text)),
                 );
                 None
             }
@@ -87,7 +88,11 @@ pub(super) async fn parse_row(
             if state.is_none() {
                 bad(
                     "state",
-                    format!("must be one of {}, got {text:?}", model::STATES.join(", ")),
+                    format!(
+                        "must be one of {}, got {}",
+                        model::STATES.join(", "),
+                        quote_prefix(text)
+                    ),
                 );
             }
             state
@@ -124,7 +129,10 @@ pub(super) async fn parse_row(
                 }
             },
             Err(_) => {
-                bad("channel_limit", format!("must be an integer, got {text:?}"));
+                bad(
+                    "channel_limit",
+                    format!("must be an integer, got {}", quote_prefix(text)),
+                );
                 None
             }
         },

@@ -1,6 +1,8 @@
 //! A number's tags: checked (lower-case `[a-z0-9_-]{1,32}`, at most 20) and stored as one
 //! searchable column.
 
+use crate::types::text::quote_prefix;
+
 pub const MAX_TAGS: usize = 20;
 
 /// Tags: each lower-cased and checked against `[a-z0-9_-]{1,32}`; duplicates dropped, order
@@ -15,7 +17,8 @@ pub fn validate_tags(field: &str, tags: &[String]) -> Result<Vec<String>, String
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
         if !ok {
             return Err(format!(
-                "{field}: each tag is 1-32 of a-z, 0-9, '_' and '-', got {tag:?}"
+                "{field}: each tag is 1-32 of a-z, 0-9, '_' and '-', got {}",
+                quote_prefix(&tag)
             ));
         }
         if !out.contains(&tag) {

@@ -2,6 +2,7 @@
 
 use crate::auth::Role;
 use crate::error::{Error, Result};
+use crate::types::text::quote_prefix;
 
 /// Usernames: 3–64 of letters, digits and `. _ @ -`, stored lower-case (logins are
 /// case-insensitive).
@@ -40,7 +41,7 @@ pub(super) fn validate_email(text: Option<&str>) -> Result<Option<String>> {
     } else {
         Err(Error::field(
             "email",
-            format!("not an e-mail address: {text:?}"),
+            format!("not an e-mail address: {}", quote_prefix(text)),
         ))
     }
 }
@@ -49,7 +50,10 @@ pub(super) fn parse_role(text: &str) -> Result<Role> {
     Role::parse(text).ok_or_else(|| {
         Error::field(
             "role",
-            format!("unknown role {text:?}; expected one of admin, user, readonly"),
+            format!(
+                "unknown role {}; expected one of admin, user, readonly",
+                quote_prefix(text)
+            ),
         )
     })
 }

@@ -1,13 +1,17 @@
 //! Wires the daemon together: database, state, listeners, the background jobs, systemd
 //! notifications and graceful shutdown. `main` and the tests start it through the same [`start`].
 
+mod jobs;
+mod signals;
+
+use jobs::{feed_watchdog, spawn_jobs};
+use signals::{reload_on_sighup, wait_for_signal};
+
 use crate::config::{Config, DnsConfig, DnsMode};
 use crate::db;
 use crate::http;
 use crate::sip::resolver::{HickoryLookup, IpRecord, Resolver, SrvRecord, StaticLookup};
 use crate::state::AppState;
-use crate::system::jobs::Scheduled;
-use crate::system::jobs::schedule::Every;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,7 +55,7 @@ pub struct Running {
     /// The SIP redirect listener (`None` when `redirect.enabled` is off).
     pub redirect: Option<crate::dialplan::redirect::Listener>,
     shutdown: CancellationToken,
-    server: JoinHandle<Result<(), std::io::Error>>,
+    server: JoinHandle<()>,
     provisioning: JoinHandle<()>,
 }
 
@@ -168,13 +172,19 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     } else {
         None
     };
-    let app = http::router(state.clone());
+    let api = http::Api::new(state.clone());
     let grace = Duration::from_secs(state.config.http.shutdown_grace_s);
     let provisioning =
         crate::devices::provisioning::start(state.clone(), shutdown.child_token(), grace)
             .await
             .map_err(StartError::Provisioning)?;
-    let server = tokio::spawn(serve(listener, app, shutdown.clone(), grace));
+    let server = tokio::spawn(http::listener::serve(
+        listener,
+        None,
+        api,
+        api_listener(&state.config.http, grace),
+        shutdown.clone(),
+    ));
     spawn_jobs(&state);
     // Whoever cancels the daemon's token (a signal, a test) stops the jobs too.
     tokio::spawn({
@@ -203,115 +213,19 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     })
 }
 
-async fn serve(
-    listener: TcpListener,
-    app: axum::Router,
-    shutdown: CancellationToken,
-    grace: Duration,
-) -> Result<(), std::io::Error> {
-    let signal = shutdown.clone();
-    let server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move { signal.cancelled().await });
-    let server = tokio::spawn(async move { server.await });
-    shutdown.cancelled().await;
-    // In-flight requests get `grace` to finish; then we stop waiting.
-    match tokio::time::timeout(grace, server).await {
-        Ok(joined) => joined.unwrap_or(Ok(())),
-        Err(_) => {
-            tracing::warn!(
-                grace_s = grace.as_secs(),
-                "in-flight requests did not finish in time"
-            );
-            Ok(())
-        }
-    }
-}
-
-/// Every background task of the daemon, as jobs of its set (`system::jobs`).
-fn spawn_jobs(state: &AppState) {
-    let jobs = &state.jobs;
-    jobs.spawn_every(
-        Scheduled {
-            name: "housekeeping",
-            every: Every::new(Duration::from_secs(3600), Duration::from_secs(60)),
-            first: Duration::ZERO,
-            lease: Some(state.db.clone()),
+/// How the API listener treats its connections (`[http]`).
+fn api_listener(config: &crate::config::HttpConfig, grace: Duration) -> http::listener::Settings {
+    http::listener::Settings {
+        name: "api",
+        header_timeout: Duration::from_secs(config.header_read_timeout_s),
+        idle_timeout: Duration::from_secs(config.idle_timeout_s),
+        caps: http::listener::Caps {
+            total: Some(config.max_connections),
+            per_address: Some(config.max_connections_per_address),
+            uncapped: Arc::from(config.trusted_proxies.as_slice()),
         },
-        {
-            let state = state.clone();
-            move || housekeeping(state.clone())
-        },
-    );
-    jobs.spawn_loop("dialplan.reload", {
-        let state = state.clone();
-        move |stop| crate::dialplan::live::run(state.clone(), stop)
-    });
-    if state.config.pinger.enabled {
-        let state = state.clone();
-        jobs.spawn_loop("gateways.pinger", move |stop| {
-            crate::gateways::pinger::run(
-                state.clone(),
-                state.config.pinger.clone(),
-                state.resolver.clone(),
-                stop,
-            )
-        });
+        grace,
     }
-    jobs.spawn_loop("changes.follow", {
-        let changes = state.changes.clone();
-        move |stop| {
-            crate::system::changes::follow(
-                changes.clone(),
-                crate::system::changes::POLL_EVERY,
-                stop,
-            )
-        }
-    });
-    // Always running: besides its own poll (off at 0) it reloads on other instances' reloads.
-    {
-        let state = state.clone();
-        let every = Duration::from_secs(state.config.provisioning.templates_poll_s);
-        jobs.spawn_loop("templates.watch", move |stop| {
-            let on_reload = {
-                let state = state.clone();
-                move |outcome| {
-                    let state = state.clone();
-                    tokio::spawn(async move {
-                        let generation = state.templates.current().generation();
-                        crate::devices::templates::reload_outcome(
-                            &state.db, "poll", generation, outcome,
-                        )
-                        .await;
-                    });
-                }
-            };
-            state
-                .templates
-                .clone()
-                .watch(every, state.changes.clone(), stop, on_reload)
-        });
-    }
-    crate::devices::notify::bulk::register(state);
-    crate::numbers::import::job::register(state);
-    jobs.start_queue(state.db.clone());
-}
-
-/// Expired tokens and events past their retention go; on one instance at a time (leased).
-async fn housekeeping(state: AppState) -> crate::error::Result<()> {
-    let tokens = crate::auth::purge_expired_tokens(&state).await?;
-    if tokens > 0 {
-        tracing::info!(purged = tokens, "expired tokens removed");
-    }
-    let days = i64::from(state.config.events.retention_days);
-    let cutoff = chrono::Utc::now() - chrono::Duration::days(days);
-    let events = crate::system::events::purge_older_than(&state.db, cutoff).await?;
-    if events > 0 {
-        tracing::info!(purged = events, "old events removed");
-    }
-    Ok(())
 }
 
 impl Running {
@@ -320,12 +234,12 @@ impl Running {
     pub async fn shutdown(self) -> Result<(), StartError> {
         self.shutdown.cancel();
         self.state.jobs.stop();
-        let result = self.server.await.unwrap_or(Ok(()));
+        let _ = self.server.await;
         let _ = self.provisioning.await;
         let grace = Duration::from_secs(self.state.config.http.shutdown_grace_s);
         self.state.jobs.shutdown(grace).await;
         self.state.db.close().await;
-        result.map_err(StartError::Serve)
+        Ok(())
     }
 
     /// A handle that triggers shutdown from elsewhere.
@@ -360,86 +274,6 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     tracing::info!("stopped");
     result
 }
-
-/// Tells systemd we are alive every `every` while the database answers.
-async fn feed_watchdog(state: AppState, every: Duration, stop: CancellationToken) {
-    let mut tick = tokio::time::interval(every);
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tick.tick() => {
-                if state.db.ping().await {
-                    let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
-                } else {
-                    tracing::warn!("database unreachable; withholding watchdog ping");
-                }
-            }
-        }
-    }
-}
-
-/// SIGHUP reloads the provisioning templates; a broken set is logged and the previous one kept.
-/// The handler is installed before this returns.
-fn reload_on_sighup(state: AppState) -> Option<JoinHandle<()>> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut hangup) = signal(SignalKind::hangup()) else {
-            tracing::warn!("cannot listen for SIGHUP; templates reload only when polled");
-            return None;
-        };
-        Some(tokio::spawn(async move {
-            while hangup.recv().await.is_some() {
-                let templates = state.templates.clone();
-                match tokio::task::spawn_blocking(move || templates.reload()).await {
-                    Ok(outcome) => {
-                        if outcome.is_ok() {
-                            state
-                                .changes
-                                .publish(crate::system::changes::TemplatesChanged)
-                                .await;
-                        }
-                        let generation = state.templates.current().generation();
-                        crate::devices::templates::reload_outcome(
-                            &state.db, "SIGHUP", generation, outcome,
-                        )
-                        .await;
-                    }
-                    Err(e) => tracing::warn!(error = %e, "SIGHUP: template reload task failed"),
-                }
-            }
-        }))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = state;
-        None
-    }
-}
-
-async fn wait_for_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = ctrl_c.await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #[tokio::test]

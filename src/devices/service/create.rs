@@ -1,11 +1,10 @@
-//! The devices service: CRUD of devices and their lines, one by one or in bulk (tenancy-checked,
-//! validated, secrets encrypted, audited, one transaction each).
+//! Creating devices, one or a bulk list (all rows checked first, then one transaction).
 
-use super::model::{CreatedDevice, Device, DeviceStatus, Variables};
-use super::store::{self, DeviceFields, DeviceFilter, LineFields};
-use super::validate::{self, LineInput, PROVISIONING_PASSWORD_LEN, ParsedLine};
+use super::super::model::{CreatedDevice, DeviceStatus, Variables};
+use super::super::store::{self, DeviceFields, LineFields};
+use super::super::validate::{self, LineInput, PROVISIONING_PASSWORD_LEN, ParsedLine};
+use super::{check_user, reread, to_json};
 use crate::auth::{Caller, Permission};
-use crate::db::Page;
 use crate::db::{Db, Tx};
 use crate::error::{Error, Result, RowError, RowErrors};
 use crate::system::audit::{self, Actor, Change};
@@ -18,85 +17,9 @@ use std::collections::{BTreeSet, HashMap};
 
 /// Devices one bulk request may create.
 pub const MAX_BULK: usize = 1000;
-/// Row errors the message of a refused bulk request spells out (its `errors` lists them all).
+/// Row errors the message of a refused bulk request spells out (its `errors` lists more, up to
+/// [`RowErrors::LISTED`]).
 const LISTED_ROW_ERRORS: usize = 20;
-
-const DEVICE: &str = "device";
-
-// ---------------------------------------------------------------------------------------------
-// Tenancy and audit.
-
-/// The device `id` with its lines, if the caller may see it; 404 otherwise.
-pub async fn visible(db: &Db, caller: &Caller, id: i64) -> Result<Device> {
-    match store::get(db, id).await? {
-        Some(device) if caller.scope().contains(&device.organization_path) => Ok(device),
-        _ => Err(Error::not_found(DEVICE)),
-    }
-}
-
-/// Audited whole; secrets are never part of a serialized [`Device`].
-impl crate::system::audit::Audited for Device {
-    const ENTITY_TYPE: &'static str = "device";
-    fn audit_id(&self) -> i64 {
-        self.id
-    }
-    fn audit_owner(&self) -> (i64, &str) {
-        (self.organization_id, &self.organization_path)
-    }
-}
-
-pub(super) async fn reread(tx: &mut Tx, id: i64) -> Result<Device> {
-    store::get_in_tx(tx, id)
-        .await?
-        .ok_or_else(|| Error::not_found(DEVICE))
-}
-
-pub(super) fn to_json(variables: &Variables) -> String {
-    serde_json::to_string(variables).unwrap_or_else(|_| "{}".to_string())
-}
-
-/// The user `user_id` if the caller sees it and it belongs to the device's organization.
-async fn check_user(db: &Db, caller: &Caller, user_id: i64, organization_id: i64) -> Result<i64> {
-    let user = match crate::orgs::users::visible(db, caller, user_id).await {
-        Ok(user) => user,
-        Err(Error::NotFound(_)) => {
-            return Err(Error::field("user_id", format!("user {user_id} not found")));
-        }
-        Err(e) => return Err(e),
-    };
-    if user.organization_id != organization_id {
-        return Err(Error::field(
-            "user_id",
-            format!("user {user_id} is not in the device's organization {organization_id}"),
-        ));
-    }
-    Ok(user_id)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reads.
-
-pub async fn list(
-    db: &Db,
-    caller: &Caller,
-    filter: &DeviceFilter,
-    page: Page,
-) -> Result<(Vec<Device>, i64)> {
-    Ok(store::list(db, &caller.scope().like(), filter, page).await?)
-}
-
-/// The device `id`, whoever asks (for the provisioning server and NOTIFY, not the API).
-pub async fn get(db: &Db, id: i64) -> Result<Option<Device>> {
-    Ok(store::get(db, id).await?)
-}
-
-/// The device registered under `mac`, whoever asks (for the provisioning server).
-pub async fn by_mac(db: &Db, mac: &Mac) -> Result<Option<Device>> {
-    Ok(store::by_mac(db, &mac.to_string()).await?)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Create, one or many.
 
 /// Input of a new device; `organization_id` defaults to the caller's organization, absent
 /// passwords are generated.
@@ -225,7 +148,10 @@ async fn insert(
     })
 }
 
-fn line_fields<'a>(lines: &'a [ParsedLine], sealed: &'a [String]) -> Vec<LineFields<'a>> {
+pub(super) fn line_fields<'a>(
+    lines: &'a [ParsedLine],
+    sealed: &'a [String],
+) -> Vec<LineFields<'a>> {
     lines
         .iter()
         .zip(sealed)
@@ -257,7 +183,7 @@ pub async fn create(
     tx.commit().await?;
     changes
         .publish(DeviceChanged {
-            macs: vec![created.device.mac.clone()],
+            macs: vec![created.device.mac],
         })
         .await;
     Ok(created)
@@ -265,8 +191,9 @@ pub async fn create(
 
 /// Creates every device or none. Each row is a parsed [`NewDevice`] or the error its parsing
 /// gave; all rows are checked (also against each other and against registered MACs) before
-/// anything is written, and a 400 ([`Error::Rows`]) lists every bad row by its 0-based index in
-/// the request with the field and what is wrong. A MAC registered by someone else between the
+/// anything is written, and a 400 ([`Error::Rows`]) lists the bad rows (the first
+/// [`RowErrors::LISTED`], the rest counted) by their 0-based index in the request with the field
+/// and what is wrong. A MAC registered by someone else between the
 /// check and the insert is reported the same way, for its row.
 pub async fn create_many(
     db: &Db,
@@ -309,10 +236,10 @@ pub async fn create_many(
             Err(other) => return Err(other),
         }
     }
-    let macs: Vec<String> = plans.iter().map(|(_, p)| p.mac.to_string()).collect();
+    let macs: Vec<Mac> = plans.iter().map(|(_, p)| p.mac).collect();
     let taken = store::existing_macs(db, &macs).await?;
     for (row, plan) in &plans {
-        if taken.contains(&plan.mac.to_string()) {
+        if taken.contains(&plan.mac) {
             errors.push(row_error(*row, "mac: already exists"));
         }
     }
@@ -377,186 +304,7 @@ fn bulk_error(total: usize, mut errors: Vec<RowError>) -> Error {
     if errors.len() > LISTED_ROW_ERRORS {
         message.push_str(&format!("; and {} more", errors.len() - LISTED_ROW_ERRORS));
     }
-    Error::Rows(RowErrors { message, errors })
-}
-
-// ---------------------------------------------------------------------------------------------
-// Update and delete.
-
-/// Changes to a device: absent fields keep their value; `lines`, when given, is the whole new
-/// list (a line without a password keeps the password of the line at the same position, or
-/// gets a generated one); `Some(None)` clears `user_id` or `contact`. `organization_id` may be
-/// repeated but not changed. A provisioning user name that was the MAC follows a MAC change.
-#[derive(Debug, Clone, Default)]
-pub struct DeviceUpdate {
-    pub organization_id: Option<i64>,
-    pub mac: Option<Mac>,
-    pub vendor: Option<Vendor>,
-    pub model: Option<String>,
-    pub user_id: Option<Option<i64>>,
-    pub lines: Option<Vec<LineInput>>,
-    pub variables: Option<Variables>,
-    pub contact: Option<Option<String>>,
-    pub status: Option<DeviceStatus>,
-    pub provisioning_username: Option<String>,
-}
-
-pub async fn update(
-    db: &Db,
-    changes: &Changes,
-    secrets: &Secrets,
-    caller: &Caller,
-    id: i64,
-    input: DeviceUpdate,
-) -> Result<Device> {
-    let current = visible(db, caller, id).await?;
-    caller.require(Permission::OrganizationsWrite)?;
-    if let Some(org) = input.organization_id
-        && org != current.organization_id
-    {
-        return Err(Error::field("organization_id", "cannot be changed"));
-    }
-    let model = input.model.as_deref().map(validate::model).transpose()?;
-    let lines = input.lines.as_deref().map(validate::lines).transpose()?;
-    let variables = input
-        .variables
-        .as_ref()
-        .map(|v| validate::variables("variables", v))
-        .transpose()?;
-    let contact = match &input.contact {
-        Some(Some(c)) => Some(Some(validate::sip_uri("contact", c)?)),
-        Some(None) => Some(None),
-        None => None,
-    };
-    let provisioning_username = input
-        .provisioning_username
-        .as_deref()
-        .map(|u| validate::account("provisioning_username", u))
-        .transpose()?;
-    let user_id = match input.user_id {
-        Some(Some(u)) => Some(Some(
-            check_user(db, caller, u, current.organization_id).await?,
-        )),
-        other => other,
-    };
-
-    let now = Utc::now();
-    let mut tx = db.begin().await?;
-    let before = reread(&mut tx, id).await?;
-    let mac = input
-        .mac
-        .map_or_else(|| before.mac.clone(), |m| m.to_string());
-    let provisioning_username = match provisioning_username {
-        Some(u) => u,
-        None if before.provisioning_username == before.mac => mac.clone(),
-        None => before.provisioning_username.clone(),
-    };
-    let variables_json = to_json(variables.as_ref().unwrap_or(&before.variables));
-    let contact = contact.unwrap_or_else(|| before.contact.clone());
-    let fields = DeviceFields {
-        user_id: user_id.unwrap_or(before.user_id),
-        mac: &mac,
-        vendor: match input.vendor {
-            Some(v) => v.as_str(),
-            None => &before.vendor,
-        },
-        model: model.as_deref().unwrap_or(&before.model),
-        variables_json: &variables_json,
-        contact: contact.as_deref(),
-        status: match input.status {
-            Some(s) => s.as_str(),
-            None => &before.status,
-        },
-        provisioning_username: &provisioning_username,
-    };
-    store::update_device(&mut tx, id, &fields, now).await?;
-    if let Some(lines) = &lines {
-        let seal = |clear: &str| secrets.encrypt(clear);
-        let sealed: Vec<String> = lines
-            .iter()
-            .enumerate()
-            .map(|(i, line)| validate::line_password(line, before.lines.get(i), &seal).0)
-            .collect();
-        store::replace_lines(&mut tx, id, &line_fields(lines, &sealed)).await?;
-        if lines.len() < before.lines.len() {
-            let numbers =
-                crate::numbers::service::assigned_to_lines_from(&mut tx, id, lines.len()).await?;
-            Error::refuse_in_use(
-                &match before.lines.len() - lines.len() {
-                    1 => format!("line {} of device {id} ({})", lines.len(), before.mac),
-                    _ => format!(
-                        "lines {}-{} of device {id} ({})",
-                        lines.len(),
-                        before.lines.len() - 1,
-                        before.mac
-                    ),
-                },
-                &[numbers],
-                "assign them elsewhere before removing the line",
-            )?;
-        }
-    }
-    let after = reread(&mut tx, id).await?;
-    audit::record(
-        &mut tx,
-        &caller.actor(),
-        Change::of(&after, "update", Some(&before), Some(&after)),
-    )
-    .await?;
-    tx.commit().await?;
-    // Both MACs: the cache may hold the device (and its user name) under the old one.
-    changes
-        .publish(DeviceChanged {
-            macs: vec![before.mac, after.mac.clone()],
-        })
-        .await;
-    Ok(after)
-}
-
-/// Whether device `id` still exists, held until `tx` ends against a concurrent delete (whose
-/// in-use check then sees what `tx` wrote): for a number assigned to one of its lines.
-pub async fn hold(tx: &mut Tx, id: i64) -> Result<bool> {
-    Ok(store::hold_device(tx, id).await?)
-}
-
-/// Whether device `id` still has line `position`, held until `tx` ends against a delete of the
-/// device or an update that rewrites its lines (whose in-use check then sees what `tx` wrote).
-pub async fn hold_line(tx: &mut Tx, id: i64, position: i64) -> Result<bool> {
-    Ok(store::hold_device(tx, id).await? && store::hold_line(tx, id, position).await?)
-}
-
-/// Deletes a device with its lines; refused while numbers are assigned to one of its lines.
-pub async fn delete(db: &Db, changes: &Changes, caller: &Caller, id: i64) -> Result<()> {
-    visible(db, caller, id).await?;
-    caller.require(Permission::OrganizationsWrite)?;
-    let mut tx = db.begin().await?;
-    let before = reread(&mut tx, id).await?;
-    store::delete_device(&mut tx, id).await?;
-    // After the DELETE: see `numbers::assigned_to`.
-    let numbers = crate::numbers::service::assigned_to(
-        &mut tx,
-        crate::numbers::AssignmentType::DeviceLine,
-        id,
-    )
-    .await?;
-    Error::refuse_in_use(
-        &format!("device {id} ({})", before.mac),
-        &[numbers],
-        "assign them elsewhere first",
-    )?;
-    audit::record(
-        &mut tx,
-        &caller.actor(),
-        Change::of(&before, "delete", Some(&before), None),
-    )
-    .await?;
-    tx.commit().await?;
-    changes
-        .publish(DeviceChanged {
-            macs: vec![before.mac],
-        })
-        .await;
-    Ok(())
+    Error::Rows(RowErrors::new(message, errors))
 }
 
 #[cfg(test)]
@@ -608,6 +356,7 @@ mod tests {
             panic!("not Rows");
         };
         assert_eq!(rows.errors.len(), 25, "every row in errors");
+        assert_eq!(rows.omitted, 0);
         assert!(
             rows.message.starts_with("25 of 30 devices"),
             "{}",
@@ -617,6 +366,17 @@ mod tests {
         assert!(
             rows.message.contains("devices[19]: model: bad")
                 && !rows.message.contains("devices[20]")
+        );
+        let all: Vec<RowError> = (0..MAX_BULK).map(|i| row_error(i, "mac: bad")).collect();
+        let Error::Rows(rows) = bulk_error(MAX_BULK, all) else {
+            panic!("not Rows");
+        };
+        assert_eq!(rows.errors.len(), RowErrors::LISTED);
+        assert_eq!(rows.omitted, MAX_BULK - RowErrors::LISTED);
+        assert!(
+            rows.message.starts_with("1000 of 1000 devices"),
+            "{}",
+            rows.message
         );
     }
 }
