@@ -1,17 +1,19 @@
 //! SQL of numbers and their history.
 
-use super::model::{
-    Assignment, AssignmentType, HistoryEntry, Number, NumberState, tags_from_column,
-};
+mod bulk;
+mod history;
+
+pub use bulk::{existing, insert_many};
+pub use history::{NewHistory, history, insert_history};
+
+use super::model::{Assignment, AssignmentType, Number, NumberState, tags_from_column};
 use super::pattern::Pattern;
 use crate::db::Page;
 use crate::db::{Db, Tx};
-use crate::system::audit::Actor;
 use crate::types::E164;
 use crate::types::column::{Corrupt, parse_stored};
 use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
-use std::collections::{HashMap, HashSet};
 
 const COLUMNS: &str = "n.id, n.organization_id, o.path AS organization_path, n.number, n.state, \
     n.assignment_type, n.assignment_id, n.assignment_line, n.channel_limit, n.tags, \
@@ -217,169 +219,6 @@ pub async fn delete(tx: &mut Tx, id: i64) -> sqlx::Result<()> {
     on_tx!(tx, conn => sqlx::query("DELETE FROM numbers WHERE id = $1")
         .bind(id).execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
-}
-
-/// Which of the canonical numbers `numbers` are already stored.
-pub async fn existing(db: &Db, numbers: &[String]) -> sqlx::Result<HashSet<String>> {
-    let mut found = HashSet::new();
-    for chunk in numbers.chunks(CHUNK) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT number FROM numbers WHERE number IN ({})",
-            placeholders.join(", ")
-        );
-        let rows: Vec<String> = on_db!(db, pool => {
-            let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
-            for n in chunk {
-                query = query.bind(n);
-            }
-            query.fetch_all(pool).await
-        })?;
-        found.extend(rows);
-    }
-    Ok(found)
-}
-
-/// Inserts many numbers with multi-row INSERTs and returns their ids by number.
-pub async fn insert_many(
-    tx: &mut Tx,
-    rows: &[NumberFields<'_>],
-    now: DateTime<Utc>,
-) -> sqlx::Result<HashMap<String, i64>> {
-    let mut ids = HashMap::with_capacity(rows.len());
-    for chunk in rows.chunks(CHUNK) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let b = i * 8;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, $1, $1)",
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8,
-                    b + 9
-                )
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO numbers (organization_id, number, state, assignment_type, assignment_id, \
-             assignment_line, channel_limit, tags, created_at, updated_at) VALUES {} \
-             RETURNING id, number",
-            values.join(", ")
-        );
-        let inserted: Vec<(i64, String)> = on_tx!(tx, conn => {
-            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(now);
-            for f in chunk {
-                let (kind, id, line) = assignment_columns(f.assignment);
-                query = query.bind(f.organization_id).bind(f.number).bind(f.state).bind(kind)
-                    .bind(id).bind(line).bind(f.channel_limit).bind(f.tags);
-            }
-            query.fetch_all(conn).await
-        })?;
-        ids.extend(inserted.into_iter().map(|(id, number)| (number, id)));
-    }
-    Ok(ids)
-}
-
-/// One history entry to write.
-pub struct NewHistory<'a> {
-    pub number_id: i64,
-    pub organization_id: i64,
-    pub action: &'a str,
-    pub before: Option<String>,
-    pub after: Option<String>,
-}
-
-/// Writes history entries (multi-row INSERTs) by `actor` at `now`.
-pub async fn insert_history(
-    tx: &mut Tx,
-    actor: &Actor,
-    entries: &[NewHistory<'_>],
-    now: DateTime<Utc>,
-) -> sqlx::Result<()> {
-    for chunk in entries.chunks(CHUNK) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let b = i * 5;
-                format!(
-                    "(${}, ${}, ${}, $1, $2, ${}, ${}, $3)",
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8
-                )
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO number_history (number_id, organization_id, action, actor_user_id, \
-             actor_username, before_json, after_json, created_at) VALUES {}",
-            values.join(", ")
-        );
-        on_tx!(tx, conn => {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(actor.user_id).bind(&actor.username).bind(now);
-            for e in chunk {
-                query = query.bind(e.number_id).bind(e.organization_id).bind(e.action)
-                    .bind(&e.before).bind(&e.after);
-            }
-            query.execute(conn).await.map(|r| r.rows_affected())
-        })?;
-    }
-    Ok(())
-}
-
-#[derive(sqlx::FromRow)]
-struct HistoryRow {
-    id: i64,
-    number_id: i64,
-    action: String,
-    actor_user_id: Option<i64>,
-    actor_username: String,
-    before_json: Option<String>,
-    after_json: Option<String>,
-    created_at: DateTime<Utc>,
-}
-
-fn parse_json(text: Option<String>) -> Option<serde_json::Value> {
-    text.and_then(|t| serde_json::from_str(&t).ok())
-}
-
-/// A page of a number's history, oldest first, and its length.
-pub async fn history(
-    db: &Db,
-    number_id: i64,
-    page: Page,
-) -> sqlx::Result<(Vec<HistoryEntry>, i64)> {
-    let (rows, total): (Vec<HistoryRow>, i64) = on_snapshot!(db, conn => {
-        let rows = sqlx::query_as(
-            "SELECT id, number_id, action, actor_user_id, actor_username, before_json, \
-             after_json, created_at FROM number_history WHERE number_id = $1 ORDER BY id \
-             LIMIT $2 OFFSET $3")
-            .bind(number_id).bind(page.limit).bind(page.offset)
-            .fetch_all(&mut *conn).await?;
-        let (total,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM number_history WHERE number_id = $1")
-            .bind(number_id).fetch_one(&mut *conn).await?;
-        Ok::<_, sqlx::Error>((rows, total))
-    })?;
-    let entries = rows
-        .into_iter()
-        .map(|r| HistoryEntry {
-            id: r.id,
-            number_id: r.number_id,
-            action: r.action,
-            actor_user_id: r.actor_user_id,
-            actor_username: r.actor_username,
-            before: parse_json(r.before_json),
-            after: parse_json(r.after_json),
-            created_at: r.created_at,
-        })
-        .collect();
-    Ok((entries, total))
 }
 
 /// The id of the mobile whose MSISDN the number is, if any.
