@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::gateways::Trunk;
 use crate::gateways::health::{Registry, State};
 use crate::state::AppState;
+use crate::types::text::check_control;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -74,10 +75,7 @@ fn check_number(field: &'static str, text: &str, required: bool) -> Result<(), E
     if text.len() > MAX_NUMBER {
         return Err(bad(format!("must be at most {MAX_NUMBER} characters")));
     }
-    if text.chars().any(char::is_control) {
-        return Err(bad("must not contain control characters".into()));
-    }
-    Ok(())
+    check_control(text, false).map_err(|e| bad(e.to_string()))
 }
 
 /// The decision for `request` on the plan in force. Reads only memory (plan, trunk snapshot,

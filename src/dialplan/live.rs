@@ -7,7 +7,7 @@ use super::channels::Channels;
 use super::engine::compile::CompiledPolicy;
 use super::engine::model::PolicyBody;
 use super::engine::plan::{GroupInput, OrgInput, Plan, PlanError};
-use super::policies::store::{self, GroupRow, OrgRow, PolicyRow};
+use super::policies::store::{self, groups::GroupRow, organizations::OrgRow, policies::PolicyRow};
 use crate::db::{Db, Tx};
 use crate::error::{Error, Result};
 use crate::gateways::Trunk;
@@ -105,10 +105,10 @@ impl DialPlans {
     /// Builds the plan as `tx` sees the database. A write whose result does not assemble (a
     /// cycle, a missing reference) is refused here, before its commit.
     pub async fn prepare_in_tx(&self, tx: &mut Tx) -> Result<Prepared> {
-        let revision = store::revision_in_tx(tx).await?;
-        let orgs = store::all_orgs_in_tx(tx).await?;
-        let policies = store::all_policies_in_tx(tx).await?;
-        let groups = store::all_groups_in_tx(tx).await?;
+        let revision = store::revision::revision_in_tx(tx).await?;
+        let orgs = store::organizations::all_orgs_in_tx(tx).await?;
+        let policies = store::policies::all_policies_in_tx(tx).await?;
+        let groups = store::groups::all_groups_in_tx(tx).await?;
         let compiled = self
             .build(revision, orgs, &policies, groups)
             .map_err(|e| match e {
@@ -140,14 +140,14 @@ impl DialPlans {
     /// plan was rebuilt.
     pub async fn refresh(&self, db: &Db) -> Result<bool> {
         self.refresh_trunks(db).await?;
-        let revision = store::revision(db).await?;
-        let orgs = store::all_orgs(db).await?;
+        let revision = store::revision::revision(db).await?;
+        let orgs = store::organizations::all_orgs(db).await?;
         let current = self.current();
         if revision == current.revision && orgs == current.orgs {
             return Ok(false);
         }
-        let policies = store::all_policies(db).await?;
-        let groups = store::all_groups(db).await?;
+        let policies = store::policies::all_policies(db).await?;
+        let groups = store::groups::all_groups(db).await?;
         let compiled = self
             .build(revision, orgs, &policies, groups)
             .map_err(|e| Error::Internal(format!("dial plan does not compile: {e}")))?;
@@ -309,7 +309,7 @@ async fn recompile_failed(state: &crate::state::AppState, message: &str) {
     use crate::system::events::{self, NewEvent, Severity};
     metrics::counter!("dialplan_recompile_failures_total").increment(1);
     // The platform (the root) sees it; without a readable tree there is only the log line.
-    let Ok(orgs) = store::all_orgs(&state.db).await else {
+    let Ok(orgs) = store::organizations::all_orgs(&state.db).await else {
         return;
     };
     let Some(root) = orgs.iter().find(|o| o.parent_id.is_none()) else {

@@ -435,3 +435,51 @@ async fn a_corrupt_token_kind_is_an_error_naming_the_token() {
         format!("Stored data is corrupt: token {id} (kind)")
     );
 }
+
+#[tokio::test]
+async fn corrupt_dial_plan_rows_are_errors_naming_the_row() {
+    let app = TestApp::start().await;
+    let (t, root) = tree(&app).await;
+    let deny = json!([{"action": {"type": "deny", "sip_code": 403, "reason": "barred"}}]);
+    let policy = crate::dialplan::policy(&root, t.tenant_a1, "Barred", deny.clone()).await;
+    let group = crate::dialplan::group(&root, t.tenant_a1, "Defaults", false, &[policy]).await;
+    let db = &app.state().db;
+
+    // A name with a terminal escape in it, a rule list that is no longer JSON.
+    const POLICY_NAME: &str = "UPDATE dialplan_policies SET name = $1 WHERE id = $2";
+    corrupt(db, POLICY_NAME, "Barred\u{1b}[2J", policy).await;
+    let row = format!("dial plan policy {policy} (name)");
+    assert_corrupt(&root, &format!("/v1/dialplans/{policy}"), &row).await;
+    assert_corrupt(&root, "/v1/dialplans", &row).await;
+    corrupt(db, POLICY_NAME, "Barred", policy).await;
+    const RULES: &str = "UPDATE dialplan_policies SET rules_json = $1 WHERE id = $2";
+    corrupt(db, RULES, "[{\"action\": ", policy).await;
+    let row = format!("dial plan policy {policy} (rules_json)");
+    assert_corrupt(&root, &format!("/v1/dialplans/{policy}"), &row).await;
+    // The prefix search reads every policy's rules: it does not skip the row either.
+    assert_corrupt(&root, "/v1/dialplans?prefix=%2B44", &row).await;
+    // Put right (as a rule list that parses), the policy reads again.
+    corrupt(db, RULES, &deny.to_string(), policy).await;
+    let (status, body) = root.get(&format!("/v1/dialplans/{policy}")).await;
+    assert_eq!(
+        (status, &body["data"]["name"]),
+        (StatusCode::OK, &json!("Barred"))
+    );
+
+    // An archived version names the policy and the version.
+    const VERSION: &str = "UPDATE dialplan_policy_versions SET description = $1 \
+        WHERE policy_id = $2 AND version = 1";
+    corrupt(db, VERSION, "\u{7}", policy).await;
+    assert_corrupt(
+        &root,
+        &format!("/v1/dialplans/{policy}/history/1"),
+        &format!("dial plan policy {policy} version 1 (description)"),
+    )
+    .await;
+
+    const GROUP_NAME: &str = "UPDATE dialplan_groups SET name = $1 WHERE id = $2";
+    corrupt(db, GROUP_NAME, "", group).await;
+    let row = format!("policy group {group} (name)");
+    assert_corrupt(&root, &format!("/v1/dialplans/groups/{group}"), &row).await;
+    assert_corrupt(&root, "/v1/dialplans/groups", &row).await;
+}

@@ -59,7 +59,7 @@ impl ClassTable {
                     })?;
                     (pattern.literal_prefix(), Some(pattern))
                 } else {
-                    super::compile::check_prefix(text).map_err(|e| {
+                    super::compile::checks::check_prefix(text).map_err(|e| {
                         format!("{}: {}: {e}", class_name(*class), quote_prefix(text))
                     })?;
                     (text.clone(), None)

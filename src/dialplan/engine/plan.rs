@@ -202,6 +202,9 @@ impl Plan {
                     id: org.id,
                     lineage: lineage.clone().into_boxed_slice(),
                     country: classes::for_country(&org.country),
+                    // Documented fallback, not a silent default: organizations validate their
+                    // zone on write, so only a zone a later chrono-tz dropped gets here, and one
+                    // organization's time-of-day rules on UTC beat no dial plan for anyone.
                     tz: org.timezone.parse().unwrap_or(Tz::UTC),
                     order: enforced.chain(ordinary).collect(),
                     suspended_by: lineage

@@ -1,10 +1,12 @@
 //! `/v1/dialplans` routes: policies, their history, diff and restore, policy groups, and the
 //! shipped templates an organization instantiates.
 
+use super::diff::Diff;
 use super::groups::{self, Group, GroupInput};
-use super::history::Diff;
-use super::instantiate;
-use super::{self as service, NewPolicy, Policy, PolicyUpdate, PolicyVersion, Search};
+use super::model::{Policy, PolicyVersion};
+use super::read::{self, Search};
+use super::write::{self, NewPolicy, PolicyUpdate};
+use super::{archive, instantiate};
 use crate::auth::Caller;
 use crate::dialplan::engine::model::Rule;
 use crate::dialplan::engine::templates::TemplateInfo;
@@ -65,7 +67,7 @@ async fn list_policies(
         q: params.str("q").map(str::to_string),
         prefix: params.str("prefix").map(str::to_string),
     };
-    let (rows, total) = service::list(&state, &caller, &search, page).await?;
+    let (rows, total) = read::list(&state, &caller, &search, page).await?;
     Ok(ListEnvelope::new(rows, total, page))
 }
 
@@ -92,7 +94,7 @@ async fn create_policy(
     caller: Caller,
     JsonBody(body): JsonBody<CreatePolicy>,
 ) -> Result<Envelope<Policy>> {
-    let policy = service::create(
+    let policy = write::create(
         &state,
         &caller,
         NewPolicy {
@@ -114,7 +116,7 @@ async fn get_policy(
     Path(id): Path<String>,
 ) -> Result<Envelope<Policy>> {
     let id = policy_id(&id)?;
-    Ok(Envelope::ok(service::visible(&state, &caller, id).await?))
+    Ok(Envelope::ok(read::visible(&state, &caller, id).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -144,7 +146,7 @@ async fn update_policy(
     JsonEdit(body): JsonEdit<UpdatePolicy>,
 ) -> Result<Envelope<Policy>> {
     let id = policy_id(&id)?;
-    let policy = service::update(
+    let policy = write::update(
         &state,
         &caller,
         id,
@@ -170,7 +172,7 @@ async fn delete_policy(
     Path(id): Path<String>,
 ) -> Result<Envelope<Option<()>>> {
     let id = policy_id(&id)?;
-    service::delete(&state, &caller, id).await?;
+    write::delete(&state, &caller, id).await?;
     Ok(done())
 }
 
@@ -186,7 +188,7 @@ async fn policy_history(
 ) -> Result<ListEnvelope<PolicyVersion>> {
     let id = policy_id(&id)?;
     let page = params.page()?;
-    let (rows, total) = service::history(&state, &caller, id, page).await?;
+    let (rows, total) = archive::history(&state, &caller, id, page).await?;
     Ok(ListEnvelope::new(rows, total, page))
 }
 
@@ -201,7 +203,7 @@ async fn policy_version(
     let id = policy_id(&id)?;
     let version = path::id(&version, "policy version")?;
     Ok(Envelope::ok(
-        service::version(&state, &caller, id, version).await?,
+        archive::version(&state, &caller, id, version).await?,
     ))
 }
 
@@ -220,7 +222,7 @@ async fn policy_diff(
     let from = params.i64("from")?;
     let to = params.i64("to")?;
     Ok(Envelope::ok(
-        service::diff(&state, &caller, id, from, to).await?,
+        archive::diff(&state, &caller, id, from, to).await?,
     ))
 }
 
@@ -243,7 +245,7 @@ async fn restore_policy(
 ) -> Result<Envelope<Policy>> {
     let id = policy_id(&id)?;
     Ok(Envelope::ok(
-        service::restore(&state, &caller, id, body.version).await?,
+        write::restore(&state, &caller, id, body.version).await?,
     ))
 }
 

@@ -2,15 +2,22 @@
 //! whether they are enforced on every descendant, and the groups they depend on. Every write is
 //! compiled before commit, so a dependency cycle is refused with nothing written.
 
-use super::store::{self, GroupFields, GroupRow};
-use super::{commit_and_swap, validate_description, validate_name};
+use super::checks;
+use super::commit::commit_and_swap;
+use super::model::{Policy, PolicyDescription, PolicyName};
+use super::store::{
+    self,
+    groups::{GroupFields, GroupRow},
+};
 use crate::auth::{Caller, Permission};
 use crate::db::Page;
 use crate::db::Tx;
+use crate::dialplan::engine::model::Action;
 use crate::error::{Error, Result};
 use crate::orgs::{OrgType, Organization};
 use crate::state::AppState;
 use crate::system::audit::{self, Change};
+use crate::types::column::parse_stored;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::ops::RangeInclusive;
@@ -21,6 +28,8 @@ pub const PRIORITIES: RangeInclusive<i64> = -1000..=1000;
 /// Policies one group may list.
 pub const MAX_POLICIES: usize = 100;
 
+/// What a group is called in messages: `policy group not found`, a corrupt row's
+/// `policy group 4`.
 const GROUP: &str = "policy group";
 
 /// A policy group as the API shows it.
@@ -30,8 +39,10 @@ pub struct Group {
     pub organization_id: i64,
     #[serde(skip)]
     pub organization_path: String,
-    pub name: String,
-    pub description: String,
+    #[schema(value_type = String)]
+    pub name: PolicyName,
+    #[schema(value_type = String)]
+    pub description: PolicyDescription,
     /// Evaluated before any group of the organization's descendants, which cannot override
     /// it. Only platform, distributor and partner organizations may enforce a group.
     pub enforced: bool,
@@ -45,27 +56,37 @@ pub struct Group {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<GroupRow> for Group {
-    fn from(row: GroupRow) -> Self {
-        Self {
-            id: row.id,
+impl TryFrom<GroupRow> for Group {
+    type Error = sqlx::Error;
+
+    /// A stored name or description that no longer parses is an error naming the group.
+    fn try_from(row: GroupRow) -> sqlx::Result<Self> {
+        let (table, id) = (GROUP, row.id);
+        Ok(Self {
+            name: parse_stored(table, id, "name", &row.name, PolicyName::parse)?,
+            description: parse_stored(
+                table,
+                id,
+                "description",
+                &row.description,
+                PolicyDescription::parse,
+            )?,
+            id,
             organization_id: row.organization_id,
             organization_path: row.organization_path,
-            name: row.name,
-            description: row.description,
             enforced: row.enforced,
             priority: row.priority,
             policy_ids: row.policy_ids,
             depends_on: row.depends_on,
             created_at: row.created_at,
             updated_at: row.updated_at,
-        }
+        })
     }
 }
 
 pub async fn visible(state: &AppState, caller: &Caller, id: i64) -> Result<Group> {
-    match store::get_group(&state.db, id).await? {
-        Some(row) if caller.scope().contains(&row.organization_path) => Ok(row.into()),
+    match store::groups::get_group(&state.db, id).await? {
+        Some(row) if caller.scope().contains(&row.organization_path) => Ok(row.try_into()?),
         _ => Err(Error::not_found(GROUP)),
     }
 }
@@ -77,8 +98,10 @@ pub async fn list(
     page: Page,
 ) -> Result<(Vec<Group>, i64)> {
     let (rows, total) =
-        store::list_groups(&state.db, &caller.scope().like(), organization_id, page).await?;
-    Ok((rows.into_iter().map(Group::from).collect(), total))
+        store::groups::list_groups(&state.db, &caller.scope().like(), organization_id, page)
+            .await?;
+    let groups = rows.into_iter().map(Group::try_from);
+    Ok((groups.collect::<sqlx::Result<_>>()?, total))
 }
 
 /// A group's content as a request gives it (for an update: absent fields keep their value).
@@ -95,8 +118,8 @@ pub struct GroupInput {
 
 /// The validated content of a group.
 pub(super) struct Checked {
-    pub name: String,
-    pub description: String,
+    pub name: PolicyName,
+    pub description: PolicyDescription,
     pub enforced: bool,
     pub priority: i64,
     pub policy_ids: Vec<i64>,
@@ -128,7 +151,7 @@ async fn check_links(
             format!("at most {MAX_POLICIES} policies per group"),
         ));
     }
-    let policies = store::all_policies_in_tx(tx).await?;
+    let policies = store::policies::all_policies_in_tx(tx).await?;
     for (i, id) in policy_ids.iter().enumerate() {
         if policy_ids[..i].contains(id) {
             return Err(Error::field(
@@ -146,7 +169,7 @@ async fn check_links(
             ));
         }
     }
-    let groups = store::all_groups_in_tx(tx).await?;
+    let groups = store::groups::all_groups_in_tx(tx).await?;
     for (i, id) in depends_on.iter().enumerate() {
         let field = format!("depends_on[{i}]");
         if depends_on[..i].contains(id) {
@@ -199,12 +222,14 @@ impl crate::system::audit::Audited for Group {
 }
 
 async fn reread(tx: &mut Tx, id: i64) -> Result<Group> {
-    store::all_groups_in_tx(tx)
+    let row = store::groups::all_groups_in_tx(tx)
         .await?
         .into_iter()
-        .find(|g| g.id == id)
-        .map(Group::from)
-        .ok_or_else(|| Error::not_found(GROUP))
+        .find(|g| g.id == id);
+    match row {
+        Some(row) => Ok(row.try_into()?),
+        None => Err(Error::not_found(GROUP)),
+    }
 }
 
 /// Inserts a checked group inside `tx`, audited (also used by templates).
@@ -221,8 +246,8 @@ pub(super) async fn insert_in_tx(
         enforced: checked.enforced,
         priority: checked.priority,
     };
-    let id = store::insert_group(tx, org.id, &fields, Utc::now()).await?;
-    store::set_group_links(tx, id, &checked.policy_ids, &checked.depends_on).await?;
+    let id = store::groups::insert_group(tx, org.id, &fields, Utc::now()).await?;
+    store::groups::set_group_links(tx, id, &checked.policy_ids, &checked.depends_on).await?;
     let group = reread(tx, id).await?;
     audit::record(
         tx,
@@ -235,8 +260,8 @@ pub(super) async fn insert_in_tx(
 
 pub(super) fn checked(org: &Organization, input: &GroupInput) -> Result<Checked> {
     Ok(Checked {
-        name: validate_name(input.name.as_deref().unwrap_or_default())?,
-        description: validate_description(input.description.as_deref().unwrap_or_default())?,
+        name: checks::name(input.name.as_deref().unwrap_or_default())?,
+        description: checks::description(input.description.as_deref().unwrap_or_default())?,
         enforced: check_enforced(org, input.enforced.unwrap_or(false))?,
         priority: check_priority(input.priority.unwrap_or(0))?,
         policy_ids: input.policy_ids.clone().unwrap_or_default(),
@@ -272,11 +297,11 @@ pub async fn update(
     let org = crate::orgs::visible(&state.db, caller, current.organization_id).await?;
     let merged = GroupInput {
         organization_id: None,
-        name: Some(input.name.unwrap_or_else(|| current.name.clone())),
+        name: Some(input.name.unwrap_or_else(|| current.name.to_string())),
         description: Some(
             input
                 .description
-                .unwrap_or_else(|| current.description.clone()),
+                .unwrap_or_else(|| current.description.to_string()),
         ),
         enforced: Some(input.enforced.unwrap_or(current.enforced)),
         priority: Some(input.priority.unwrap_or(current.priority)),
@@ -308,8 +333,8 @@ pub async fn update(
         enforced: checked.enforced,
         priority: checked.priority,
     };
-    store::update_group(&mut tx, id, &fields, Utc::now()).await?;
-    store::set_group_links(&mut tx, id, &checked.policy_ids, &checked.depends_on).await?;
+    store::groups::update_group(&mut tx, id, &fields, Utc::now()).await?;
+    store::groups::set_group_links(&mut tx, id, &checked.policy_ids, &checked.depends_on).await?;
     let after = reread(&mut tx, id).await?;
     audit::record(
         &mut tx,
@@ -327,27 +352,25 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
     caller.require(Permission::OrganizationsWrite)?;
     let mut tx = state.db.begin().await?;
     let before = reread(&mut tx, id).await?;
-    let groups = store::all_groups_in_tx(&mut tx).await?;
+    let groups = store::groups::all_groups_in_tx(&mut tx).await?;
     if let Some(other) = groups.iter().find(|g| g.depends_on.contains(&id)) {
         return Err(Error::Conflict(format!(
             "policy group {id} is a dependency of group {} ({})",
             other.id, other.name
         )));
     }
-    let policies = store::all_policies_in_tx(&mut tx).await?;
-    let continues = |json: &str| {
-        serde_json::from_str::<Vec<crate::dialplan::engine::model::Rule>>(json)
-            .unwrap_or_default()
-            .iter()
-            .any(|r| matches!(r.action, crate::dialplan::engine::model::Action::Continue { group_id } if group_id == id))
-    };
-    if let Some(policy) = policies.iter().find(|p| continues(&p.rules_json)) {
-        return Err(Error::Conflict(format!(
-            "policy group {id} is continued to by policy {} ({})",
-            policy.id, policy.name
-        )));
+    for row in store::policies::all_policies_in_tx(&mut tx).await? {
+        let policy = Policy::try_from(row)?;
+        let continues =
+            |action: &Action| matches!(action, Action::Continue { group_id } if *group_id == id);
+        if policy.rules.iter().any(|r| continues(&r.action)) {
+            return Err(Error::Conflict(format!(
+                "policy group {id} is continued to by policy {} ({})",
+                policy.id, policy.name
+            )));
+        }
     }
-    store::delete_group(&mut tx, id).await?;
+    store::groups::delete_group(&mut tx, id).await?;
     audit::record(
         &mut tx,
         &caller.actor(),

@@ -1,8 +1,11 @@
 //! Instantiating a shipped template for an organization: its groups and policies created in one
 //! transaction, each policy archived as version 1, checked and compiled like any other write.
 
+use super::checks::{self, check_references};
+use super::commit::commit_and_swap;
 use super::groups::{self, Checked, Group};
-use super::{check_references, commit_and_swap, insert_in_tx};
+use super::model::rules_json;
+use super::write::insert_in_tx;
 use crate::auth::{Caller, Permission};
 use crate::dialplan::engine::templates::{self, TemplateError};
 use crate::error::{Error, Result};
@@ -45,24 +48,18 @@ pub async fn instantiate(
                 .map_err(|e| {
                     Error::bad_request(format!("template policy {:?}: {e}", policy.name))
                 })?;
-            let rules_json = serde_json::to_string(&policy.rules)
-                .map_err(|e| Error::Internal(format!("rules to JSON: {e}")))?;
-            let stored = insert_in_tx(
-                &mut tx,
-                caller,
-                org.id,
-                &policy.name,
-                &policy.description,
-                &rules_json,
-            )
-            .await?;
+            // A unit test proves every shipped name and description fits; this never refuses.
+            let name = checks::name(&policy.name)?;
+            let description = checks::description(&policy.description)?;
+            let json = rules_json(&policy.rules)?;
+            let stored = insert_in_tx(&mut tx, caller, org.id, &name, &description, &json).await?;
             policy_ids.push(stored.id);
         }
         // An enforced template group at a tenant would bind nobody below it: plain there.
         let enforced = group.enforced && org.kind() != OrgType::Tenant;
         let checked = Checked {
-            name: group.name,
-            description: group.description,
+            name: checks::name(&group.name)?,
+            description: checks::description(&group.description)?,
             enforced,
             priority: position as i64,
             policy_ids,
@@ -72,4 +69,33 @@ pub async fn instantiate(
     }
     commit_and_swap(state, tx).await?;
     Ok(created)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Names and descriptions are stored as the API would store them: every shipped one is
+    /// already a valid, trimmed policy or group name and description.
+    #[test]
+    fn shipped_names_and_descriptions_fit() {
+        for template in templates::shipped() {
+            let bindings: BTreeMap<String, i64> = (template.file.variables.keys())
+                .map(|k| (k.clone(), 1))
+                .collect();
+            let groups = templates::instantiate(&template.file.name, &bindings).unwrap();
+            let policies = groups.iter().flat_map(|g| g.policies.iter());
+            let texts = groups
+                .iter()
+                .map(|g| (&g.name, &g.description))
+                .chain(policies.map(|p| (&p.name, &p.description)));
+            for (name, description) in texts {
+                assert_eq!(checks::name(name).unwrap().as_str(), name);
+                assert_eq!(
+                    checks::description(description).unwrap().as_str(),
+                    description
+                );
+            }
+        }
+    }
 }
