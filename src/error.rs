@@ -16,7 +16,8 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
-    /// A bulk input (CSV import, bulk create) with bad rows: 400 listing every one of them.
+    /// A bulk input (CSV import, bulk create) with bad rows: 400 listing the first
+    /// [`RowErrors::LISTED`] of them and counting the rest.
     #[error("{}", .0.message)]
     Rows(RowErrors),
     #[error("Request body too large (limit {0} bytes)")]
@@ -46,7 +47,27 @@ pub struct RowError {
 #[derive(Debug, Clone)]
 pub struct RowErrors {
     pub message: String,
+    /// The first [`RowErrors::LISTED`] bad rows, in the order the input has them.
     pub errors: Vec<RowError>,
+    /// Bad rows beyond those listed: counted, not spelled out, so 100,000 bad rows of a CSV
+    /// do not make an answer bigger than the file.
+    pub omitted: usize,
+}
+
+impl RowErrors {
+    /// Bad rows an answer lists at most.
+    pub const LISTED: usize = 100;
+
+    /// `message` and `errors`, keeping the first [`RowErrors::LISTED`] and counting the rest.
+    pub fn new(message: String, mut errors: Vec<RowError>) -> Self {
+        let omitted = errors.len().saturating_sub(Self::LISTED);
+        errors.truncate(Self::LISTED);
+        Self {
+            message,
+            errors,
+            omitted,
+        }
+    }
 }
 
 /// What kind of failure an [`Error`] is, for an edge to map to its protocol's codes.

@@ -138,11 +138,7 @@ async fn tempauth(
     caller: Caller,
     body: axum::body::Bytes,
 ) -> Result<Envelope<TempToken>> {
-    let body: TempAuthBody = if body.iter().all(u8::is_ascii_whitespace) {
-        TempAuthBody::default()
-    } else {
-        crate::http::json::parse(&body)?
-    };
+    let body: TempAuthBody = crate::http::json::parse_or_default(&body)?;
     Ok(Envelope::created(
         super::temp_token(&state, &caller, body.ttl_s).await?,
     ))

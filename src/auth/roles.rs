@@ -29,6 +29,11 @@ impl Role {
             _ => None,
         }
     }
+
+    /// A stored role, or why it is not one.
+    pub fn parse_stored(text: &str) -> Result<Self, String> {
+        Self::parse(text).ok_or_else(|| "not one of admin, user, readonly".to_string())
+    }
 }
 
 /// One thing a caller may do. Scope (which organizations) is separate: see `Caller::scope`.

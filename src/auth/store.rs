@@ -1,16 +1,19 @@
 //! SQL of authentication: credentials by username, tokens by hash, sessions.
 
+use super::{Role, TokenKind};
 use crate::db::{Db, Tx};
+use crate::orgs::OrgType;
+use crate::types::column::parse_stored;
 use crate::{on_db, on_tx};
 use chrono::{DateTime, Utc};
 
 /// A user's credentials and the state of its organization chain.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct Credentials {
     pub user_id: i64,
     pub username: String,
     pub password_hash: String,
-    pub role: String,
+    pub role: Role,
     pub organization_id: i64,
     pub organization_path: String,
     pub totp_enabled: bool,
@@ -20,22 +23,108 @@ pub struct Credentials {
     pub suspended_orgs: i64,
 }
 
-/// A token row joined with its user, for authenticating a request.
-#[derive(Debug, sqlx::FromRow)]
+/// [`Credentials`] as stored.
+#[derive(sqlx::FromRow)]
+struct CredentialsRow {
+    user_id: i64,
+    username: String,
+    password_hash: String,
+    role: String,
+    organization_id: i64,
+    organization_path: String,
+    totp_enabled: bool,
+    totp_secret: Option<String>,
+    api_enabled: bool,
+    restrict_to_orgips: bool,
+    suspended_orgs: i64,
+}
+
+impl TryFrom<CredentialsRow> for Credentials {
+    type Error = sqlx::Error;
+
+    /// A stored role that does not parse is an error naming the user.
+    fn try_from(row: CredentialsRow) -> sqlx::Result<Self> {
+        Ok(Self {
+            role: parse_stored("user", row.user_id, "role", &row.role, Role::parse_stored)?,
+            user_id: row.user_id,
+            username: row.username,
+            password_hash: row.password_hash,
+            organization_id: row.organization_id,
+            organization_path: row.organization_path,
+            totp_enabled: row.totp_enabled,
+            totp_secret: row.totp_secret,
+            api_enabled: row.api_enabled,
+            restrict_to_orgips: row.restrict_to_orgips,
+            suspended_orgs: row.suspended_orgs,
+        })
+    }
+}
+
+/// A token joined with its user, for authenticating a request.
+#[derive(Debug)]
 pub struct TokenRow {
     pub user_id: i64,
     pub session_id: String,
-    pub kind: String,
+    pub kind: TokenKind,
     pub expires_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub username: String,
-    pub role: String,
+    pub role: Role,
     pub organization_id: i64,
     pub organization_path: String,
-    pub organization_type: String,
+    pub organization_type: OrgType,
     pub api_enabled: bool,
     pub restrict_to_orgips: bool,
     pub suspended_orgs: i64,
+}
+
+/// [`TokenRow`] as stored.
+#[derive(sqlx::FromRow)]
+struct StoredToken {
+    id: i64,
+    user_id: i64,
+    session_id: String,
+    kind: String,
+    expires_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+    username: String,
+    role: String,
+    organization_id: i64,
+    organization_path: String,
+    organization_type: String,
+    api_enabled: bool,
+    restrict_to_orgips: bool,
+    suspended_orgs: i64,
+}
+
+impl TryFrom<StoredToken> for TokenRow {
+    type Error = sqlx::Error;
+
+    /// A stored kind, role or organization type that does not parse is an error naming its
+    /// row: an unreadable kind must not pass for any kind of token.
+    fn try_from(row: StoredToken) -> sqlx::Result<Self> {
+        Ok(Self {
+            kind: parse_stored("token", row.id, "kind", &row.kind, TokenKind::parse_stored)?,
+            role: parse_stored("user", row.user_id, "role", &row.role, Role::parse_stored)?,
+            organization_type: parse_stored(
+                "organization",
+                row.organization_id,
+                "type",
+                &row.organization_type,
+                OrgType::parse_stored,
+            )?,
+            user_id: row.user_id,
+            session_id: row.session_id,
+            expires_at: row.expires_at,
+            revoked_at: row.revoked_at,
+            username: row.username,
+            organization_id: row.organization_id,
+            organization_path: row.organization_path,
+            api_enabled: row.api_enabled,
+            restrict_to_orgips: row.restrict_to_orgips,
+            suspended_orgs: row.suspended_orgs,
+        })
+    }
 }
 
 const ORG_STATE: &str = "COALESCE(ca.api_enabled, TRUE) AS api_enabled, \
@@ -51,26 +140,30 @@ pub async fn credentials(db: &Db, username: &str) -> sqlx::Result<Option<Credent
          LEFT JOIN organization_client_access ca ON ca.organization_id = o.id \
          WHERE u.username = $1"
     );
-    on_db!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(username).fetch_optional(pool).await)
+    let row: Option<CredentialsRow> = on_db!(db, pool =>
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(username).fetch_optional(pool).await)?;
+    row.map(Credentials::try_from).transpose()
 }
 
 pub async fn token(db: &Db, token_hash: &str) -> sqlx::Result<Option<TokenRow>> {
     let sql = format!(
-        "SELECT t.user_id, t.session_id, t.kind, t.expires_at, t.revoked_at, u.username, u.role, \
+        "SELECT t.id, t.user_id, t.session_id, t.kind, t.expires_at, t.revoked_at, u.username, u.role, \
          u.organization_id, o.path AS organization_path, o.type AS organization_type, {ORG_STATE} \
          FROM auth_tokens t JOIN users u ON u.id = t.user_id \
          JOIN organizations o ON o.id = u.organization_id \
          LEFT JOIN organization_client_access ca ON ca.organization_id = o.id \
          WHERE t.token_hash = $1"
     );
-    on_db!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(token_hash).fetch_optional(pool).await)
+    let row: Option<StoredToken> = on_db!(db, pool =>
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(token_hash).fetch_optional(pool).await)?;
+    row.map(TokenRow::try_from).transpose()
 }
 
 pub async fn insert_token(
     tx: &mut Tx,
     user_id: i64,
     session_id: &str,
-    kind: &str,
+    kind: TokenKind,
     token_hash: &str,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
@@ -78,7 +171,7 @@ pub async fn insert_token(
     on_tx!(tx, conn => sqlx::query(
         "INSERT INTO auth_tokens (user_id, session_id, kind, token_hash, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(user_id).bind(session_id).bind(kind).bind(token_hash).bind(now).bind(expires_at)
+        .bind(user_id).bind(session_id).bind(kind.as_str()).bind(token_hash).bind(now).bind(expires_at)
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }

@@ -29,6 +29,11 @@ impl TokenKind {
             _ => None,
         }
     }
+
+    /// A stored kind, or why it is not one.
+    pub fn parse_stored(text: &str) -> Result<Self, String> {
+        Self::parse(text).ok_or_else(|| "not one of access, refresh, temp".to_string())
+    }
 }
 
 /// A new secret token: a readable prefix naming its kind, then 256 random bits.

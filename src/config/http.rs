@@ -1,4 +1,5 @@
-//! `[http]`: the REST API listener, its body limits, timeouts, trusted proxies and metrics token.
+//! `[http]`: the REST API listener, its body limits, timeouts, connection caps, trusted proxies
+//! and metrics token.
 
 use super::{ConfigError, positive};
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,21 @@ pub struct HttpConfig {
     pub max_import_bytes: usize,
     /// A request running longer than this answers 408.
     pub request_timeout_s: u64,
+    /// A client must send a request's headers within this many seconds (the first request's
+    /// from the moment it connects, a later one's from its first byte); a slower one is
+    /// disconnected, counted in `http_connections_timed_out_total{reason="header"}`.
+    pub header_read_timeout_s: u64,
+    /// A kept-alive connection that sends no new request for this many seconds after its last
+    /// answer is closed (`http_connections_timed_out_total{reason="idle"}`).
+    pub idle_timeout_s: u64,
+    /// Open API connections at most. Past it a new connection is answered 503 with
+    /// `Retry-After: 1` and closed, counted in `http_connections_refused_total{reason="total"}`
+    /// and logged (at most every 10 s).
+    pub max_connections: usize,
+    /// Open API connections per client address (an IPv4 address, an IPv6 /64) at most; past it
+    /// the same 503 (`reason="per_address"`). `trusted_proxies` are held to `max_connections`
+    /// only, as they carry many clients.
+    pub max_connections_per_address: usize,
     /// On SIGTERM, how long in-flight requests may take to finish.
     pub shutdown_grace_s: u64,
     /// Reverse proxies (CIDRs, `10.0.0.0/8`, `::1/128`) whose `X-Forwarded-For` names the client
@@ -33,6 +49,10 @@ impl Default for HttpConfig {
             max_body_bytes: 1024 * 1024,
             max_import_bytes: 16 * 1024 * 1024,
             request_timeout_s: 30,
+            header_read_timeout_s: 10,
+            idle_timeout_s: 60,
+            max_connections: 10_000,
+            max_connections_per_address: 256,
             shutdown_grace_s: 30,
             trusted_proxies: Vec::new(),
             metrics_token: None,
@@ -45,6 +65,13 @@ impl HttpConfig {
         positive("http.max_body_bytes", self.max_body_bytes as u64)?;
         positive("http.max_import_bytes", self.max_import_bytes as u64)?;
         positive("http.request_timeout_s", self.request_timeout_s)?;
+        positive("http.header_read_timeout_s", self.header_read_timeout_s)?;
+        positive("http.idle_timeout_s", self.idle_timeout_s)?;
+        positive("http.max_connections", self.max_connections as u64)?;
+        positive(
+            "http.max_connections_per_address",
+            self.max_connections_per_address as u64,
+        )?;
         if let Some(token) = &self.metrics_token
             && (token.len() < 16 || !token.bytes().all(|b| b.is_ascii_graphic()))
         {

@@ -12,7 +12,8 @@ pub struct SipConfig {
     pub listen: Vec<SocketAddr>,
     /// Largest SIP message accepted; bigger ones are dropped (and counted).
     pub max_message_bytes: usize,
-    /// User-Agent / Server header of what dialtone sends.
+    /// User-Agent / Server header of what dialtone sends: the product name without its version
+    /// by default (a version tells a scanner which flaws to try); set your own if you like.
     pub user_agent: String,
 }
 
@@ -21,7 +22,7 @@ impl Default for SipConfig {
         Self {
             listen: vec![SocketAddr::from(([0, 0, 0, 0], 5060))],
             max_message_bytes: 65_535,
-            user_agent: format!("dialtone/{}", env!("CARGO_PKG_VERSION")),
+            user_agent: "dialtone".into(),
         }
     }
 }

@@ -219,25 +219,25 @@ fn named_field(message: &str) -> Option<&str> {
 }
 
 /// Register many devices, all or none. Every row is checked first (each against the others and
-/// against registered MACs too); any bad row answers 400 with an `errors` array listing every
-/// bad row (`row`: the 0-based index in `devices`, `field`, `message`; in XML
-/// `<errors><error row=".." field="..">`) and writes nothing. The response carries each device's
-/// generated credentials, once.
+/// against registered MACs too); any bad row answers 400 with an `errors` array listing the
+/// first 100 bad rows (`row`: the 0-based index in `devices`, `field`, `message`; in XML
+/// `<errors><error row=".." field="..">`; `errors_omitted` counts the rest) and writes nothing.
+/// The response carries each device's generated credentials, once.
 #[utoipa::path(post, path = "/v1/devices/bulk", tag = "devices", request_body = BulkDevices,
     responses((status = 201, body = Vec<DeviceView>),
               (status = 400, body = crate::http::errors::RowErrorsBody,
-               description = "Bad rows, each listed (also a MAC registered meanwhile); nothing created"),
+               description = "Bad rows, the first 100 listed (also a MAC registered meanwhile); nothing created"),
               (status = 413, description = "Body larger than http.max_import_bytes")),
     security(("bearer" = [])))]
 async fn bulk_create_devices(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<BulkDevices>,
-) -> Result<Envelope<Vec<DeviceView>>> {
+) -> Result<ListEnvelope<DeviceView>> {
     let rows = body.devices.into_iter().map(parse_row).collect();
     let created =
         service::create_many(&state.db, &state.changes, &state.secrets, &caller, rows).await?;
-    Ok(Envelope::created(
+    Ok(ListEnvelope::created(
         created.into_iter().map(DeviceView::from).collect(),
     ))
 }
@@ -384,11 +384,7 @@ async fn rotate_credentials(
     body: Bytes,
 ) -> Result<Envelope<Credentials>> {
     let id = device_id(&id)?;
-    let body: RotateCredentials = if body.iter().all(u8::is_ascii_whitespace) {
-        RotateCredentials::default()
-    } else {
-        json::parse(&body)?
-    };
+    let body: RotateCredentials = json::parse_or_default(&body)?;
     // Config validation bounds the grace to a year.
     let grace_s = i64::try_from(state.config.provisioning.rotation_grace_s).unwrap_or(i64::MAX);
     let grace = chrono::Duration::try_seconds(grace_s).unwrap_or_else(chrono::Duration::zero);

@@ -127,7 +127,7 @@ pub async fn rotate(
     tx.commit().await?;
     changes
         .publish(crate::system::changes::DeviceChanged {
-            macs: vec![before.mac.clone()],
+            macs: vec![before.mac],
         })
         .await;
     Ok(Credentials {
@@ -235,12 +235,12 @@ mod tests {
             organization_id: 2,
             organization_path: "/1/2/".into(),
             user_id: None,
-            mac: "0015651234ab".into(),
-            vendor: "yealink".into(),
+            mac: crate::types::Mac::parse("0015651234ab").unwrap(),
+            vendor: crate::types::Vendor::Yealink,
             model: "T54W".into(),
             variables: Variables::new(),
             contact: None,
-            status: "active".into(),
+            status: crate::devices::model::DeviceStatus::Active,
             provisioning_username: "0015651234ab".into(),
             provisioning_password: secrets.encrypt("current-password"),
             previous_provisioning_password: previous.map(|(p, _)| secrets.encrypt(p)),

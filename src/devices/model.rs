@@ -2,6 +2,7 @@
 //! Secrets (line and provisioning passwords) live here only encrypted and are never serialized:
 //! audit records and views cannot leak them by accident. Pure: no pool, no socket, no clock.
 
+use crate::types::{Mac, Vendor};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -30,6 +31,23 @@ impl LineTransport {
             LineTransport::Tls => "tls",
         }
     }
+
+    pub(crate) fn parse_stored(text: &str) -> Result<Self, &'static str> {
+        match text {
+            "udp" => Ok(LineTransport::Udp),
+            "tcp" => Ok(LineTransport::Tcp),
+            "tls" => Ok(LineTransport::Tls),
+            _ => Err("not one of udp, tcp, tls"),
+        }
+    }
+
+    /// The registrar port a line uses when its address names none.
+    pub fn default_port(self) -> u16 {
+        match self {
+            LineTransport::Tls => 5061,
+            LineTransport::Udp | LineTransport::Tcp => 5060,
+        }
+    }
 }
 
 /// A disabled device is kept (and keeps its MAC) but is not served configuration.
@@ -50,6 +68,15 @@ impl DeviceStatus {
             DeviceStatus::Disabled => "disabled",
         }
     }
+
+    /// The status named `text` (as stored and in the API).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "active" => Ok(DeviceStatus::Active),
+            "disabled" => Ok(DeviceStatus::Disabled),
+            _ => Err(format!("not one of {}", STATUSES.join(", "))),
+        }
+    }
 }
 
 /// One SIP account on a device, as stored and as audit records show it (without its password).
@@ -67,7 +94,7 @@ pub struct Line {
     pub registrar: String,
     /// `host[:port]`, if the line registers through an outbound proxy.
     pub proxy: Option<String>,
-    pub transport: String,
+    pub transport: LineTransport,
 }
 
 /// A device as stored, with its lines in position order. Serializes (for the audit log) without
@@ -81,12 +108,12 @@ pub struct Device {
     pub organization_path: String,
     pub user_id: Option<i64>,
     /// Canonical 12 lower-case hex digits.
-    pub mac: String,
-    pub vendor: String,
+    pub mac: Mac,
+    pub vendor: Vendor,
     pub model: String,
     pub variables: Variables,
     pub contact: Option<String>,
-    pub status: String,
+    pub status: DeviceStatus,
     pub provisioning_username: String,
     /// Encrypted; never serialized.
     #[serde(skip)]
@@ -117,8 +144,7 @@ pub struct LineView {
     pub display_name: String,
     pub registrar: String,
     pub proxy: Option<String>,
-    #[schema(value_type = LineTransport)]
-    pub transport: String,
+    pub transport: LineTransport,
 }
 
 /// A device as the API shows it.
@@ -126,9 +152,9 @@ pub struct LineView {
 pub struct DeviceView {
     pub id: i64,
     /// Canonical 12 lower-case hex digits; unique platform-wide.
-    pub mac: String,
-    #[schema(value_type = crate::types::Vendor)]
-    pub vendor: String,
+    #[schema(value_type = String)]
+    pub mac: Mac,
+    pub vendor: Vendor,
     pub model: String,
     pub organization_id: i64,
     pub user_id: Option<i64>,
@@ -138,8 +164,7 @@ pub struct DeviceView {
     pub variables: Variables,
     /// SIP URI NOTIFYs are sent to; null: the address the device last provisioned from.
     pub contact: Option<String>,
-    #[schema(value_type = DeviceStatus)]
-    pub status: String,
+    pub status: DeviceStatus,
     /// User name of the device's provisioning (HTTP) credentials.
     pub provisioning_username: String,
     /// Only in the response that created the device, and from the admin-only reveal call.
@@ -326,12 +351,12 @@ mod tests {
             organization_id: 2,
             organization_path: "/1/2/".into(),
             user_id: None,
-            mac: "0015651234ab".into(),
-            vendor: "yealink".into(),
+            mac: crate::types::Mac::parse("0015651234ab").unwrap(),
+            vendor: crate::types::Vendor::Yealink,
             model: "T54W".into(),
             variables: Variables::new(),
             contact: None,
-            status: "active".into(),
+            status: crate::devices::model::DeviceStatus::Active,
             provisioning_username: "0015651234ab".into(),
             provisioning_password: "v1:encrypted".into(),
             previous_provisioning_password: Some("v1:old".into()),
@@ -350,7 +375,7 @@ mod tests {
                 display_name: String::new(),
                 registrar: "pbx.example.com".into(),
                 proxy: None,
-                transport: "udp".into(),
+                transport: crate::devices::model::LineTransport::Udp,
             }],
         };
         for json in [

@@ -4,6 +4,7 @@
 use super::model::{Line, LineTransport, Variables};
 use crate::error::{Error, Result};
 use crate::types::sip_uri::SipUri;
+use crate::types::text::quote_prefix;
 use serde_json::Value;
 use std::ops::RangeInclusive;
 
@@ -85,12 +86,17 @@ pub fn host_port(field: &str, text: &str) -> Result<String> {
     if text.contains(['@', ';', '/', '?', '#']) || text.is_empty() {
         return Err(Error::field(
             field,
-            format!("must be host[:port], got {text:?}"),
+            format!("must be host[:port], got {}", quote_prefix(text)),
         ));
     }
     SipUri::parse(&format!("sip:{text}"))
         .map(|uri| uri.host_port())
-        .map_err(|_| Error::field(field, format!("must be host[:port], got {text:?}")))
+        .map_err(|_| {
+            Error::field(
+                field,
+                format!("must be host[:port], got {}", quote_prefix(text)),
+            )
+        })
 }
 
 /// A host name or address without a port.
@@ -99,7 +105,7 @@ pub fn host(field: &str, text: &str) -> Result<String> {
     let err = || {
         Error::field(
             field,
-            format!("must be a host name or address, got {text:?}"),
+            format!("must be a host name or address, got {}", quote_prefix(text)),
         )
     };
     if text.contains(['@', ';', '/', '?', '#']) || text.is_empty() {
@@ -129,7 +135,10 @@ pub fn language(text: &str) -> Result<String> {
     {
         return Err(Error::field(
             "language",
-            format!("must be a language tag such as en or de-DE, got {text:?}"),
+            format!(
+                "must be a language tag such as en or de-DE, got {}",
+                quote_prefix(text)
+            ),
         ));
     }
     Ok(text.to_string())
@@ -138,7 +147,12 @@ pub fn language(text: &str) -> Result<String> {
 /// An `http://` or `https://` URL with a valid host, no spaces or control characters.
 pub fn http_url(field: &str, text: &str) -> Result<String> {
     let text = text.trim();
-    let err = |why: &str| Err(Error::field(field, format!("{why}, got {text:?}")));
+    let err = |why: &str| {
+        Err(Error::field(
+            field,
+            format!("{why}, got {}", quote_prefix(text)),
+        ))
+    };
     let lower = text.to_ascii_lowercase();
     let rest = if lower.starts_with("https://") {
         &text[8..]
@@ -178,7 +192,10 @@ pub fn variables(field: &str, input: &Variables) -> Result<Variables> {
         if !valid_name {
             return Err(Error::field(
                 field,
-                format!("name {name:?} must be 1-64 of a-z, 0-9, _ and ."),
+                format!(
+                    "name {} must be 1-64 of a-z, 0-9, _ and .",
+                    quote_prefix(name)
+                ),
             ));
         }
         let here = format!("{field}.{name}");
@@ -354,7 +371,7 @@ mod tests {
             display_name: String::new(),
             registrar: "pbx.example.com".into(),
             proxy: None,
-            transport: "udp".into(),
+            transport: crate::devices::model::LineTransport::Udp,
         };
         let mut parsed = lines(&[line("pbx.example.com")]).unwrap().remove(0);
         assert_eq!(

@@ -23,8 +23,10 @@ const MAX_NUMBER: usize = 256;
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluateRequest {
-    /// The calling organization's id.
-    pub organization: i64,
+    /// The calling organization's id (`organization` is read as the same, as older clients
+    /// send it).
+    #[serde(alias = "organization")]
+    pub organization_id: i64,
     /// The caller's number or SIP URI (may be `anonymous`).
     #[serde(default)]
     pub from: String,
@@ -83,7 +85,7 @@ pub fn decide(state: &AppState, request: &EvaluateRequest) -> Result<Decision, E
     check_number("to", &request.to, true)?;
     check_number("from", &request.from, false)?;
     let compiled = state.dialplan.current();
-    if compiled.plan.org(request.organization).is_none() {
+    if compiled.plan.org(request.organization_id).is_none() {
         return Err(EvaluationError::UnknownOrganization);
     }
     let now = Utc::now();
@@ -95,7 +97,7 @@ pub fn decide(state: &AppState, request: &EvaluateRequest) -> Result<Decision, E
         now,
     };
     let call = Call {
-        organization_id: request.organization,
+        organization_id: request.organization_id,
         from: request.from.trim().to_string(),
         to: request.to.trim().to_string(),
         at: request.at.unwrap_or(now),
@@ -129,11 +131,11 @@ pub async fn evaluate_for(
     caller: &Caller,
     request: &EvaluateRequest,
 ) -> Result<Decision> {
-    let path = match plan_path(state, request.organization) {
+    let path = match plan_path(state, request.organization_id) {
         Some(path) => path,
         None => {
             // Created since the last refresh: check it exists and is ours, then reassemble.
-            let org = crate::orgs::visible(&state.db, caller, request.organization).await?;
+            let org = crate::orgs::visible(&state.db, caller, request.organization_id).await?;
             state.dialplan.refresh(&state.db).await?;
             org.path
         }

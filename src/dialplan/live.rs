@@ -52,14 +52,14 @@ impl From<Trunk> for TrunkSnapshot {
         Self {
             id: trunk.id,
             organization_id: trunk.organization_id,
-            name: trunk.name,
+            name: trunk.name.into_string(),
             max_channels: trunk.max_channels,
             gateways: trunk
                 .gateways
                 .into_iter()
                 .map(|g| GatewaySnapshot {
                     id: g.id,
-                    uri: g.uri,
+                    uri: g.uri.to_string(),
                     enabled: g.enabled,
                 })
                 .collect(),

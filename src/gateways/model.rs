@@ -1,10 +1,22 @@
-//! SIP trunks, gateways and trunk IPs as stored, and the API views that add each gateway's live
-//! health (read from the pinger's [`Registry`]). Pure: no pool, no socket, no clock.
+//! SIP trunks, gateways and trunk IPs as stored and as audit records show them: typed values
+//! (names, URIs, networks, alive codes), each parsed once at the edge or on the way out of the
+//! database. Pure: no pool, no socket, no clock.
 
-use super::health::{GatewayHealth, Probe, Registry, State};
+use super::health::AliveCodes;
+use crate::types::{Cidr, Description, Name, SipUri};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+/// What errors call each kind of row: a 404, or a stored value that no longer parses.
+pub(super) const TRUNK: &str = "SIP trunk";
+pub(super) const GATEWAY: &str = "gateway";
+pub(super) const TRUNK_IP: &str = "trunk IP";
+
+/// A trunk's name: unique within its organization.
+pub type TrunkName = Name<100>;
+/// What an operator notes about a trunk IP.
+pub type IpDescription = Description<500>;
 
 /// Which calls a trunk carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -25,35 +37,44 @@ impl Direction {
             Direction::Both => "both",
         }
     }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "inbound" => Ok(Direction::Inbound),
+            "outbound" => Ok(Direction::Outbound),
+            "both" => Ok(Direction::Both),
+            _ => Err(format!("not one of {}", DIRECTIONS.join(", "))),
+        }
+    }
 }
 
 /// A SIP trunk with its gateways (in `position` order), as stored and as audit records show it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Trunk {
     pub id: i64,
     pub organization_id: i64,
     /// The owning organization's materialized path (tenancy, audit scope); not shown by the API.
     #[serde(skip)]
     pub organization_path: String,
-    pub name: String,
-    pub direction: String,
+    pub name: TrunkName,
+    pub direction: Direction,
     pub max_channels: i64,
-    pub alive_codes: String,
+    pub alive_codes: AliveCodes,
     pub failures_to_down: i64,
     pub successes_to_up: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    #[sqlx(skip)]
     pub gateways: Vec<Gateway>,
 }
 
 /// One gateway of a trunk: a `sip:` URI the pinger sends OPTIONS to.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Gateway {
     pub id: i64,
     pub trunk_id: i64,
     /// Normalised `sip:host[:port][;transport=udp|tcp]`.
-    pub uri: String,
+    #[schema(value_type = String)]
+    pub uri: SipUri,
     pub enabled: bool,
     /// Seconds between pings while up; null means the pinger's default.
     pub ping_interval_s: Option<i64>,
@@ -66,245 +87,28 @@ pub struct Gateway {
 }
 
 /// An address or network a trunk's traffic may come from.
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TrunkIp {
     pub id: i64,
     pub trunk_id: i64,
     /// Canonical CIDR (`192.0.2.0/24`; a bare address becomes /32 or /128).
-    pub cidr: String,
-    pub description: String,
+    #[schema(value_type = String)]
+    pub cidr: Cidr,
+    #[schema(value_type = String)]
+    pub description: IpDescription,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-/// A gateway's current health as the API shows it; `state` is `unknown` (and the rest empty)
-/// until the pinger has probed it.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct HealthView {
-    pub gateway_id: i64,
-    pub uri: String,
-    pub state: State,
-    pub since: Option<DateTime<Utc>>,
-    pub rtt_ms: Option<f64>,
-    /// Smoothed RTT (RFC 6298 weighting).
-    pub srtt_ms: Option<f64>,
-    pub last_code: Option<u16>,
-    pub consecutive_failures: u32,
-    pub consecutive_successes: u32,
-    pub last_probe_at: Option<DateTime<Utc>>,
-    /// The last probes, oldest first (only on single-object reads).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub history: Option<Vec<Probe>>,
-}
-
-impl HealthView {
-    /// The view of `health` (None: never probed) for a gateway.
-    pub fn of(
-        gateway_id: i64,
-        uri: &str,
-        health: Option<GatewayHealth>,
-        with_history: bool,
-    ) -> Self {
-        match health {
-            Some(h) => Self {
-                gateway_id,
-                uri: uri.to_string(),
-                state: h.state,
-                since: Some(h.since),
-                rtt_ms: h.rtt_ms,
-                srtt_ms: h.srtt_ms,
-                last_code: h.last_code,
-                consecutive_failures: h.consecutive_failures,
-                consecutive_successes: h.consecutive_successes,
-                last_probe_at: h.last_probe_at,
-                history: with_history.then(|| h.history.into_iter().collect()),
-            },
-            None => Self {
-                gateway_id,
-                uri: uri.to_string(),
-                state: State::Unknown,
-                since: None,
-                rtt_ms: None,
-                srtt_ms: None,
-                last_code: None,
-                consecutive_failures: 0,
-                consecutive_successes: 0,
-                last_probe_at: None,
-                history: with_history.then(Vec::new),
-            },
-        }
-    }
-}
-
-/// The health view of one gateway from the live registry.
-pub fn health_view(
-    registry: &Registry,
-    gateway_id: i64,
-    uri: &str,
-    with_history: bool,
-) -> HealthView {
-    HealthView::of(gateway_id, uri, registry.get(gateway_id), with_history)
-}
-
-/// A gateway with its health, as the API shows it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct GatewayView {
-    pub id: i64,
-    pub trunk_id: i64,
-    pub uri: String,
-    pub enabled: bool,
-    pub ping_interval_s: Option<i64>,
-    pub down_ping_interval_s: Option<i64>,
-    pub position: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub health: HealthView,
-}
-
-impl GatewayView {
-    pub fn new(gateway: Gateway, registry: &Registry, with_history: bool) -> Self {
-        let health = health_view(registry, gateway.id, &gateway.uri, with_history);
-        Self {
-            id: gateway.id,
-            trunk_id: gateway.trunk_id,
-            uri: gateway.uri,
-            enabled: gateway.enabled,
-            ping_interval_s: gateway.ping_interval_s,
-            down_ping_interval_s: gateway.down_ping_interval_s,
-            position: gateway.position,
-            created_at: gateway.created_at,
-            updated_at: gateway.updated_at,
-            health,
-        }
-    }
-}
-
-/// How many of a trunk's gateways are in each state.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
-pub struct HealthSummary {
-    pub up: usize,
-    pub down: usize,
-    pub unknown: usize,
-}
-
-impl HealthSummary {
-    pub fn of<'a>(states: impl IntoIterator<Item = &'a HealthView>) -> Self {
-        let mut summary = Self::default();
-        for view in states {
-            match view.state {
-                State::Up => summary.up += 1,
-                State::Down => summary.down += 1,
-                State::Unknown => summary.unknown += 1,
-            }
-        }
-        summary
-    }
-}
-
-/// A trunk with its gateways' health, as the API shows it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct TrunkView {
-    pub id: i64,
-    pub organization_id: i64,
-    /// Unique within the organization.
-    pub name: String,
-    #[schema(value_type = Direction)]
-    pub direction: String,
-    /// Concurrent calls allowed (1-100000).
-    pub max_channels: i64,
-    /// Reply codes that prove a gateway alive, e.g. `2xx,4xx,!408`.
-    pub alive_codes: String,
-    /// Consecutive failed pings that take a gateway down (1-100).
-    pub failures_to_down: i64,
-    /// Consecutive good pings that bring a down gateway back up (1-100).
-    pub successes_to_up: i64,
-    pub gateways: Vec<GatewayView>,
-    pub health: HealthSummary,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl TrunkView {
-    /// The view of `trunk`; `with_history` adds each gateway's recent probes.
-    pub fn new(trunk: Trunk, registry: &Registry, with_history: bool) -> Self {
-        let gateways: Vec<GatewayView> = trunk
-            .gateways
-            .into_iter()
-            .map(|g| GatewayView::new(g, registry, with_history))
-            .collect();
-        let health = HealthSummary::of(gateways.iter().map(|g| &g.health));
-        Self {
-            id: trunk.id,
-            organization_id: trunk.organization_id,
-            name: trunk.name,
-            direction: trunk.direction,
-            max_channels: trunk.max_channels,
-            alive_codes: trunk.alive_codes,
-            failures_to_down: trunk.failures_to_down,
-            successes_to_up: trunk.successes_to_up,
-            gateways,
-            health,
-            created_at: trunk.created_at,
-            updated_at: trunk.updated_at,
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gateways::health::{Outcome, Policy};
-    use std::time::Duration;
-
-    fn gateway(id: i64) -> Gateway {
-        let now = Utc::now();
-        Gateway {
-            id,
-            trunk_id: 1,
-            uri: format!("sip:gw{id}.example.com"),
-            enabled: true,
-            ping_interval_s: None,
-            down_ping_interval_s: None,
-            position: id,
-            created_at: now,
-            updated_at: now,
-        }
-    }
 
     #[test]
-    fn never_probed_is_unknown_and_summary_counts_states() {
-        let registry = Registry::default();
-        let now = Utc::now();
-        registry.update(2, now, |h| {
-            h.record(
-                &Outcome::Reply {
-                    code: 200,
-                    rtt: Duration::from_millis(12),
-                },
-                &Policy::default(),
-                now,
-            )
-        });
-        let view = GatewayView::new(gateway(1), &registry, false);
-        assert_eq!(view.health.state, State::Unknown);
-        assert_eq!(view.health.since, None);
-        let json = serde_json::to_value(&view).unwrap();
-        assert_eq!(json["health"]["state"], "unknown");
-        assert!(json["health"].get("history").is_none(), "{json}");
-
-        let up = GatewayView::new(gateway(2), &registry, true);
-        assert_eq!(up.health.state, State::Up);
-        assert_eq!(up.health.last_code, Some(200));
-        assert_eq!(up.health.history.as_ref().map(Vec::len), Some(1));
-
-        let summary = HealthSummary::of([&view.health, &up.health]);
-        assert_eq!(
-            summary,
-            HealthSummary {
-                up: 1,
-                down: 0,
-                unknown: 1
-            }
-        );
+    fn directions_read_back_as_written() {
+        for text in DIRECTIONS {
+            assert_eq!(Direction::parse(text).unwrap().as_str(), text);
+        }
+        assert!(Direction::parse("Both").is_err());
     }
 }

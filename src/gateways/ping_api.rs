@@ -1,7 +1,8 @@
 //! `GET /v1/sipgwping/{entity}`: the live health the pinger keeps, for one gateway, all gateways of
 //! a trunk, or every gateway in the caller's scope.
 
-use super::HealthView;
+use super::service::tenancy;
+use super::views::{HealthView, health_view};
 use crate::auth::Caller;
 use crate::error::{Error, Result};
 use crate::http::envelope::ListEnvelope;
@@ -54,8 +55,8 @@ async fn sipgwping(
         let state = state.clone();
         let caller = caller.clone();
         async move {
-            let (gateway, _) = super::visible_gateway(&state.db, &caller, id).await?;
-            Ok::<_, Error>(vec![super::health_view(
+            let (gateway, _) = tenancy::visible_gateway(&state.db, &caller, id).await?;
+            Ok::<_, Error>(vec![health_view(
                 &state.gateway_health,
                 gateway.id,
                 &gateway.uri,
@@ -67,21 +68,21 @@ async fn sipgwping(
         let state = state.clone();
         let caller = caller.clone();
         async move {
-            let trunk = super::visible_trunk(&state.db, &caller, id).await?;
+            let trunk = tenancy::visible_trunk(&state.db, &caller, id).await?;
             Ok::<_, Error>(
                 trunk
                     .gateways
                     .iter()
-                    .map(|g| super::health_view(&state.gateway_health, g.id, &g.uri, false))
+                    .map(|g| health_view(&state.gateway_health, g.id, &g.uri, false))
                     .collect(),
             )
         }
     };
     let views = match entity {
-        Entity::All => super::gateways_in_scope(&state.db, &caller)
+        Entity::All => tenancy::gateways_in_scope(&state.db, &caller)
             .await?
             .into_iter()
-            .map(|(id, uri, _)| super::health_view(registry, id, &uri, false))
+            .map(|(id, uri, _)| health_view(registry, id, &uri, false))
             .collect(),
         Entity::Gateway(id) => gateway(id).await?,
         Entity::Trunk(id) => trunk(id).await?,

@@ -48,6 +48,8 @@ pub struct ListEnvelope<T> {
     total: i64,
     limit: i64,
     offset: i64,
+    #[serde(skip)]
+    code: StatusCode,
 }
 
 impl<T: Serialize> ListEnvelope<T> {
@@ -58,6 +60,7 @@ impl<T: Serialize> ListEnvelope<T> {
             total,
             limit: page.limit,
             offset: page.offset,
+            code: StatusCode::OK,
         }
     }
 }
@@ -72,13 +75,22 @@ impl<T: Serialize> ListEnvelope<T> {
             total,
             limit: total,
             offset: 0,
+            code: StatusCode::OK,
+        }
+    }
+
+    /// 201 Created with the complete list of what a POST made (a bulk create).
+    pub fn created(data: Vec<T>) -> Self {
+        Self {
+            code: StatusCode::CREATED,
+            ..Self::all(data)
         }
     }
 }
 
 impl<T: Serialize> IntoResponse for ListEnvelope<T> {
     fn into_response(self) -> Response {
-        Json(self).into_response()
+        (self.code, Json(&self)).into_response()
     }
 }
 

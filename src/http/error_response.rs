@@ -38,7 +38,7 @@ impl IntoResponse for Error {
         }
         let info = ErrorInfo {
             code: status.as_u16(),
-            message: self.public_message(),
+            message: bounded(self.public_message()),
         };
         let mut response = status.into_response();
         if let Self::TooManyRequests { retry_after_s, .. } = &self
@@ -54,9 +54,33 @@ impl IntoResponse for Error {
     }
 }
 
+/// Characters of an error message a client is sent at most.
+const MAX_MESSAGE_CHARS: usize = 8192;
+
+/// The last line of defence against echoed input: every message that quotes a value quotes only
+/// its prefix (`types::text::quote_prefix`), but a message built from many parts (a path of map
+/// keys, a long list) is still cut here rather than grow with the input.
+fn bounded(message: String) -> String {
+    match message.char_indices().nth(MAX_MESSAGE_CHARS) {
+        None => message,
+        Some((end, _)) => format!("{}…", &message[..end]),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_is_never_longer_than_the_cap() {
+        let short = Error::bad_request("name: must not be empty").into_response();
+        let info = short.extensions().get::<ErrorInfo>().unwrap();
+        assert_eq!(info.message, "name: must not be empty");
+        let long = Error::bad_request("é".repeat(100_000)).into_response();
+        let info = long.extensions().get::<ErrorInfo>().unwrap();
+        assert_eq!(info.message.chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert!(info.message.ends_with('…'));
+    }
 
     #[test]
     fn each_class_has_its_status() {

@@ -68,10 +68,7 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
             message: default_message(status),
         },
     };
-    let rows = response
-        .extensions()
-        .get::<RowErrors>()
-        .map(|r| r.errors.clone());
+    let rows = response.extensions().get::<RowErrors>().cloned();
     let (mut parts, _) = response.into_parts();
     let (content_type, body) = match rows {
         Some(rows) => render_rows(format, &info, &rows),
@@ -115,22 +112,30 @@ pub fn render(format: ErrorFormat, info: &ErrorInfo) -> (&'static str, String) {
 }
 
 /// An error with the list of bad rows of a bulk input: JSON adds an `errors` array of
-/// `{row, field, message}`, XML an `<errors>` element of `<error row=".." field="..">`.
+/// `{row, field, message}`, XML an `<errors>` element of `<error row=".." field="..">`. Rows
+/// beyond those listed are counted: `errors_omitted` in JSON, `<errors omitted="..">` in XML
+/// (both only when there are any).
 pub fn render_rows(
     format: ErrorFormat,
     info: &ErrorInfo,
-    rows: &[RowError],
+    rows: &RowErrors,
 ) -> (&'static str, String) {
     match format {
-        ErrorFormat::Json => (
-            "application/json",
-            serde_json::json!({"status": "error", "code": info.code, "message": info.message,
-                               "errors": rows})
-            .to_string(),
-        ),
+        ErrorFormat::Json => {
+            let mut body = serde_json::json!({"status": "error", "code": info.code,
+                "message": info.message, "errors": rows.errors});
+            if rows.omitted > 0 {
+                body["errors_omitted"] = rows.omitted.into();
+            }
+            ("application/json", body.to_string())
+        }
         ErrorFormat::Xml => {
+            let omitted = match rows.omitted {
+                0 => String::new(),
+                n => format!(" omitted=\"{n}\""),
+            };
             let mut items = String::new();
-            for row in rows {
+            for row in &rows.errors {
                 items.push_str(&format!(
                     "<error row=\"{}\" field=\"{}\">{}</error>",
                     row.row,
@@ -141,7 +146,7 @@ pub fn render_rows(
             (
                 "application/xml",
                 format!(
-                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<error><code>{}</code><message>{}</message><errors>{items}</errors></error>",
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<error><code>{}</code><message>{}</message><errors{omitted}>{items}</errors></error>",
                     info.code,
                     quick_xml::escape::escape(info.message.as_str())
                 ),
@@ -150,11 +155,14 @@ pub fn render_rows(
     }
 }
 
-/// `ANY /v1/errors`: answers an error in the negotiated shape (`?code=` picks the status,
-/// default 400), so clients can test their error handling against the real thing.
-#[utoipa::path(get, path = "/v1/errors", tag = "system",
-    params(("code" = Option<u16>, Query, description = "HTTP status to answer with (400-599)")),
-    responses((status = 400, description = "An error in the negotiated shape")))]
+/// `GET|POST|PUT|PATCH|DELETE /v1/errors`: answers an error in the negotiated shape (`?code=`
+/// picks the status, default 400), so clients can test their error handling against the real
+/// thing.
+#[utoipa::path(method(get, post, put, patch, delete), path = "/v1/errors", tag = "system",
+    params(("code" = Option<u16>, Query, minimum = 400, maximum = 599,
+            description = "HTTP status to answer with (400-599)")),
+    responses((status = "4XX", description = "The error asked for, in the negotiated shape"),
+              (status = "5XX", description = "The error asked for, in the negotiated shape")))]
 pub async fn errors_endpoint(params: Params) -> Response {
     let code = match params.i64("code") {
         Ok(code) => code.unwrap_or(400),
@@ -180,16 +188,19 @@ pub async fn not_found() -> Error {
     Error::NotFound("Not found".into())
 }
 
-/// The body of a refused bulk input (a CSV import, a bulk create): a summary `message` and every
-/// bad row in `errors`; the route says how it counts rows. Documentation only: the renderer writes
-/// this shape from [`RowErrors`].
+/// The body of a refused bulk input (a CSV import, a bulk create): a summary `message` and the
+/// bad rows in `errors`, at most 100 of them; the route says how it counts rows. Documentation
+/// only: the renderer writes this shape from [`RowErrors`].
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 #[allow(dead_code)]
 pub struct RowErrorsBody {
     status: String,
     code: u16,
     message: String,
+    /// The first 100 bad rows, in input order.
     errors: Vec<RowError>,
+    /// How many more bad rows there are beyond those listed (absent when none).
+    errors_omitted: Option<usize>,
 }
 
 #[cfg(test)]
@@ -235,11 +246,13 @@ mod tests {
                 message: "unknown".into(),
             },
         ];
+        let rows = RowErrors::new(info.message.clone(), rows);
         let (_, json) = render_rows(ErrorFormat::Json, &info, &rows);
         let json: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(json["errors"][1]["row"], 5);
         assert_eq!(json["errors"][0]["field"], "number");
         assert_eq!(json["message"], "2 rows are invalid");
+        assert!(json.get("errors_omitted").is_none(), "{json}");
         let (content_type, xml) = render_rows(ErrorFormat::Xml, &info, &rows);
         assert_eq!(content_type, "application/xml");
         assert!(
@@ -248,6 +261,33 @@ mod tests {
             ),
             "{xml}"
         );
+    }
+
+    #[test]
+    fn rows_beyond_those_listed_are_counted() {
+        let info = ErrorInfo {
+            code: 400,
+            message: "250 of 250 rows are invalid".into(),
+        };
+        let rows: Vec<RowError> = (0..250)
+            .map(|row| RowError {
+                row,
+                field: "number".into(),
+                message: "bad".into(),
+            })
+            .collect();
+        let rows = RowErrors::new(info.message.clone(), rows);
+        let (_, json) = render_rows(ErrorFormat::Json, &info, &rows);
+        let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(json["errors"].as_array().unwrap().len(), RowErrors::LISTED);
+        assert_eq!(json["errors"][99]["row"], 99);
+        assert_eq!(json["errors_omitted"], 150);
+        let (_, xml) = render_rows(ErrorFormat::Xml, &info, &rows);
+        assert!(
+            xml.contains("<errors omitted=\"150\"><error row=\"0\""),
+            "{xml}"
+        );
+        assert_eq!(xml.matches("<error row=").count(), RowErrors::LISTED);
     }
 
     #[test]

@@ -81,6 +81,15 @@ fn drop_keys(object: &mut serde_json::Map<String, serde_json::Value>, keys: &[&s
     }
 }
 
+/// Parses an optional body: none at all, or JSON `null`, is `T::default()`.
+pub fn parse_or_default<T: DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, Error> {
+    let text = bytes.trim_ascii();
+    if text.is_empty() || text == b"null" {
+        return Ok(T::default());
+    }
+    parse(bytes)
+}
+
 /// Parses JSON bytes, naming the path of the field that failed.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -102,21 +111,57 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
         ));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(named)?;
-    deserializer
-        .end()
-        .map_err(|e| Error::bad_request(format!("malformed JSON: {e}")))?;
-    Ok(value)
+    match serde_path_to_error::deserialize(&mut deserializer) {
+        Ok(value) => {
+            deserializer
+                .end()
+                .map_err(|e| Error::bad_request(format!("malformed JSON: {e}")))?;
+            Ok(value)
+        }
+        Err(e) if e.inner().to_string().contains("floating point") => {
+            let value: serde_json::Value = serde_json::from_slice(bytes)
+                .map_err(|e| Error::bad_request(format!("malformed JSON: {e}")))?;
+            deserialize_named(value)
+        }
+        Err(e) => Err(named(e)),
+    }
+}
+
+/// Replaces every float without a fraction (`3.0`, `1e3`) in `value` by the same integer.
+fn whole_floats_to_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() < 9.0e15
+            {
+                // Exact: |f| < 2^53, so the cast keeps every digit.
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_floats_to_integers),
+        Value::Object(map) => map.values_mut().for_each(whole_floats_to_integers),
+        _ => {}
+    }
 }
 
 /// Deserializes an already parsed JSON object into `T`, naming the path of the field that
 /// failed.
-pub fn deserialize_named<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Error> {
-    serde_path_to_error::deserialize(value).map_err(named)
+pub fn deserialize_named<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T, Error> {
+    match serde_path_to_error::deserialize(&value) {
+        Ok(parsed) => Ok(parsed),
+        // JSON Schema's integers include `3.0`: read whole floats as integers, then try again.
+        Err(e) if e.inner().to_string().contains("floating point") => {
+            whole_floats_to_integers(&mut value);
+            serde_path_to_error::deserialize(value).map_err(named)
+        }
+        Err(e) => Err(named(e)),
+    }
 }
 
 fn named<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> Error {
-    let path = e.path().to_string();
+    let path = short_path(e.path().to_string());
     let message = strip_position(&e.into_inner().to_string());
     // The syntax is already checked: serde_json reports some type mismatches (a boolean for an
     // enum) as syntax errors, and those are about the field.
@@ -127,12 +172,26 @@ fn named<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> Error {
     }
 }
 
-/// serde_json appends " at line 1 column 9"; the path already says where.
-fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message.to_string(),
+/// A path names the map keys on the way, and a key is as long as the client made it: a long
+/// path keeps its start, as a quoted value does.
+fn short_path(path: String) -> String {
+    match path
+        .char_indices()
+        .nth(2 * crate::types::text::QUOTED_PREFIX)
+    {
+        None => path,
+        Some((end, _)) => format!("{}…", &path[..end]),
     }
+}
+
+/// serde_json appends " at line 1 column 9"; the path already says where. What serde quotes
+/// of the input (`invalid type: string "…"`, `unknown variant `…``) is cut to a prefix.
+fn strip_position(message: &str) -> String {
+    let message = match message.rfind(" at line ") {
+        Some(i) => &message[..i],
+        None => message,
+    };
+    crate::types::text::shorten_quotes(message).into_owned()
 }
 
 /// For `Option<Option<T>>` fields: distinguishes "absent" (None) from "null" (Some(None)).
@@ -181,6 +240,55 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown field `nmae`"), "{err}");
+    }
+
+    #[test]
+    fn what_serde_quotes_of_a_huge_value_is_cut() {
+        let huge = "x".repeat(1_000_000);
+        let body = format!(r#"{{"name": "x", "kind": "{huge}"}}"#);
+        let err = parse::<Input>(body.as_bytes()).unwrap_err().to_string();
+        assert!(err.starts_with("kind: unknown variant `xxx"), "{err}");
+        assert!(err.len() < 300, "{} bytes", err.len());
+        let body = format!(r#"{{"name": "x", "count": "{huge}"}}"#);
+        let err = parse::<Input>(body.as_bytes()).unwrap_err().to_string();
+        assert!(err.starts_with("count: invalid type: string"), "{err}");
+        assert!(err.len() < 300, "{} bytes", err.len());
+    }
+
+    #[test]
+    fn whole_floats_are_integers_and_fractions_are_refused_by_name() {
+        let input = parse::<Input>(br#"{"name": "x", "count": 3.0}"#).unwrap();
+        assert_eq!(input.count, Some(3));
+        let input = parse::<Input>(br#"{"name": "x", "count": 2e1}"#).unwrap();
+        assert_eq!(input.count, Some(20));
+        let err = parse::<Input>(br#"{"name": "x", "count": 3.5}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("count: invalid type: floating point"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_optional_body_may_be_empty_or_null() {
+        #[derive(serde::Deserialize, Default, Debug, PartialEq)]
+        struct Optional {
+            ttl_s: Option<u32>,
+        }
+        assert_eq!(
+            parse_or_default::<Optional>(b"").unwrap(),
+            Optional::default()
+        );
+        assert_eq!(
+            parse_or_default::<Optional>(b" null ").unwrap(),
+            Optional::default()
+        );
+        assert_eq!(
+            parse_or_default::<Optional>(br#"{"ttl_s": 60}"#).unwrap(),
+            Optional { ttl_s: Some(60) }
+        );
+        assert!(parse_or_default::<Optional>(b"[]").is_err());
     }
 
     #[test]

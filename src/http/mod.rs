@@ -1,25 +1,30 @@
-//! The REST API's assembly: every capability's routes in one table, the middleware stack, and the
-//! OpenAPI document.
+//! The REST API's assembly: every capability's routes in one table, the middleware stack, the
+//! OpenAPI document, and the listener that serves it (shared with phone provisioning).
 
 pub mod client_ip;
 pub mod envelope;
 pub mod error_response;
 pub mod errors;
 pub mod json;
+pub mod listener;
 pub mod openapi;
 pub mod pagination;
 pub mod path;
 pub mod rate_limit;
 pub mod request_id;
+pub mod trailing_slash;
 
 use crate::state::AppState;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
 use axum::http::HeaderName;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::get;
+use std::future::Future;
+use std::net::SocketAddr;
 use std::time::Duration;
+use tower::ServiceExt;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -63,7 +68,14 @@ pub fn router(state: AppState) -> Router {
         import: config.max_import_bytes,
     };
     let timeout = Duration::from_secs(config.request_timeout_s);
-    api.route("/v1/errors", any(errors::errors_endpoint))
+    api.route(
+        "/v1/errors",
+        get(errors::errors_endpoint)
+            .post(errors::errors_endpoint)
+            .put(errors::errors_endpoint)
+            .patch(errors::errors_endpoint)
+            .delete(errors::errors_endpoint),
+    )
         .route("/metrics", get(crate::system::metrics::endpoint))
         .merge(openapi::routes(openapi))
         .fallback(errors::not_found)
@@ -92,6 +104,34 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, request_id::MakeId::default()))
         .with_state(state)
+}
+
+/// The API as its listener serves it: [`router`], behind what has to happen before routing.
+#[derive(Clone)]
+pub struct Api(Router);
+
+impl Api {
+    pub fn new(state: AppState) -> Self {
+        Self(router(state))
+    }
+}
+
+impl listener::Handler for Api {
+    fn handle(
+        &self,
+        request: axum::http::Request<hyper::body::Incoming>,
+        peer: SocketAddr,
+    ) -> impl Future<Output = Response> + Send + use<> {
+        let mut request = trailing_slash::trim(request.map(axum::body::Body::new));
+        request.extensions_mut().insert(ConnectInfo(peer));
+        let router = self.0.clone();
+        async move {
+            match router.oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }
+        }
+    }
 }
 
 /// The request-body limits: one for every route, a larger one for the whole-file routes.

@@ -2,10 +2,12 @@
 //!
 //! The documented rules: `limit` defaults to 50 and is clamped to 1000; `limit` below 1, a negative
 //! `offset`, a `page` below 1, or giving both `page` and `offset` is a 400; anything non-numeric is
-//! a 400 naming the parameter.
+//! a 400 naming the parameter. `per_page` (the SaaS and billing APIs' name, used with `page`) is
+//! read as `limit`; giving both is a 400.
 
 use crate::db::Page;
 use crate::error::Error;
+use crate::types::text::quote_prefix;
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
 use std::collections::HashMap;
@@ -20,6 +22,8 @@ pub const MAX_LIMIT: i64 = 1000;
 pub struct PageParams {
     /// Items per page: default 50, values above 1000 are clamped to 1000, below 1 answer 400.
     limit: Option<i64>,
+    /// Another name of `limit` (as the SaaS and billing APIs call it); give one of the two.
+    per_page: Option<i64>,
     /// Items to skip (default 0, negative answers 400).
     offset: Option<i64>,
     /// 1-based page number, an alternative to `offset`.
@@ -43,9 +47,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 
 impl Params {
     pub fn page(&self) -> Result<Page, Error> {
-        let limit = self.i64("limit")?.unwrap_or(DEFAULT_LIMIT);
+        let (name, limit) = match (self.i64("limit")?, self.i64("per_page")?) {
+            (Some(_), Some(_)) => {
+                return Err(Error::field("per_page", "give either limit or per_page"));
+            }
+            (None, Some(per_page)) => ("per_page", per_page),
+            (limit, None) => ("limit", limit.unwrap_or(DEFAULT_LIMIT)),
+        };
         if limit < 1 {
-            return Err(Error::field("limit", "must be at least 1"));
+            return Err(Error::field(name, "must be at least 1"));
         }
         let limit = limit.min(MAX_LIMIT);
         let offset = match (self.i64("offset")?, self.i64("page")?) {
@@ -68,10 +78,12 @@ impl Params {
     pub fn i64(&self, name: &str) -> Result<Option<i64>, Error> {
         match self.0.get(name).map(|v| v.trim()) {
             None | Some("") => Ok(None),
-            Some(value) => value
-                .parse()
-                .map(Some)
-                .map_err(|_| Error::field(name, format!("must be an integer, got {value:?}"))),
+            Some(value) => value.parse().map(Some).map_err(|_| {
+                Error::field(
+                    name,
+                    format!("must be an integer, got {}", quote_prefix(value)),
+                )
+            }),
         }
     }
 
@@ -86,7 +98,11 @@ impl Params {
             Some(v) if allowed.contains(&v) => Ok(Some(v.to_string())),
             Some(v) => Err(Error::field(
                 name,
-                format!("must be one of {}, got {v:?}", allowed.join(", ")),
+                format!(
+                    "must be one of {}, got {}",
+                    allowed.join(", "),
+                    quote_prefix(v)
+                ),
             )),
         }
     }
@@ -122,6 +138,22 @@ mod tests {
                 offset: 20
             }
         );
+    }
+
+    #[test]
+    fn per_page_is_another_name_of_limit() {
+        assert_eq!(
+            params(&[("per_page", "10"), ("page", "3")]).page().unwrap(),
+            Page {
+                limit: 10,
+                offset: 20
+            }
+        );
+        assert_eq!(params(&[("per_page", "5000")]).page().unwrap().limit, 1000);
+        let err = |pairs: &[(&str, &str)]| params(pairs).page().unwrap_err().to_string();
+        assert!(err(&[("per_page", "0")]).starts_with("per_page"));
+        assert!(err(&[("per_page", "x")]).starts_with("per_page"));
+        assert!(err(&[("per_page", "5"), ("limit", "5")]).starts_with("per_page"));
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Per-client request budget: a fixed window per bearer token (or per client IP without one),
-//! reported in `X-RateLimit-*` headers on every response; past the budget the answer is 429.
+//! reported in `X-RateLimit-*` headers on every response (`X-RateLimit-Reset` is the Unix time,
+//! in seconds, when the window resets, as the platform API documents it); past the budget the
+//! answer is 429 with `Retry-After` in seconds.
 
 use crate::error::Error;
 use crate::state::AppState;
@@ -11,7 +13,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Who a budget belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -27,6 +29,8 @@ pub struct Decision {
     pub allowed: bool,
     pub limit: u32,
     pub remaining: u32,
+    /// Until the window resets, exactly and in whole seconds rounded up.
+    pub reset_after: Duration,
     pub reset_after_s: u64,
 }
 
@@ -103,6 +107,7 @@ impl RateLimiter {
             allowed,
             limit: self.limit,
             remaining: self.limit - entry.1,
+            reset_after: reset,
             reset_after_s: reset.as_secs() + u64::from(reset.subsec_nanos() > 0),
         }
     }
@@ -163,9 +168,18 @@ pub async fn enforce(State(state): State<AppState>, request: Request, next: Next
     );
     headers.insert(
         "x-ratelimit-reset",
-        HeaderValue::from(decision.reset_after_s),
+        HeaderValue::from(reset_at(SystemTime::now(), decision.reset_after)),
     );
     response
+}
+
+/// The Unix time (seconds) `reset_after` from `now`: when the window resets. Rounded up, as
+/// `Retry-After` is, so a client that waits until then finds a fresh budget.
+fn reset_at(now: SystemTime, reset_after: Duration) -> u64 {
+    let at = (now + reset_after)
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    at.as_secs() + u64::from(at.subsec_nanos() > 0)
 }
 
 #[cfg(test)]
@@ -192,6 +206,15 @@ mod tests {
         assert!(other.allowed, "budgets are per client");
         let later = limiter.check(key, t0 + Duration::from_secs(10));
         assert_eq!((later.allowed, later.remaining), (true, 1));
+    }
+
+    #[test]
+    fn the_reset_is_the_unix_time_of_the_next_window() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_250);
+        assert_eq!(reset_at(now, Duration::from_millis(7_500)), 1_700_000_008);
+        assert_eq!(reset_at(now, Duration::from_millis(7_800)), 1_700_000_009);
+        let whole = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(reset_at(whole, Duration::from_secs(60)), 1_700_000_060);
     }
 
     #[test]

@@ -4,7 +4,6 @@
 
 pub mod api;
 mod assignment;
-pub mod iccid;
 pub mod import;
 mod mobiles;
 pub mod model;
@@ -14,8 +13,9 @@ mod store;
 
 pub use assignment::check_assignment;
 pub use import::{ImportSummary, MAX_ROWS as MAX_IMPORT_ROWS, import};
+pub use mobiles::model::Mobile;
 pub use mobiles::{MobileUpdate, NewMobile};
-pub use model::{Assignment, AssignmentType, HistoryEntry, Mobile, Number, NumberState};
+pub use model::{Assignment, AssignmentType, HistoryEntry, Number, NumberState};
 pub use store::NumberFilter;
 
 /// The SIM record `id` if the caller may see it (404 otherwise).

@@ -6,6 +6,7 @@
 //!
 //! Pure: no I/O.
 
+use crate::types::text::quote_prefix;
 use std::fmt;
 
 /// One position of a pattern.
@@ -49,7 +50,8 @@ impl Pattern {
                 ' ' | '-' => continue,
                 _ => {
                     return Err(format!(
-                        "may contain only digits and x (any digit), n (2-9), z (1-9): {text:?}"
+                        "may contain only digits and x (any digit), n (2-9), z (1-9): {}",
+                        quote_prefix(text)
                     ));
                 }
             };
@@ -59,10 +61,16 @@ impl Pattern {
             return Err("must not be empty".into());
         }
         if slots.len() > 15 {
-            return Err(format!("an E.164 number has at most 15 digits: {text:?}"));
+            return Err(format!(
+                "an E.164 number has at most 15 digits: {}",
+                quote_prefix(text)
+            ));
         }
         if slots[0] == Slot::Digit(0) {
-            return Err(format!("a country code does not start with 0: {text:?}"));
+            return Err(format!(
+                "a country code does not start with 0: {}",
+                quote_prefix(text)
+            ));
         }
         Ok(Self(slots))
     }
@@ -138,7 +146,10 @@ pub fn prefix(text: &str) -> Result<String, String> {
     let body = body.strip_prefix('+').unwrap_or(body);
     let digits: String = body.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
     if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("must be '+' and 1-15 digits: {text:?}"));
+        return Err(format!(
+            "must be '+' and 1-15 digits: {}",
+            quote_prefix(text)
+        ));
     }
     Ok(format!("+{digits}"))
 }

@@ -31,10 +31,12 @@ pub async fn visible(db: &Db, caller: &Caller, id: i64) -> Result<Organization> 
 }
 
 /// Like [`visible`], for an organization named in a request body (the error names the field).
+/// Only "not found" becomes the field's 400: a database error (a corrupt row) stays itself.
 pub async fn visible_field(db: &Db, caller: &Caller, field: &str, id: i64) -> Result<Organization> {
-    visible(db, caller, id)
-        .await
-        .map_err(|_| Error::field(field, format!("organization {id} not found")))
+    visible(db, caller, id).await.map_err(|e| match e {
+        Error::NotFound(_) => Error::field(field, format!("organization {id} not found")),
+        other => other,
+    })
 }
 
 pub async fn list(
@@ -62,18 +64,18 @@ pub async fn create(
     caller: &Caller,
     input: NewOrganization,
 ) -> Result<Organization> {
-    let name = model::validate_name("name", &input.name)?;
+    let name = model::parse_name("name", &input.name)?;
     let org_type = model::parse_type("type", &input.org_type)?;
     let parent_id = input.parent_id.unwrap_or(caller.organization_id);
     let parent = visible_field(db, caller, "parent_id", parent_id).await?;
     // Scope first (a foreign parent is "not found"), then the permission.
     caller.require(Permission::OrganizationsCreate)?;
-    if !parent.kind().child_types().any(|t| t == org_type) {
+    if !parent.org_type.child_types().any(|t| t == org_type) {
         return Err(Error::field(
             "type",
             format!(
                 "a {} organization cannot have a {} child",
-                parent.org_type,
+                parent.org_type.as_str(),
                 org_type.as_str()
             ),
         ));
@@ -91,9 +93,9 @@ pub async fn create(
     let org = store::insert(
         &mut tx,
         Some(&parent),
-        org_type.as_str(),
+        org_type,
         &name,
-        status.as_str(),
+        status,
         store::Locale {
             timezone: &timezone,
             country: &country,
@@ -145,7 +147,7 @@ pub async fn update(
     let before = visible(db, caller, id).await?;
     caller.require(Permission::OrganizationsWrite)?;
     if let Some(t) = &input.org_type
-        && t != &before.org_type
+        && t != before.org_type.as_str()
     {
         return Err(Error::field("type", "cannot be changed"));
     }
@@ -155,7 +157,7 @@ pub async fn update(
         return Err(Error::field("parent_id", "cannot be changed"));
     }
     let name = match &input.name {
-        Some(n) => model::validate_name("name", n)?,
+        Some(n) => model::parse_name("name", n)?,
         None => before.name.clone(),
     };
     let timezone = match &input.timezone {
@@ -166,16 +168,14 @@ pub async fn update(
         Some(c) => model::validate_country("country", c)?,
         None => before.country.clone(),
     };
-    let status = input
-        .status
-        .map_or(before.status.clone(), |s| s.as_str().to_string());
+    let status = input.status.unwrap_or(before.status);
     if id == caller.organization_id && status != before.status {
         return Err(Error::Conflict(
             "status: you cannot suspend or reactivate your own organization".into(),
         ));
     }
     let mut tx = db.begin().await?;
-    let after = store::update(&mut tx, id, &name, &status, &timezone, &country, Utc::now()).await?;
+    let after = store::update(&mut tx, id, &name, status, &timezone, &country, Utc::now()).await?;
     audit::record(
         &mut tx,
         &caller.actor(),
@@ -340,7 +340,7 @@ pub async fn bootstrap(
     username: &str,
     password_text: &str,
 ) -> Result<Bootstrapped, BootstrapError> {
-    let name = model::validate_name("organization name", org_name)?;
+    let name = model::parse_name("organization name", org_name)?;
     let username = users::validate_username(username)?;
     password::validate("password", password_text)?;
     let hash = password::hash(password_text).await?;
@@ -352,9 +352,9 @@ pub async fn bootstrap(
     let org = store::insert(
         &mut tx,
         None,
-        "platform",
+        OrgType::Platform,
         &name,
-        "active",
+        OrgStatus::Active,
         store::Locale {
             timezone: "UTC",
             country: "US",

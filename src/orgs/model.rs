@@ -1,6 +1,8 @@
 //! The organization tree's types: platform › distributor › partner › tenant.
 
 use crate::error::{Error, Result};
+use crate::types::Name;
+use crate::types::text::quote_prefix;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -37,6 +39,11 @@ impl OrgType {
         }
     }
 
+    /// A stored type, or why it is not one.
+    pub fn parse_stored(text: &str) -> std::result::Result<Self, String> {
+        Self::parse(text).ok_or_else(|| format!("not one of {}", ORG_TYPES.join(", ")))
+    }
+
     /// Types an organization of this type may have as children: any lower rank, so a platform
     /// may sell directly to tenants and a distributor may skip partners.
     pub fn child_types(self) -> impl Iterator<Item = OrgType> {
@@ -60,20 +67,33 @@ impl OrgStatus {
             OrgStatus::Suspended => "suspended",
         }
     }
+
+    /// A stored status, or why it is not one.
+    pub fn parse_stored(text: &str) -> std::result::Result<Self, String> {
+        match text {
+            "active" => Ok(OrgStatus::Active),
+            "suspended" => Ok(OrgStatus::Suspended),
+            _ => Err("not one of active, suspended".into()),
+        }
+    }
 }
 
+/// The longest organization name.
+pub const NAME_MAX: usize = 200;
+
+/// An organization's name: trimmed, 1–200 characters, no control characters.
+pub type OrgName = Name<NAME_MAX>;
+
 /// An organization as the API shows it.
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Organization {
     pub id: i64,
-    pub name: String,
+    #[schema(value_type = String)]
+    pub name: OrgName,
     #[serde(rename = "type")]
-    #[sqlx(rename = "type")]
-    #[schema(value_type = OrgType)]
-    pub org_type: String,
+    pub org_type: OrgType,
     pub parent_id: Option<i64>,
-    #[schema(value_type = OrgStatus)]
-    pub status: String,
+    pub status: OrgStatus,
     pub timezone: String,
     /// ISO 3166-1 alpha-2 country (upper case): how national numbers are read and which
     /// country's number classes apply.
@@ -86,7 +106,7 @@ pub struct Organization {
 
 impl Organization {
     pub fn kind(&self) -> OrgType {
-        OrgType::parse(&self.org_type).unwrap_or(OrgType::Tenant)
+        self.org_type
     }
 }
 
@@ -96,26 +116,17 @@ pub fn parse_type(field: &str, text: &str) -> Result<OrgType> {
         Error::field(
             field,
             format!(
-                "unknown organization type {text:?}; expected one of {}",
+                "unknown organization type {}; expected one of {}",
+                quote_prefix(text),
                 ORG_TYPES.join(", ")
             ),
         )
     })
 }
 
-/// A name: trimmed, 1–200 characters, no control characters.
-pub fn validate_name(field: &str, name: &str) -> Result<String> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(Error::field(field, "must not be empty"));
-    }
-    if name.chars().count() > 200 {
-        return Err(Error::field(field, "must be at most 200 characters"));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(Error::field(field, "must not contain control characters"));
-    }
-    Ok(name.to_string())
+/// Parses an organization name given in input (the error names `field`).
+pub fn parse_name(field: &str, text: &str) -> Result<OrgName> {
+    OrgName::parse(text).map_err(|e| Error::field(field, e))
 }
 
 /// An IANA time zone name such as `Europe/Berlin`.
@@ -123,7 +134,12 @@ pub fn validate_timezone(field: &str, tz: &str) -> Result<String> {
     tz.trim()
         .parse::<chrono_tz::Tz>()
         .map(|tz| tz.name().to_string())
-        .map_err(|_| Error::field(field, format!("unknown IANA time zone {tz:?}")))
+        .map_err(|_| {
+            Error::field(
+                field,
+                format!("unknown IANA time zone {}", quote_prefix(tz)),
+            )
+        })
 }
 
 /// An ISO 3166-1 alpha-2 country code such as `US` or `GB`, returned upper case.
@@ -134,7 +150,10 @@ pub fn validate_country(field: &str, country: &str) -> Result<String> {
     } else {
         Err(Error::field(
             field,
-            format!("expected an ISO 3166-1 alpha-2 country code such as \"US\", got {country:?}"),
+            format!(
+                "expected an ISO 3166-1 alpha-2 country code such as \"US\", got {}",
+                quote_prefix(country)
+            ),
         ))
     }
 }
@@ -172,8 +191,16 @@ mod tests {
         assert_eq!(validate_country("country", " gb ").unwrap(), "GB");
         assert!(validate_country("country", "GBR").is_err());
         assert!(validate_country("country", "1A").is_err());
-        assert!(validate_name("name", "  ").is_err());
-        assert!(validate_name("name", "a\nb").is_err());
-        assert_eq!(validate_name("name", " Acme ").unwrap(), "Acme");
+        let name = |text: &str| parse_name("name", text).map_err(|e| e.to_string());
+        assert_eq!(name("  ").unwrap_err(), "name: must not be empty");
+        assert_eq!(
+            name("a\nb").unwrap_err(),
+            "name: must not contain control characters"
+        );
+        assert_eq!(
+            name(&"x".repeat(201)).unwrap_err(),
+            "name: must be at most 200 characters"
+        );
+        assert_eq!(name(" Acme ").unwrap().as_str(), "Acme");
     }
 }

@@ -1,13 +1,52 @@
 //! SQL of organizations and their client-access settings.
 
-use super::model::Organization;
+use super::model::{OrgName, OrgStatus, OrgType, Organization};
 use crate::db::Page;
 use crate::db::{Db, Tx};
+use crate::types::column::parse_stored;
 use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
 
 const COLUMNS: &str =
     "id, name, type, parent_id, status, timezone, country, path, created_at, updated_at";
+
+/// An `organizations` row as stored.
+#[derive(sqlx::FromRow)]
+struct OrgRow {
+    id: i64,
+    name: String,
+    #[sqlx(rename = "type")]
+    org_type: String,
+    parent_id: Option<i64>,
+    status: String,
+    timezone: String,
+    country: String,
+    path: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<OrgRow> for Organization {
+    type Error = sqlx::Error;
+
+    /// A stored name, type or status that does not parse is an error naming the organization,
+    /// never a default (a corrupt type must not read as a tenant, nor as a platform).
+    fn try_from(row: OrgRow) -> sqlx::Result<Self> {
+        const ROW: &str = "organization";
+        Ok(Self {
+            name: parse_stored(ROW, row.id, "name", &row.name, OrgName::parse)?,
+            org_type: parse_stored(ROW, row.id, "type", &row.org_type, OrgType::parse_stored)?,
+            status: parse_stored(ROW, row.id, "status", &row.status, OrgStatus::parse_stored)?,
+            id: row.id,
+            parent_id: row.parent_id,
+            timezone: row.timezone,
+            country: row.country,
+            path: row.path,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
 
 /// Filters of `GET /v1/organizations`.
 #[derive(Debug, Default)]
@@ -20,12 +59,16 @@ pub struct OrgFilter {
 
 pub async fn get(db: &Db, id: i64) -> sqlx::Result<Option<Organization>> {
     let sql = format!("SELECT {COLUMNS} FROM organizations WHERE id = $1");
-    on_db!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await)
+    let row: Option<OrgRow> = on_db!(db, pool =>
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await)?;
+    row.map(Organization::try_from).transpose()
 }
 
 pub async fn get_in_tx(tx: &mut Tx, id: i64) -> sqlx::Result<Option<Organization>> {
     let sql = format!("SELECT {COLUMNS} FROM organizations WHERE id = $1");
-    on_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await)
+    let row: Option<OrgRow> = on_tx!(tx, conn =>
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await)?;
+    row.map(Organization::try_from).transpose()
 }
 
 /// (id, path) of every organization: the SIP redirect listener's org table.
@@ -50,7 +93,7 @@ pub async fn list(
         format!("SELECT {COLUMNS} FROM organizations{WHERE} ORDER BY id LIMIT $6 OFFSET $7");
     let count_sql = format!("SELECT COUNT(*) FROM organizations{WHERE}");
     let name_like = f.name.as_ref().map(|n| format!("%{}%", n.to_lowercase()));
-    on_snapshot!(db, conn => {
+    let (rows, total): (Vec<OrgRow>, i64) = on_snapshot!(db, conn => {
         let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
             .bind(scope_like).bind(&f.org_type).bind(&f.status).bind(f.parent_id).bind(&name_like)
             .bind(page.limit).bind(page.offset)
@@ -58,8 +101,13 @@ pub async fn list(
         let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
             .bind(scope_like).bind(&f.org_type).bind(&f.status).bind(f.parent_id).bind(&name_like)
             .fetch_one(&mut *conn).await?;
-        Ok((rows, total))
-    })
+        Ok::<_, sqlx::Error>((rows, total))
+    })?;
+    let orgs = rows
+        .into_iter()
+        .map(Organization::try_from)
+        .collect::<sqlx::Result<_>>()?;
+    Ok((orgs, total))
 }
 
 /// Where an organization is: its IANA time zone and ISO country code.
@@ -72,9 +120,9 @@ pub struct Locale<'a> {
 pub async fn insert(
     tx: &mut Tx,
     parent: Option<&Organization>,
-    org_type: &str,
-    name: &str,
-    status: &str,
+    org_type: OrgType,
+    name: &OrgName,
+    status: OrgStatus,
     locale: Locale<'_>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Organization> {
@@ -83,7 +131,7 @@ pub async fn insert(
     let (id,): (i64,) = on_tx!(tx, conn => sqlx::query_as(
         "INSERT INTO organizations (parent_id, path, type, name, status, timezone, country, created_at, updated_at) \
          VALUES ($1, '', $2, $3, $4, $5, $6, $7, $7) RETURNING id")
-        .bind(parent_id).bind(org_type).bind(name).bind(status).bind(locale.timezone).bind(locale.country).bind(now)
+        .bind(parent_id).bind(org_type.as_str()).bind(name).bind(status.as_str()).bind(locale.timezone).bind(locale.country).bind(now)
         .fetch_one(conn).await)?;
     let path = format!("{parent_path}{id}/");
     on_tx!(tx, conn => sqlx::query("UPDATE organizations SET path = $1 WHERE id = $2")
@@ -94,8 +142,8 @@ pub async fn insert(
 pub async fn update(
     tx: &mut Tx,
     id: i64,
-    name: &str,
-    status: &str,
+    name: &OrgName,
+    status: OrgStatus,
     timezone: &str,
     country: &str,
     now: DateTime<Utc>,
@@ -103,7 +151,7 @@ pub async fn update(
     on_tx!(tx, conn => sqlx::query(
         "UPDATE organizations SET name = $1, status = $2, timezone = $3, country = $4, updated_at = $5 \
          WHERE id = $6")
-        .bind(name).bind(status).bind(timezone).bind(country).bind(now).bind(id).execute(conn).await.map(|r| r.rows_affected()))?;
+        .bind(name).bind(status.as_str()).bind(timezone).bind(country).bind(now).bind(id).execute(conn).await.map(|r| r.rows_affected()))?;
     get_in_tx(tx, id).await?.ok_or(sqlx::Error::RowNotFound)
 }
 

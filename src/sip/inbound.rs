@@ -53,21 +53,18 @@ fn parse_failed(transport: Transport) {
 }
 
 pub async fn handle(endpoint: &Endpoint, bytes: &[u8], source: SocketAddr, transport: Transport) {
-    if bytes.len() > endpoint.max_message_bytes() {
-        dropped("too_large");
-        return;
-    }
-    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        return; // UDP keep-alives.
-    }
-    let normalized = message::normalize_line_endings(bytes);
-    let bytes = normalized.as_ref();
-    let Some(scan) = message::scan(bytes) else {
-        parse_failed(transport);
-        dropped("unparseable");
-        tracing::debug!(%source, "unparseable SIP message dropped");
-        return;
+    let (normalized, scan) = match message::intake(bytes, endpoint.max_message_bytes()) {
+        message::Intake::Message(normalized, scan) => (normalized, scan),
+        message::Intake::TooLarge => return dropped("too_large"),
+        message::Intake::KeepAlive => return,
+        message::Intake::Unparseable => {
+            parse_failed(transport);
+            dropped("unparseable");
+            tracing::debug!(%source, "unparseable SIP message dropped");
+            return;
+        }
     };
+    let bytes = normalized.as_ref();
     if let Some(code) = message::status_code(&scan) {
         on_response(endpoint, bytes, scan, code, source, transport);
     } else if scan.request_method().is_some() {

@@ -6,6 +6,12 @@ use super::consts::BRANCH_COOKIE;
 use rsipstack::sip::{self as rsip, Header, Headers, Method, StatusCode, Uri, Version};
 use std::net::SocketAddr;
 
+mod arrival;
+mod framing;
+
+pub use arrival::{Intake, intake, normalize_line_endings, quotes_balanced};
+pub use framing::{Frame, frame};
+
 /// The header section of a message, unfolded, with compact names expanded and lower-cased.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scan {
@@ -119,96 +125,6 @@ impl Scan {
                 .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b));
         (token && version.eq_ignore_ascii_case("SIP/2.0") && parts.next().is_none())
             .then_some(method)
-    }
-}
-
-/// Rewrites bare-LF line ends of the header section to CRLF (some embedded stacks send LF only;
-/// RFC 3261 §7 asks us to be liberal), leaving the body untouched.
-pub fn normalize_line_endings(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
-    let Some(end) = head_end(bytes) else {
-        return std::borrow::Cow::Borrowed(bytes);
-    };
-    let head = &bytes[..end];
-    let bare_lf = head
-        .iter()
-        .enumerate()
-        .any(|(i, b)| *b == b'\n' && (i == 0 || head[i - 1] != b'\r'));
-    if !bare_lf {
-        return std::borrow::Cow::Borrowed(bytes);
-    }
-    let mut out = Vec::with_capacity(bytes.len() + 32);
-    for (i, b) in head.iter().enumerate() {
-        if *b == b'\n' && (i == 0 || head[i - 1] != b'\r') {
-            out.push(b'\r');
-        }
-        out.push(*b);
-    }
-    out.extend_from_slice(&bytes[end..]);
-    std::borrow::Cow::Owned(out)
-}
-
-/// Whether the double quotes of a header value pair up (backslash escapes honoured).
-pub fn quotes_balanced(value: &str) -> bool {
-    let mut open = false;
-    let mut escaped = false;
-    for c in value.chars() {
-        match c {
-            '\\' if open && !escaped => {
-                escaped = true;
-                continue;
-            }
-            '"' if !escaped => open = !open,
-            _ => {}
-        }
-        escaped = false;
-    }
-    !open
-}
-
-/// The outcome of looking for one message at the front of a TCP stream buffer.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Frame {
-    /// More bytes are needed.
-    Incomplete,
-    /// A keep-alive (RFC 5626 CRLF) of this many bytes to discard.
-    KeepAlive(usize),
-    /// A whole message of this many bytes.
-    Message(usize),
-    /// The stream cannot be parsed further; close it.
-    Invalid(&'static str),
-}
-
-/// Finds the next message in a TCP buffer, framed by Content-Length (RFC 3261 §18.3).
-pub fn frame(buf: &[u8], max_bytes: usize) -> Frame {
-    let blank = buf
-        .iter()
-        .take_while(|b| **b == b'\r' || **b == b'\n')
-        .count();
-    if blank > 0 {
-        return Frame::KeepAlive(blank);
-    }
-    let Some(end) = head_end(buf) else {
-        return if buf.len() > max_bytes {
-            Frame::Invalid("header section too large")
-        } else {
-            Frame::Incomplete
-        };
-    };
-    let Some(scan) = scan(&buf[..end]) else {
-        return Frame::Invalid("unreadable header section");
-    };
-    let length = match scan.content_length() {
-        Ok(Some(n)) => n,
-        Ok(None) => 0,
-        Err(_) => return Frame::Invalid("bad Content-Length"),
-    };
-    let total = end.saturating_add(length);
-    if total > max_bytes {
-        Frame::Invalid("message too large")
-    } else if buf.len() < total {
-        Frame::Incomplete
-    } else {
-        Frame::Message(total)
     }
 }
 

@@ -1,6 +1,7 @@
 //! An IP network (`10.0.0.0/8`, `2001:db8::/32`) or a single address (stored as `/32` or
 //! `/128`), as organizations' allowed IPs and trunks' ACLs hold them.
 
+use crate::types::text::quote_prefix;
 use ipnet::IpNet;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -25,7 +26,10 @@ impl Cidr {
             Err(_) => match text.parse::<IpAddr>() {
                 Ok(ip) => IpNet::from(ip),
                 Err(_) => {
-                    return Err(CidrError(format!("not an IP address or CIDR: {text:?}")));
+                    return Err(CidrError(format!(
+                        "not an IP address or CIDR: {}",
+                        quote_prefix(text)
+                    )));
                 }
             },
         };

@@ -2,6 +2,7 @@
 //! (`AA:BB:CC:DD:EE:FF`, `aa-bb-cc-dd-ee-ff`, Cisco's `aabb.ccdd.eeff`, bare hex) into the one
 //! canonical form everything inside uses: 12 lower-case hex digits, as in provisioning file names.
 
+use crate::types::text::quote_prefix;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
@@ -20,7 +21,7 @@ impl Mac {
     /// digits evenly (pairs, or Cisco's groups of four); the all-zero address (Poly's master
     /// file name, `000000000000.cfg`) and multicast/broadcast addresses are not phones.
     pub fn parse(text: &str) -> Result<Self, MacError> {
-        let err = |why: &str| Err(MacError(format!("{why}: {text:?}")));
+        let err = |why: &str| Err(MacError(format!("{why}: {}", quote_prefix(text))));
         let trimmed = text.trim();
         let separators: Vec<char> = trimmed
             .chars()
@@ -50,8 +51,12 @@ impl Mac {
         }
         let mut bytes = [0u8; 6];
         for (i, byte) in bytes.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&digits[2 * i..2 * i + 2], 16)
-                .map_err(|_| MacError(format!("must contain only hex digits: {text:?}")))?;
+            *byte = u8::from_str_radix(&digits[2 * i..2 * i + 2], 16).map_err(|_| {
+                MacError(format!(
+                    "must contain only hex digits: {}",
+                    quote_prefix(text)
+                ))
+            })?;
         }
         if bytes == [0; 6] {
             return err("000000000000 is not a device (it names the common file)");

@@ -7,6 +7,7 @@
 pub mod cidr;
 pub mod column;
 pub mod e164;
+pub mod iccid;
 pub mod mac;
 pub mod money;
 pub mod sip_uri;

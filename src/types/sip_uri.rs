@@ -2,6 +2,7 @@
 //!
 //! Parsed once at the API edge; the resolver and the pinger only ever see [`SipUri`].
 
+use crate::types::text::quote_prefix;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -51,7 +52,7 @@ impl SipUri {
     /// Parses `sip:[user@]host[:port][;params]`. IPv6 literals go in brackets. Only the
     /// `transport` parameter is interpreted; `sips:` and unknown transports are refused.
     pub fn parse(text: &str) -> Result<Self, UriError> {
-        let err = |why: &str| Err(UriError(format!("{why}: {text:?}")));
+        let err = |why: &str| Err(UriError(format!("{why}: {}", quote_prefix(text))));
         let text = text.trim();
         let Some(rest) = text
             .strip_prefix("sip:")
@@ -117,7 +118,9 @@ impl SipUri {
                 transport = Some(match value.to_ascii_lowercase().as_str() {
                     "udp" => Transport::Udp,
                     "tcp" => Transport::Tcp,
-                    other => return err(&format!("unsupported transport {other:?}")),
+                    other => {
+                        return err(&format!("unsupported transport {}", quote_prefix(other)));
+                    }
                 });
             }
         }

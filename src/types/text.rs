@@ -1,13 +1,105 @@
 //! Names and descriptions people type: trimmed, bounded, no control characters. One check,
 //! one message each, whatever room holds them; the limit is the room's (a type parameter), so
 //! an organization name (200) and a gateway name (100) are different types that cannot be
-//! swapped by accident.
+//! swapped by accident. Also how any refused text is quoted back in an error
+//! ([`quote_prefix`]): a short prefix, never the whole value, so a 5 MB value cannot make a
+//! 5 MB answer.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
 /// The refusal of text with control characters, written once for every room.
 pub const NO_CONTROL_CHARACTERS: &str = "must not contain control characters";
+
+/// Characters of a refused value an error message quotes; the rest is counted, not shown.
+pub const QUOTED_PREFIX: usize = 64;
+
+/// A refused value as an error message shows it: quoted like `{:?}` when it is short, else its
+/// first [`QUOTED_PREFIX`] characters quoted, `…` and how long it was
+/// (`"aaaa…aaaa"… (5242880 characters)`). Every message that echoes input goes through this.
+pub fn quote_prefix(text: &str) -> QuotePrefix<'_> {
+    QuotePrefix(text)
+}
+
+/// See [`quote_prefix`].
+#[derive(Debug, Clone, Copy)]
+pub struct QuotePrefix<'a>(&'a str);
+
+impl fmt::Display for QuotePrefix<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.char_indices().nth(QUOTED_PREFIX) {
+            None => write!(f, "{:?}", self.0),
+            Some((end, _)) => write!(
+                f,
+                "{:?}… ({} characters)",
+                &self.0[..end],
+                self.0.chars().count()
+            ),
+        }
+    }
+}
+
+/// A message written by code we do not control (serde's `invalid type: string "…"`, `unknown
+/// variant `…``) with every quoted value in it cut the way [`quote_prefix`] cuts one. A quote
+/// is `"…"` (with `\"` escapes) or `` `…` ``; a quote left open runs to the end of the message.
+pub fn shorten_quotes(message: &str) -> std::borrow::Cow<'_, str> {
+    if message.chars().count() <= QUOTED_PREFIX {
+        return std::borrow::Cow::Borrowed(message);
+    }
+    let mut out = String::with_capacity(message.len().min(4 * QUOTED_PREFIX));
+    let mut rest = message;
+    while let Some(open) = rest.find(['"', '`']) {
+        let quote = rest.as_bytes()[open];
+        out.push_str(&rest[..=open]);
+        let inside = &rest[open + 1..];
+        let close = quoted_len(inside, quote);
+        let value = &inside[..close];
+        match value.char_indices().nth(QUOTED_PREFIX) {
+            None => out.push_str(value),
+            Some((end, _)) => {
+                // Never cut an escape in half: `\` then `"` would read as an escaped quote.
+                let backslashes = value[..end]
+                    .bytes()
+                    .rev()
+                    .take_while(|b| *b == b'\\')
+                    .count();
+                let end = if quote == b'"' && backslashes % 2 == 1 {
+                    end - 1
+                } else {
+                    end
+                };
+                out.push_str(&value[..end]);
+                out.push(quote as char);
+                out.push_str(&format!("… ({} characters)", value.chars().count()));
+                rest = inside.get(close + 1..).unwrap_or("");
+                continue;
+            }
+        }
+        match inside.get(close..close + 1) {
+            Some(_) => {
+                out.push(quote as char);
+                rest = &inside[close + 1..];
+            }
+            None => rest = "",
+        }
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
+/// Bytes of `text` before the quote that closes it (all of it when none does).
+fn quoted_len(text: &str, quote: u8) -> usize {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if quote == b'"' => i += 2,
+            b if b == quote => return i,
+            _ => i += 1,
+        }
+    }
+    bytes.len()
+}
 
 /// Why a name or description was refused (shown after the field's name).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -173,6 +265,59 @@ mod tests {
                 Err(e) => assert!(!e.0.is_empty()),
             }
         }
+    }
+
+    #[test]
+    fn a_refused_value_is_quoted_whole_when_short_and_by_its_prefix_when_long() {
+        assert_eq!(quote_prefix("ab\"c").to_string(), "\"ab\\\"c\"");
+        let exact = "x".repeat(QUOTED_PREFIX);
+        assert_eq!(quote_prefix(&exact).to_string(), format!("{exact:?}"));
+        let long = "é".repeat(5 * 1024 * 1024);
+        let quoted = quote_prefix(&long).to_string();
+        assert_eq!(
+            quoted,
+            format!(
+                "\"{}\"… ({} characters)",
+                "é".repeat(QUOTED_PREFIX),
+                5 * 1024 * 1024
+            )
+        );
+    }
+
+    #[test]
+    fn foreign_messages_have_their_quoted_values_cut() {
+        let short = "invalid type: string \"x\", expected u32";
+        assert!(matches!(
+            shorten_quotes(short),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        let value = "a".repeat(10_000);
+        let serde = format!("invalid type: string \"{value}\", expected u32");
+        assert_eq!(
+            shorten_quotes(&serde),
+            format!(
+                "invalid type: string \"{}\"… (10000 characters), expected u32",
+                "a".repeat(QUOTED_PREFIX)
+            )
+        );
+        let variant = format!("unknown variant `{value}`, expected one of `up`, `down`");
+        assert_eq!(
+            shorten_quotes(&variant),
+            format!(
+                "unknown variant `{}`… (10000 characters), expected one of `up`, `down`",
+                "a".repeat(QUOTED_PREFIX)
+            )
+        );
+        // An escape is never cut in half, and a quote left open is cut too.
+        let escaped = format!("got \"{}\\\"tail\" ok", "b".repeat(QUOTED_PREFIX - 1));
+        let cut = shorten_quotes(&escaped);
+        assert!(
+            cut.starts_with(&format!("got \"{}\"…", "b".repeat(QUOTED_PREFIX - 1))),
+            "{cut}"
+        );
+        assert!(cut.ends_with(" ok"), "{cut}");
+        let open = format!("unknown field `{value}");
+        assert!(shorten_quotes(&open).len() < 200);
     }
 
     #[tokio::test]

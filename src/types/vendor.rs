@@ -55,7 +55,7 @@ impl Vendor {
 
 /// Why a vendor name was refused (shown to API users; names the accepted ones).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("must be one of {}, got {:?}", VENDORS.join(", "), .0)]
+#[error("must be one of {}, got {}", VENDORS.join(", "), crate::types::text::quote_prefix(.0))]
 pub struct VendorError(pub String);
 
 impl std::str::FromStr for Vendor {

@@ -883,7 +883,7 @@ async fn another_instance_picks_up_changes_through_the_revision() {
     group(&root, tree.partner_a, "Main", false, &[p]).await;
     let state = app.state();
     let call = dialtone::dialplan::EvaluateRequest {
-        organization: tree.partner_a,
+        organization_id: tree.partner_a,
         from: String::new(),
         to: "+14155550100".into(),
         at: None,

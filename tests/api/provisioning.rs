@@ -688,7 +688,7 @@ async fn fetches_come_from_memory_and_another_instances_published_change_is_seen
     // carries it here and the cache drops the device.
     dialtone::system::changes::Changes::new(db.clone())
         .publish(dialtone::system::changes::DeviceChanged {
-            macs: vec![MAC_A.to_string()],
+            macs: vec![dialtone::types::Mac::parse(MAC_A).unwrap()],
         })
         .await;
     let started = std::time::Instant::now();

@@ -43,6 +43,26 @@ async fn options_to_dialtone_get_200_with_allow_accept_supported() {
     );
     let to = answer.lines().find(|l| l.starts_with("To:")).unwrap();
     assert!(to.contains(";tag="), "{to}");
+    // The product, not its version: a version tells a scanner which flaws to try.
+    assert_eq!(
+        crate::support::sip::header(&answer, "Server"),
+        Some("dialtone"),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn an_operator_may_name_the_server_as_they_like() {
+    let app = TestApp::start_with(|c| c.sip.user_agent = "acme-voice".into()).await;
+    let client = SipClient::new(app.sip_addr()).await;
+    let answer = client
+        .ask(&options("o2", "OPTIONS", "OPTIONS", client.local()))
+        .await;
+    assert_eq!(
+        crate::support::sip::header(&answer, "Server"),
+        Some("acme-voice"),
+        "{answer}"
+    );
 }
 
 #[tokio::test]

@@ -220,9 +220,7 @@ pub async fn notify_device(
 ) -> Result<NotifyResult> {
     let device = super::visible(&state.db, caller, id).await?;
     caller.require(Permission::OrganizationsWrite)?;
-    let vendor = Vendor::parse(&device.vendor).ok_or_else(|| {
-        Error::Internal(format!("device {id}: unknown vendor {:?}", device.vendor))
-    })?;
+    let vendor = device.vendor;
     let event = event_for(state, vendor, action);
     let target = target::target(addressing(&device))
         .map_err(|why| Error::Conflict(format!("device {id}: {why}")))?;

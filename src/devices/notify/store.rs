@@ -1,8 +1,12 @@
 //! SQL of bulk NOTIFY jobs: the devices a filter selects, the job row with its counters, and the
 //! per-device result rows.
 
+use super::bulk::JobState;
+use super::target::{Action, Outcome};
 use crate::db::Page;
 use crate::db::{Db, Tx};
+use crate::types::sip_uri::SipUri;
+use crate::types::{Mac, Vendor};
 use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
 
@@ -12,8 +16,8 @@ pub struct TargetRow {
     pub id: i64,
     pub organization_id: i64,
     pub organization_path: String,
-    pub mac: String,
-    pub vendor: String,
+    pub mac: Mac,
+    pub vendor: Vendor,
     pub contact: Option<String>,
     pub last_provisioned_ip: Option<String>,
     pub first_user: Option<String>,
@@ -25,11 +29,11 @@ pub struct JobRow {
     pub id: i64,
     pub organization_id: i64,
     pub organization_path: String,
-    pub action: String,
+    pub action: Action,
     pub filter_json: String,
     pub spread_s: i64,
     pub concurrency: i64,
-    pub state: String,
+    pub state: JobState,
     pub total: i64,
     pub sent: i64,
     pub ok: i64,
@@ -46,9 +50,9 @@ pub struct JobRow {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ResultRow {
     pub device_id: i64,
-    pub mac: String,
+    pub mac: Mac,
     pub target: Option<String>,
-    pub outcome: Option<String>,
+    pub outcome: Option<Outcome>,
     pub code: Option<i64>,
     pub reason: Option<String>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -58,10 +62,10 @@ pub struct ResultRow {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PendingRow {
     pub device_id: i64,
-    pub target: String,
+    pub target: SipUri,
     pub organization_id: i64,
     pub organization_path: String,
-    pub vendor: String,
+    pub vendor: Vendor,
 }
 
 /// A new job's columns.
@@ -137,10 +141,9 @@ const INSERT_CHUNK: usize = 400;
 pub async fn insert_pending(
     tx: &mut Tx,
     job_id: i64,
-    rows: &[(i64, &str, Option<&str>)],
+    rows: &[(i64, Mac, Option<&str>)],
 ) -> sqlx::Result<()> {
-    let size =
-        |(_, mac, target): &(i64, &str, Option<&str>)| 32 + mac.len() + target.map_or(0, str::len);
+    let size = |(_, _, target): &(i64, Mac, Option<&str>)| 44 + target.map_or(0, str::len);
     for chunk in crate::db::chunks(rows, INSERT_CHUNK, size) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| format!("($1, ${}, ${}, ${})", 3 * i + 2, 3 * i + 3, 3 * i + 4))

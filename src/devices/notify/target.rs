@@ -19,6 +19,7 @@ pub const DEFAULT_PHONE_PORT: u16 = 5060;
 /// What the NOTIFY asks the phone to do.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = NotifyAction)]
 pub enum Action {
     /// Fetch the configuration again (and apply it; some vendors reboot to do so).
     #[default]
@@ -40,6 +41,10 @@ impl Action {
             "reboot" => Some(Action::Reboot),
             _ => None,
         }
+    }
+
+    fn parse_stored(text: &str) -> Result<Self, &'static str> {
+        Self::parse(text).ok_or("not resync or reboot")
     }
 
     /// The event-log name of a NOTIFY with this action.
@@ -87,6 +92,10 @@ impl Outcome {
         }
     }
 
+    fn parse_stored(text: &str) -> Result<Self, String> {
+        Self::parse(text).ok_or_else(|| format!("not one of {}", Self::NAMES.join(", ")))
+    }
+
     /// What a final response code means.
     pub fn of_code(code: u16) -> Self {
         if (200..300).contains(&code) {
@@ -96,6 +105,21 @@ impl Outcome {
         }
     }
 }
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+crate::text_column!(Action, "action", Action::parse_stored);
+crate::text_column!(Outcome, "outcome", Outcome::parse_stored);
 
 /// Why a device has no address to NOTIFY.
 pub const NO_ADDRESS: &str = "the device has no contact and has never fetched its \

@@ -11,7 +11,7 @@
 //! dialtone's back, in SQL, is seen by then).
 
 use crate::db::Db;
-use crate::devices::model::{Device, Variables};
+use crate::devices::model::{Device, DeviceStatus, Variables};
 use crate::devices::store;
 use crate::error::Result;
 use crate::system::changes::Change;
@@ -87,7 +87,7 @@ impl Entry {
     }
 
     pub fn is_active(&self) -> bool {
-        self.device.status == "active"
+        self.device.status == DeviceStatus::Active
     }
 
     /// The file `name` as rendered with templates of `generation`, if it was.
@@ -153,20 +153,12 @@ impl Cache {
 
     /// Forgets device `mac` (stored under its old or new MAC) and the user names remembered
     /// as naming it or naming no device.
-    pub fn invalidate(&self, mac: &str) {
+    pub fn invalidate(&self, mac: &Mac) {
         self.epoch.fetch_add(1, Ordering::SeqCst);
         let mut maps = self.maps.write().unwrap_or_else(|p| p.into_inner());
-        match Mac::parse(mac) {
-            Ok(mac) => {
-                maps.devices.remove(&mac);
-                maps.usernames
-                    .retain(|_, (_, macs)| !macs.is_empty() && !macs.contains(&mac));
-            }
-            Err(_) => {
-                maps.devices.clear();
-                maps.usernames.clear();
-            }
-        }
+        maps.devices.remove(mac);
+        maps.usernames
+            .retain(|_, (_, macs)| !macs.is_empty() && !macs.contains(mac));
     }
 
     /// Forgets everything (settings, orgips and client-access changes reach many devices).
@@ -228,9 +220,7 @@ impl Cache {
 
 /// Builds a device's entry: passwords decrypted, variables merged, allow-list read.
 async fn load(db: &Db, secrets: &Secrets, device: Device) -> Result<Entry> {
-    let mac = Mac::parse(&device.mac).map_err(|e| {
-        crate::error::Error::Internal(format!("device {}: stored MAC: {e}", device.id))
-    })?;
+    let mac = device.mac;
     // Every password the device may still use, with the previous one's end of grace.
     let far_past = DateTime::<Utc>::MIN_UTC;
     let mut passwords =

@@ -1,25 +1,26 @@
 //! The provisioning listener: its own socket (`provisioning.listen`), TLS when
-//! `provisioning.tls_cert` and `tls_key` are set (rustls), HTTP/1.1 connections driven by
-//! hyper directly so plain and TLS share one accept loop. On shutdown it stops accepting, asks
+//! `provisioning.tls_cert` and `tls_key` are set (rustls), served by the daemon's HTTP accept
+//! loop so plain, TLS and the API treat slow clients alike. On shutdown it stops accepting, asks
 //! every connection to finish its request in flight, and waits up to the grace period.
 
 use super::server::Server;
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use crate::http::listener;
+use axum::body::Body;
+use axum::http::{Request, Response};
+use hyper::body::Incoming;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
-/// A client must send its request headers (and finish a TLS handshake) within this.
+/// A client must send its request headers (and finish a TLS handshake) within this, and a
+/// kept-alive phone that asks nothing for as long is let go.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The TLS acceptor for a certificate chain and key in PEM files; the error names the file.
@@ -46,7 +47,9 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
-/// Accepts until `shutdown`, then drains connections for at most `grace`.
+/// Accepts until `shutdown`, then drains connections for at most `grace`: the daemon's one
+/// HTTP accept loop ([`crate::http::listener`]), with this listener's timeouts and no caps
+/// (phones behind one NAT share an address, and a boot storm is many of them at once).
 pub async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
@@ -54,78 +57,27 @@ pub async fn serve(
     shutdown: CancellationToken,
     grace: Duration,
 ) {
-    let connections = TaskTracker::new();
-    loop {
-        let (stream, peer) = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    // Out of file descriptors and the like: pause instead of spinning.
-                    tracing::warn!(error = %e, "provisioning: accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        let _ = stream.set_nodelay(true);
-        let server = server.clone();
-        let shutdown = shutdown.clone();
-        let tls = tls.clone();
-        connections.spawn(async move {
-            match tls {
-                None => connection(stream, peer, server, shutdown).await,
-                Some(acceptor) => {
-                    match tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(stream)) => connection(stream, peer, server, shutdown).await,
-                        _ => {
-                            metrics::counter!("provisioning_tls_handshake_failures_total")
-                                .increment(1);
-                        }
-                    }
-                }
-            }
-        });
-    }
-    drop(listener);
-    connections.close();
-    if tokio::time::timeout(grace, connections.wait())
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            grace_s = grace.as_secs(),
-            "provisioning requests did not finish in time"
-        );
-    }
+    let settings = listener::Settings {
+        name: "provisioning",
+        header_timeout: HEADER_TIMEOUT,
+        idle_timeout: HEADER_TIMEOUT,
+        caps: listener::Caps::default(),
+        grace,
+    };
+    listener::serve(listener, tls, Phones(server), settings, shutdown).await;
 }
 
-async fn connection<S>(
-    stream: S,
-    peer: SocketAddr,
-    server: Arc<Server>,
-    shutdown: CancellationToken,
-) where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let service = hyper::service::service_fn(move |request| {
-        let server = server.clone();
-        async move { Ok::<_, Infallible>(server.handle(request, peer.ip()).await) }
-    });
-    let conn = http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_TIMEOUT)
-        .serve_connection(TokioIo::new(stream), service);
-    tokio::pin!(conn);
-    tokio::select! {
-        result = conn.as_mut() => {
-            if let Err(e) = result {
-                tracing::debug!(error = %e, %peer, "provisioning connection ended");
-            }
-        }
-        _ = shutdown.cancelled() => {
-            conn.as_mut().graceful_shutdown();
-            let _ = conn.await;
-        }
+/// The provisioning server as the listener calls it.
+#[derive(Clone)]
+struct Phones(Arc<Server>);
+
+impl listener::Handler for Phones {
+    fn handle(
+        &self,
+        request: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> impl Future<Output = Response<Body>> + Send + use<> {
+        let server = self.0.clone();
+        async move { server.handle(request, peer.ip()).await }
     }
 }

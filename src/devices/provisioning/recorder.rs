@@ -167,8 +167,8 @@ async fn store_batch(
             None => (
                 String::new(),
                 format!(
-                    "unknown user {:?}",
-                    outcome.username.as_deref().unwrap_or("")
+                    "unknown user {}",
+                    crate::types::text::quote_prefix(outcome.username.as_deref().unwrap_or(""))
                 ),
             ),
         };

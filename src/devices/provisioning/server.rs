@@ -194,13 +194,7 @@ impl Server {
         {
             return self.fail(&keys, &seen, device, "ua_mac", now);
         }
-        let Some(vendor) = crate::types::Vendor::parse(&entry.device.vendor) else {
-            tracing::error!(
-                device = entry.device.id,
-                "provisioning: device has an unknown vendor"
-            );
-            return (plain(StatusCode::NOT_FOUND, NOT_FOUND_BODY), "not_found");
-        };
+        let vendor = entry.device.vendor;
         let catalog = self.state.templates.current();
         let Some(file_request) = catalog.resolve(vendor, &file) else {
             return (plain(StatusCode::NOT_FOUND, NOT_FOUND_BODY), "not_found");

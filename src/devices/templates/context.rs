@@ -53,12 +53,12 @@ pub(super) struct TemplateContext<'a> {
 struct DeviceContext<'a> {
     id: i64,
     /// `0015651234ab`.
-    mac: &'a str,
+    mac: String,
     /// `0015651234AB`.
     mac_upper: String,
     /// `00:15:65:12:34:ab`.
     mac_colon: String,
-    vendor: &'a str,
+    vendor: &'static str,
     model: &'a str,
     provisioning_username: &'a str,
 }
@@ -133,10 +133,6 @@ fn proxy_of_uri(text: &str) -> Option<String> {
     })
 }
 
-fn default_port(transport: &str) -> u16 {
-    if transport == "tls" { 5061 } else { 5060 }
-}
-
 fn tz_context(name: &str) -> Option<TzContext> {
     let tz: chrono_tz::Tz = name.parse().ok()?;
     // A fixed instant: the standard offset does not depend on when we render.
@@ -166,7 +162,7 @@ fn tz_context(name: &str) -> Option<TzContext> {
 
 pub(super) fn build<'a>(ctx: &'a RenderContext<'a>, file: &'a FileRequest) -> TemplateContext<'a> {
     let device = ctx.device;
-    let mac = crate::types::Mac::parse(&device.mac).ok();
+    let mac = device.mac;
     let org_proxy = ctx
         .variables
         .get("outbound_proxy")
@@ -189,23 +185,23 @@ pub(super) fn build<'a>(ctx: &'a RenderContext<'a>, file: &'a FileRequest) -> Te
                 display_name: &line.display_name,
                 registrar: &line.registrar,
                 registrar_host,
-                registrar_port: registrar_port.unwrap_or(default_port(&line.transport)),
+                registrar_port: registrar_port.unwrap_or(line.transport.default_port()),
                 proxy_host: proxy_parts.as_ref().map(|(h, _)| h.clone()),
                 proxy_port: proxy_parts
                     .as_ref()
-                    .map(|(_, p)| p.unwrap_or(default_port(&line.transport))),
+                    .map(|(_, p)| p.unwrap_or(line.transport.default_port())),
                 proxy,
-                transport: &line.transport,
+                transport: line.transport.as_str(),
             }
         })
         .collect();
     TemplateContext {
         device: DeviceContext {
             id: device.id,
-            mac: &device.mac,
-            mac_upper: mac.map_or_else(|| device.mac.to_ascii_uppercase(), |m| m.upper()),
-            mac_colon: mac.map_or_else(|| device.mac.clone(), |m| m.colon()),
-            vendor: &device.vendor,
+            mac: mac.to_string(),
+            mac_upper: mac.upper(),
+            mac_colon: mac.colon(),
+            vendor: device.vendor.as_str(),
             model: &device.model,
             provisioning_username: &device.provisioning_username,
         },

@@ -5,8 +5,15 @@
 use crate::db::Db;
 use crate::system::events::{self, NewEvent, Severity};
 
-/// Logs the outcome of a reload (`trigger`: `poll` or `SIGHUP`) and files failures.
-pub async fn reload_outcome(db: &Db, trigger: &str, generation: u64, outcome: Result<(), String>) {
+/// Logs the outcome of a reload of `templates` (`trigger`: `poll` or `SIGHUP`) and files
+/// failures.
+pub async fn reload_outcome(
+    db: &Db,
+    templates: &super::Templates,
+    trigger: &str,
+    outcome: Result<(), String>,
+) {
+    let generation = templates.current().generation();
     match outcome {
         Ok(()) => tracing::info!(trigger, generation, "provisioning templates reloaded"),
         Err(error) => {

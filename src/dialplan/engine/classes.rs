@@ -11,6 +11,7 @@ use super::pattern::Pattern;
 use super::templates;
 use super::trie::Trie;
 use crate::types::e164::{self, Country};
+use crate::types::text::quote_prefix;
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
 
@@ -53,12 +54,14 @@ impl ClassTable {
             for text in list {
                 let is_pattern = text.contains(['x', 'X', 'n', 'N', 'z', 'Z', '.']);
                 let (key, pattern) = if is_pattern {
-                    let pattern = Pattern::parse(text)
-                        .map_err(|e| format!("{}: {text:?}: {e}", class_name(*class)))?;
+                    let pattern = Pattern::parse(text).map_err(|e| {
+                        format!("{}: {}: {e}", class_name(*class), quote_prefix(text))
+                    })?;
                     (pattern.literal_prefix(), Some(pattern))
                 } else {
-                    super::compile::checks::check_prefix(text)
-                        .map_err(|e| format!("{}: {text:?}: {e}", class_name(*class)))?;
+                    super::compile::checks::check_prefix(text).map_err(|e| {
+                        format!("{}: {}: {e}", class_name(*class), quote_prefix(text))
+                    })?;
                     (text.clone(), None)
                 };
                 keys.push((key, entries.len() as u32));

@@ -200,7 +200,12 @@ mod hhmm {
         NaiveTime::parse_from_str(&text, "%H:%M")
             .or_else(|_| NaiveTime::parse_from_str(&text, "%H:%M:%S"))
             .map(Some)
-            .map_err(|_| D::Error::custom(format!("expected a time HH:MM, got {text:?}")))
+            .map_err(|_| {
+                D::Error::custom(format!(
+                    "expected a time HH:MM, got {}",
+                    crate::types::text::quote_prefix(&text)
+                ))
+            })
     }
 }
 
@@ -228,7 +233,10 @@ mod weekdays {
                     .position(|n| lower.starts_with(n) && lower.len() >= 3)
                     .and_then(|i| Weekday::try_from(i as u8).ok())
                     .ok_or_else(|| {
-                        D::Error::custom(format!("unknown weekday {name:?}; use mon … sun"))
+                        D::Error::custom(format!(
+                            "unknown weekday {}; use mon … sun",
+                            crate::types::text::quote_prefix(name)
+                        ))
                     })
             })
             .collect()

@@ -10,6 +10,7 @@
 
 use super::compile::CompiledPolicy;
 use super::model::{NumberClass, PolicyBody};
+use crate::types::text::quote_prefix;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -151,11 +152,15 @@ pub struct InstantiatedGroup {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
-    #[error("unknown template {0:?}")]
+    #[error("unknown template {}", quote_prefix(.0))]
     UnknownTemplate(String),
-    #[error("variable {0:?} is not bound (give it a trunk id)")]
+    #[error("variable {} is not bound (give it a trunk id)", quote_prefix(.0))]
     Unbound(String),
-    #[error("template {template:?} has no variable {variable:?}")]
+    #[error(
+        "template {} has no variable {}",
+        quote_prefix(.template),
+        quote_prefix(.variable)
+    )]
     UndeclaredVariable { template: String, variable: String },
     #[error("template policy {policy}: {message}")]
     Invalid { policy: String, message: String },

@@ -391,9 +391,9 @@ async fn instantiate_template(
     caller: Caller,
     Path(name): Path<String>,
     JsonBody(body): JsonBody<InstantiateBody>,
-) -> Result<Envelope<Vec<Group>>> {
+) -> Result<ListEnvelope<Group>> {
     let groups =
         instantiate::instantiate(&state, &caller, &name, body.organization_id, &body.bindings)
             .await?;
-    Ok(Envelope::created(groups))
+    Ok(ListEnvelope::created(groups))
 }

@@ -19,7 +19,7 @@ pub enum Answer {
 
 pub(super) fn decide(listener: &Listener, identity: Identity, call: &Invite) -> Answer {
     let request = EvaluateRequest {
-        organization: identity.organization_id,
+        organization_id: identity.organization_id,
         from: call.from.clone(),
         to: call.to.clone(),
         at: None,

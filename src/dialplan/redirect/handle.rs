@@ -34,20 +34,18 @@ pub(super) async fn handle(
     source: SocketAddr,
     transport: Transport,
 ) {
-    if bytes.len() > listener.inner.state.config.sip.max_message_bytes {
-        dropped("too_large");
-        return;
-    }
-    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        return; // UDP keep-alives.
-    }
-    let normalized = message::normalize_line_endings(bytes);
-    let bytes = normalized.as_ref();
-    let Some(scan) = message::scan(bytes) else {
-        dropped("unparseable");
-        tracing::debug!(%source, "redirect: unparseable message dropped");
-        return;
+    let max_bytes = listener.inner.state.config.sip.max_message_bytes;
+    let (normalized, scan) = match message::intake(bytes, max_bytes) {
+        message::Intake::Message(normalized, scan) => (normalized, scan),
+        message::Intake::TooLarge => return dropped("too_large"),
+        message::Intake::KeepAlive => return,
+        message::Intake::Unparseable => {
+            dropped("unparseable");
+            tracing::debug!(%source, "redirect: unparseable message dropped");
+            return;
+        }
     };
+    let bytes = normalized.as_ref();
     let Some(method) = scan.request_method().map(str::to_ascii_uppercase) else {
         // We send no requests, so no response is ours.
         dropped(if message::status_code(&scan).is_some() {

@@ -1,5 +1,6 @@
 //! `/v1/mobiles` routes: SIM records (ICCID, IMSI, MSISDN number, state).
 
+use super::model::{MOBILE_STATES, Mobile, MobileState};
 use super::store::MobileFilter;
 use super::{self as mobiles, MobileUpdate, NewMobile};
 use crate::auth::Caller;
@@ -8,9 +9,8 @@ use crate::http::envelope::{Envelope, ListEnvelope, done};
 use crate::http::json::{JsonBody, JsonEdit, ReadOnlyFields};
 use crate::http::pagination::{PageParams, Params};
 use crate::http::path;
-use crate::numbers::iccid::Iccid;
-use crate::numbers::model::{MOBILE_STATES, Mobile, MobileState};
 use crate::state::AppState;
+use crate::types::iccid::Iccid;
 use axum::extract::{Path, State};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -47,7 +47,7 @@ async fn list_mobiles(
     let filter = MobileFilter {
         organization_id: params.i64("organization_id")?,
         state: params.one_of("state", &MOBILE_STATES)?,
-        iccid: iccid.map(|i| i.to_string()),
+        iccid,
         msisdn_number_id: params.i64("msisdn_number_id")?,
     };
     let (rows, total) = mobiles::list(&state.db, &caller, &filter, page).await?;

@@ -2,6 +2,7 @@
 //! (a number of the same organization), state. Tenancy-checked, audited, one transaction each.
 
 pub(super) mod api;
+pub mod model;
 mod store;
 
 use self::store::{MobileFields, MobileFilter};
@@ -9,10 +10,10 @@ use crate::auth::{Caller, Permission};
 use crate::db::Page;
 use crate::db::{Db, Tx};
 use crate::error::{Error, Result};
-use crate::numbers::iccid::{Iccid, Imsi};
-use crate::numbers::model::{Mobile, MobileState};
 use crate::system::audit::{self, Change};
+use crate::types::iccid::{Iccid, Imsi};
 use chrono::Utc;
+use model::{Mobile, MobileState};
 
 const MOBILE: &str = "mobile";
 
@@ -94,10 +95,10 @@ pub async fn create(db: &Db, caller: &Caller, input: NewMobile) -> Result<Mobile
         None => None,
     };
     let fields = MobileFields {
-        iccid: iccid.as_str(),
-        imsi: imsi.as_ref().map(Imsi::as_str),
+        iccid: &iccid,
+        imsi: imsi.as_ref(),
         msisdn_number_id: msisdn,
-        state: input.state.unwrap_or(MobileState::Inactive).as_str(),
+        state: input.state.unwrap_or(MobileState::Inactive),
     };
     let mut tx = db.begin().await?;
     let id = store::insert(&mut tx, organization_id, &fields, Utc::now()).await?;
@@ -146,16 +147,13 @@ pub async fn update(db: &Db, caller: &Caller, id: i64, input: MobileUpdate) -> R
     let mut tx = db.begin().await?;
     let before = reread(&mut tx, id).await?;
     let fields = MobileFields {
-        iccid: iccid.as_ref().map_or(before.iccid.as_str(), Iccid::as_str),
+        iccid: iccid.as_ref().unwrap_or(&before.iccid),
         imsi: match &imsi {
-            Some(i) => i.as_ref().map(Imsi::as_str),
-            None => before.imsi.as_deref(),
+            Some(i) => i.as_ref(),
+            None => before.imsi.as_ref(),
         },
         msisdn_number_id: msisdn.unwrap_or(before.msisdn_number_id),
-        state: match input.state {
-            Some(s) => s.as_str(),
-            None => &before.state,
-        },
+        state: input.state.unwrap_or(before.state),
     };
     store::update(&mut tx, id, &fields, Utc::now()).await?;
     let after = reread(&mut tx, id).await?;

@@ -9,6 +9,7 @@ use crate::auth::{Caller, Permission};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::system::audit::{self, Change};
+use crate::types::text::quote_prefix;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -23,7 +24,12 @@ pub struct Domain {
 /// A DNS name: lower-cased, labels of letters, digits and hyphens, at least two labels.
 pub fn validate_domain(text: &str) -> Result<String> {
     let domain = text.trim().trim_end_matches('.').to_ascii_lowercase();
-    let bad = |why: &str| Err(Error::field("domain", format!("{why}: {text:?}")));
+    let bad = |why: &str| {
+        Err(Error::field(
+            "domain",
+            format!("{why}: {}", quote_prefix(text)),
+        ))
+    };
     if domain.len() > 253 {
         return bad("longer than 253 characters");
     }

@@ -11,62 +11,39 @@ use crate::db::{Db, Page};
 use crate::error::{Error, Result};
 use crate::system::audit::{self, Change};
 use crate::system::changes::{Changes, OrgAccessChanged};
+use crate::types::{Cidr, Description};
 use chrono::{DateTime, Utc};
 use ipnet::IpNet;
 use serde::Serialize;
 use std::net::IpAddr;
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema, sqlx::FromRow)]
+/// The longest description of an org IP.
+pub const DESCRIPTION_MAX: usize = 500;
+
+/// What an operator wrote about an org IP: at most 500 characters, one line.
+pub type OrgIpDescription = Description<DESCRIPTION_MAX>;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OrgIp {
     pub id: i64,
     pub organization_id: i64,
     /// Canonical CIDR (`192.0.2.0/24`, `2001:db8::/32`; a bare address becomes /32 or /128).
-    pub cidr: String,
-    pub description: String,
+    #[schema(value_type = String)]
+    pub cidr: Cidr,
+    #[schema(value_type = String)]
+    pub description: OrgIpDescription,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-/// Parses an address or network. Host bits set (`10.0.0.1/8`) is refused with the network the
-/// operator probably meant, rather than silently widened or narrowed.
-pub fn parse_cidr(text: &str) -> Result<IpNet> {
-    let text = text.trim();
-    let net = match text.parse::<IpNet>() {
-        Ok(net) => net,
-        Err(_) => match text.parse::<IpAddr>() {
-            Ok(ip) => IpNet::from(ip),
-            Err(_) => {
-                return Err(Error::field(
-                    "cidr",
-                    format!("not an IP address or CIDR: {text:?}"),
-                ));
-            }
-        },
-    };
-    if net.trunc() != net {
-        return Err(Error::field(
-            "cidr",
-            format!("{text} has host bits set; did you mean {}?", net.trunc()),
-        ));
-    }
-    Ok(net)
+/// Parses an address or network given as `cidr` (host bits set is refused with the network
+/// the operator probably meant: see [`Cidr::parse`]).
+pub fn parse_cidr(text: &str) -> Result<Cidr> {
+    Cidr::parse(text).map_err(|e| Error::field("cidr", e))
 }
 
-fn validate_description(text: &str) -> Result<String> {
-    let text = text.trim();
-    if text.chars().count() > 500 {
-        return Err(Error::field(
-            "description",
-            "must be at most 500 characters",
-        ));
-    }
-    if text.chars().any(char::is_control) {
-        return Err(Error::field(
-            "description",
-            "must not contain control characters",
-        ));
-    }
-    Ok(text.to_string())
+fn parse_description(text: &str) -> Result<OrgIpDescription> {
+    OrgIpDescription::parse(text).map_err(|e| Error::field("description", e))
 }
 
 /// The org IP `id` and its organization, if the caller may see them.
@@ -76,7 +53,10 @@ pub async fn visible(db: &Db, caller: &Caller, id: i64) -> Result<(OrgIp, Organi
         .ok_or_else(|| Error::not_found("org IP"))?;
     let org = super::visible(db, caller, ip.organization_id)
         .await
-        .map_err(|_| Error::not_found("org IP"))?;
+        .map_err(|e| match e {
+            Error::NotFound(_) => Error::not_found("org IP"),
+            other => other,
+        })?;
     Ok((ip, org))
 }
 
@@ -118,10 +98,10 @@ pub async fn create(
 ) -> Result<OrgIp> {
     let org = super::visible_field(db, caller, "organization_id", organization_id).await?;
     caller.require(Permission::OrganizationsWrite)?;
-    let cidr = parse_cidr(cidr)?.to_string();
-    let description = validate_description(description)?;
+    let cidr = parse_cidr(cidr)?;
+    let description = parse_description(description)?;
     let mut tx = db.begin().await?;
-    let row = store::insert(&mut tx, organization_id, &cidr, &description, Utc::now()).await?;
+    let row = store::insert(&mut tx, organization_id, cidr, &description, Utc::now()).await?;
     audit::record(
         &mut tx,
         &caller.actor(),
@@ -144,15 +124,15 @@ pub async fn update(
     let (before, org) = visible(db, caller, id).await?;
     caller.require(Permission::OrganizationsWrite)?;
     let cidr = match cidr {
-        Some(c) => parse_cidr(c)?.to_string(),
-        None => before.cidr.clone(),
+        Some(c) => parse_cidr(c)?,
+        None => before.cidr,
     };
     let description = match description {
-        Some(d) => validate_description(d)?,
+        Some(d) => parse_description(d)?,
         None => before.description.clone(),
     };
     let mut tx = db.begin().await?;
-    let after = store::update(&mut tx, id, &cidr, &description, Utc::now()).await?;
+    let after = store::update(&mut tx, id, cidr, &description, Utc::now()).await?;
     audit::record(
         &mut tx,
         &caller.actor(),
@@ -186,7 +166,8 @@ fn access_of(organization_id: i64) -> OrgAccessChanged {
     }
 }
 
-/// (organization id, CIDR) of every org IP, unscoped: the SIP redirect listener's source table.
+/// (organization id, CIDR) of every org IP, unscoped: the SIP redirect listener's source table
+/// (which counts and logs the ones that do not parse, rather than refusing every source).
 pub async fn all_networks(db: &Db) -> Result<Vec<(i64, String)>> {
     Ok(store::all_networks(db).await?)
 }
@@ -203,15 +184,16 @@ pub async fn contains(db: &Db, organization_id: i64, ip: IpAddr) -> Result<bool>
         .any(|net| net.contains(&ip)))
 }
 
-/// The organization's networks (for callers that cache them, like the provisioning server).
+/// The organization's networks (for callers that cache them, like the provisioning server);
+/// a stored network that does not parse is an error naming its row, never a network skipped.
 pub async fn networks(db: &Db, organization_id: i64) -> Result<Vec<IpNet>> {
     let cidrs = store::cidrs(db, organization_id).await?;
-    Ok(cidrs.iter().filter_map(|c| c.parse().ok()).collect())
+    Ok(cidrs.iter().map(Cidr::net).collect())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::parse_cidr;
+    use super::{parse_cidr, parse_description};
 
     #[test]
     fn cidrs_are_canonical_and_strict() {
@@ -226,9 +208,31 @@ mod tests {
         );
         assert_eq!(parse_cidr("::1").unwrap().to_string(), "::1/128");
         let err = parse_cidr("10.0.0.1/8").unwrap_err().to_string();
-        assert!(err.contains("did you mean 10.0.0.0/8"), "{err}");
+        assert_eq!(
+            err,
+            "cidr: 10.0.0.1/8 has host bits set; did you mean 10.0.0.0/8?"
+        );
+        assert_eq!(
+            parse_cidr(" example.com ").unwrap_err().to_string(),
+            "cidr: not an IP address or CIDR: \"example.com\""
+        );
         for bad in ["10.0.0.0/33", "300.1.1.1", "example.com", "", "10.0.0.0/-1"] {
             assert!(parse_cidr(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn descriptions_are_one_bounded_line() {
+        let err = |text: &str| parse_description(text).unwrap_err().to_string();
+        assert_eq!(parse_description(" rack 4 ").unwrap().as_str(), "rack 4");
+        assert_eq!(parse_description("").unwrap().as_str(), "");
+        assert_eq!(
+            err(&"x".repeat(501)),
+            "description: must be at most 500 characters"
+        );
+        assert_eq!(
+            err("a\nb"),
+            "description: must not contain control characters"
+        );
     }
 }

@@ -2,9 +2,13 @@
 //! may do.
 
 pub mod api;
+mod foreign_ids;
 mod store;
+mod validate;
 
+pub use foreign_ids::{ForeignId, add_foreign_id, delete_foreign_id, foreign_ids};
 pub use store::UserFilter;
+pub use validate::validate_username;
 
 use super::Organization;
 use crate::auth::{self, Caller, Permission, Role, password, roles};
@@ -15,31 +19,21 @@ use crate::system::audit::{self, Actor, Change};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
+use validate::{parse_role, validate_email};
 
 /// A user as the API shows it (the password never leaves the server).
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct User {
     pub id: i64,
     pub organization_id: i64,
     pub username: String,
-    #[schema(value_type = Role)]
-    pub role: String,
+    pub role: Role,
     pub email: Option<String>,
     pub twofactor_enabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     #[serde(skip)]
     pub organization_path: String,
-}
-
-/// A user's id in another system (CRM, billing, the platform migrated from).
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
-pub struct ForeignId {
-    pub id: i64,
-    pub user_id: i64,
-    pub source: String,
-    pub foreign_id: String,
-    pub created_at: DateTime<Utc>,
 }
 
 /// What a user may do, for `GET /v1/users/{id}/permissions`.
@@ -52,57 +46,6 @@ pub struct Permissions {
     /// Organizations in scope: this one and all its descendants.
     pub scope: &'static str,
     pub permissions: Vec<&'static str>,
-}
-
-/// Usernames: 3–64 of letters, digits and `. _ @ -`, stored lower-case (logins are
-/// case-insensitive).
-pub fn validate_username(text: &str) -> Result<String> {
-    let name = text.trim().to_lowercase();
-    let len = name.chars().count();
-    if !(3..=64).contains(&len) {
-        return Err(Error::field("username", "must be 3-64 characters"));
-    }
-    if !name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-'))
-    {
-        return Err(Error::field(
-            "username",
-            "may contain only letters, digits, '.', '_', '@' and '-'",
-        ));
-    }
-    Ok(name)
-}
-
-fn validate_email(text: Option<&str>) -> Result<Option<String>> {
-    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
-        return Ok(None);
-    };
-    let valid = text.len() <= 254
-        && !text.chars().any(|c| c.is_whitespace() || c.is_control())
-        && text.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-        });
-    if valid {
-        Ok(Some(text.to_string()))
-    } else {
-        Err(Error::field(
-            "email",
-            format!("not an e-mail address: {text:?}"),
-        ))
-    }
-}
-
-fn parse_role(text: &str) -> Result<Role> {
-    Role::parse(text).ok_or_else(|| {
-        Error::field(
-            "role",
-            format!("unknown role {text:?}; expected one of admin, user, readonly"),
-        )
-    })
 }
 
 /// The user `id` if the caller may see it; 404 otherwise.
@@ -156,7 +99,7 @@ pub async fn create(db: &Db, caller: &Caller, input: NewUser) -> Result<User> {
         org_id,
         &username,
         &hash,
-        role.as_str(),
+        role,
         email.as_deref(),
         Utc::now(),
     )
@@ -179,7 +122,7 @@ pub async fn insert_admin(
     username: &str,
     hash: &str,
 ) -> Result<i64> {
-    let user = store::insert(tx, org.id, username, hash, "admin", None, Utc::now()).await?;
+    let user = store::insert(tx, org.id, username, hash, Role::Admin, None, Utc::now()).await?;
     audit::record(tx, actor, Change::of(&user, "create", None, Some(&user))).await?;
     Ok(user.id)
 }
@@ -212,8 +155,8 @@ pub async fn update(db: &Db, caller: &Caller, id: i64, input: UserUpdate) -> Res
         ));
     }
     let role = match &input.role {
-        Some(r) => parse_role(r)?.as_str().to_string(),
-        None => before.role.clone(),
+        Some(r) => parse_role(r)?,
+        None => before.role,
     };
     if is_self && role != before.role {
         return Err(Error::Conflict(
@@ -247,7 +190,7 @@ pub async fn update(db: &Db, caller: &Caller, id: i64, input: UserUpdate) -> Res
     let after = store::update(
         &mut tx,
         id,
-        &role,
+        role,
         email.as_deref(),
         hash.as_deref(),
         Utc::now(),
@@ -304,14 +247,13 @@ pub async fn delete(db: &Db, caller: &Caller, id: i64) -> Result<()> {
 pub async fn permissions(db: &Db, caller: &Caller, id: i64) -> Result<Permissions> {
     let user = visible(db, caller, id).await?;
     let org = super::visible(db, caller, user.organization_id).await?;
-    let role = parse_role(&user.role)?;
     Ok(Permissions {
         user_id: user.id,
-        role: user.role,
+        role: user.role.as_str().to_string(),
         organization_id: org.id,
-        organization_type: org.org_type.clone(),
+        organization_type: org.org_type.as_str().to_string(),
         scope: "organization and descendants",
-        permissions: roles::permissions(role, org.kind()),
+        permissions: roles::permissions(user.role, org.org_type),
     })
 }
 
@@ -337,93 +279,4 @@ pub async fn reset_two_factor(db: &Db, caller: &Caller, id: i64) -> Result<User>
     .await?;
     tx.commit().await?;
     Ok(after)
-}
-
-pub async fn foreign_ids(db: &Db, caller: &Caller, user_id: i64) -> Result<Vec<ForeignId>> {
-    visible(db, caller, user_id).await?;
-    Ok(store::foreign_ids(db, user_id).await?)
-}
-
-fn validate_token(field: &str, text: &str, max: usize) -> Result<String> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(Error::field(field, "must not be empty"));
-    }
-    if text.chars().count() > max || text.chars().any(char::is_control) {
-        return Err(Error::field(
-            field,
-            format!("must be at most {max} printable characters"),
-        ));
-    }
-    Ok(text.to_string())
-}
-
-pub async fn add_foreign_id(
-    db: &Db,
-    caller: &Caller,
-    user_id: i64,
-    source: &str,
-    foreign_id: &str,
-) -> Result<ForeignId> {
-    let user = visible(db, caller, user_id).await?;
-    caller.require(Permission::UsersWrite)?;
-    let source = validate_token("source", source, 64)?.to_lowercase();
-    let foreign_id = validate_token("foreign_id", foreign_id, 255)?;
-    let mut tx = db.begin().await?;
-    let row = store::insert_foreign_id(&mut tx, user_id, &source, &foreign_id, Utc::now()).await?;
-    audit::record(
-        &mut tx,
-        &caller.actor(),
-        Change {
-            after: serde_json::to_value(&row).ok(),
-            ..Change::of(&user, "foreignid.create", None, None)
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(row)
-}
-
-pub async fn delete_foreign_id(db: &Db, caller: &Caller, user_id: i64, id: i64) -> Result<()> {
-    let user = visible(db, caller, user_id).await?;
-    caller.require(Permission::UsersWrite)?;
-    let mut tx = db.begin().await?;
-    let row = store::delete_foreign_id(&mut tx, user_id, id)
-        .await?
-        .ok_or_else(|| Error::not_found("foreign id"))?;
-    audit::record(
-        &mut tx,
-        &caller.actor(),
-        Change {
-            before: serde_json::to_value(&row).ok(),
-            ..Change::of(&user, "foreignid.delete", None, None)
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn usernames_and_emails() {
-        assert_eq!(
-            validate_username(" Alice.Smith@Acme ").unwrap(),
-            "alice.smith@acme"
-        );
-        for bad in ["ab", "with space", "colon:x", "ünï", &"x".repeat(65)] {
-            assert!(validate_username(bad).is_err(), "{bad}");
-        }
-        assert_eq!(
-            validate_email(Some("a@b.co")).unwrap().as_deref(),
-            Some("a@b.co")
-        );
-        assert_eq!(validate_email(Some(" ")).unwrap(), None);
-        for bad in ["nope", "a@b", "a b@c.d", "@c.d", "a@.c"] {
-            assert!(validate_email(Some(bad)).is_err(), "{bad}");
-        }
-    }
 }

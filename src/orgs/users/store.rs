@@ -1,8 +1,10 @@
 //! SQL of users and their foreign ids.
 
 use super::{ForeignId, User};
+use crate::auth::Role;
 use crate::db::Page;
 use crate::db::{Db, Tx};
+use crate::types::column::parse_stored;
 use crate::{on_db, on_snapshot, on_tx};
 use chrono::{DateTime, Utc};
 
@@ -10,14 +12,51 @@ const COLUMNS: &str = "u.id, u.organization_id, u.username, u.role, u.email, \
     u.totp_enabled AS twofactor_enabled, u.created_at, u.updated_at, o.path AS organization_path";
 const FROM: &str = " FROM users u JOIN organizations o ON o.id = u.organization_id";
 
+/// A `users` row (with its organization's path) as stored.
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: i64,
+    organization_id: i64,
+    username: String,
+    role: String,
+    email: Option<String>,
+    twofactor_enabled: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    organization_path: String,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = sqlx::Error;
+
+    /// A stored role that does not parse is an error naming the user, never a default role.
+    fn try_from(row: UserRow) -> sqlx::Result<Self> {
+        Ok(Self {
+            role: parse_stored("user", row.id, "role", &row.role, Role::parse_stored)?,
+            id: row.id,
+            organization_id: row.organization_id,
+            username: row.username,
+            email: row.email,
+            twofactor_enabled: row.twofactor_enabled,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            organization_path: row.organization_path,
+        })
+    }
+}
+
 pub async fn get(db: &Db, id: i64) -> sqlx::Result<Option<User>> {
     let sql = format!("SELECT {COLUMNS}{FROM} WHERE u.id = $1");
-    on_db!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await)
+    let row: Option<UserRow> = on_db!(db, pool =>
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await)?;
+    row.map(User::try_from).transpose()
 }
 
 async fn get_in_tx(tx: &mut Tx, id: i64) -> sqlx::Result<User> {
     let sql = format!("SELECT {COLUMNS}{FROM} WHERE u.id = $1");
-    on_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(conn).await)
+    let row: UserRow = on_tx!(tx, conn =>
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(conn).await)?;
+    User::try_from(row)
 }
 
 /// Filters of `GET /v1/users`.
@@ -44,15 +83,20 @@ pub async fn list(
         .username
         .as_ref()
         .map(|n| format!("%{}%", n.to_lowercase()));
-    on_snapshot!(db, conn => {
+    let (rows, total): (Vec<UserRow>, i64) = on_snapshot!(db, conn => {
         let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
             .bind(scope_like).bind(f.organization_id).bind(&f.role).bind(&name_like)
             .bind(page.limit).bind(page.offset).fetch_all(&mut *conn).await?;
         let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
             .bind(scope_like).bind(f.organization_id).bind(&f.role).bind(&name_like)
             .fetch_one(&mut *conn).await?;
-        Ok((rows, total))
-    })
+        Ok::<_, sqlx::Error>((rows, total))
+    })?;
+    let users = rows
+        .into_iter()
+        .map(User::try_from)
+        .collect::<sqlx::Result<_>>()?;
+    Ok((users, total))
 }
 
 pub async fn insert(
@@ -60,14 +104,14 @@ pub async fn insert(
     organization_id: i64,
     username: &str,
     password_hash: &str,
-    role: &str,
+    role: Role,
     email: Option<&str>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<User> {
     let (id,): (i64,) = on_tx!(tx, conn => sqlx::query_as(
         "INSERT INTO users (organization_id, username, password_hash, role, email, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id")
-        .bind(organization_id).bind(username).bind(password_hash).bind(role).bind(email).bind(now)
+        .bind(organization_id).bind(username).bind(password_hash).bind(role.as_str()).bind(email).bind(now)
         .fetch_one(conn).await)?;
     get_in_tx(tx, id).await
 }
@@ -75,7 +119,7 @@ pub async fn insert(
 pub async fn update(
     tx: &mut Tx,
     id: i64,
-    role: &str,
+    role: Role,
     email: Option<&str>,
     password_hash: Option<&str>,
     now: DateTime<Utc>,
@@ -83,7 +127,7 @@ pub async fn update(
     on_tx!(tx, conn => sqlx::query(
         "UPDATE users SET role = $1, email = $2, password_hash = COALESCE($3, password_hash), \
          updated_at = $4 WHERE id = $5")
-        .bind(role).bind(email).bind(password_hash).bind(now).bind(id).execute(conn).await.map(|r| r.rows_affected()))?;
+        .bind(role.as_str()).bind(email).bind(password_hash).bind(now).bind(id).execute(conn).await.map(|r| r.rows_affected()))?;
     get_in_tx(tx, id).await
 }
 

@@ -95,6 +95,21 @@ fn record_ttl(ttl: u32, remaining: Duration) -> Duration {
     Duration::from_secs(u64::from(ttl)).min(remaining)
 }
 
+/// The records of `lookup` that `each` keeps, each given its TTL capped by the answer's validity.
+fn records<T>(
+    lookup: &hickory_resolver::lookup::Lookup,
+    mut each: impl FnMut(&RData, Duration) -> Option<T>,
+) -> Vec<T> {
+    let remaining = lookup
+        .valid_until()
+        .saturating_duration_since(std::time::Instant::now());
+    lookup
+        .answers()
+        .iter()
+        .filter_map(|record| each(&record.data, record_ttl(record.ttl, remaining)))
+        .collect()
+}
+
 impl DnsLookup for HickoryLookup {
     fn srv(&self, name: &str) -> BoxFuture<'_, Result<Vec<SrvRecord>, ResolveError>> {
         let name = absolute(name);
@@ -103,23 +118,16 @@ impl DnsLookup for HickoryLookup {
                 Ok(lookup) => lookup,
                 Err(error) => return empty_or_error(&name, error),
             };
-            let remaining = lookup
-                .valid_until()
-                .saturating_duration_since(std::time::Instant::now());
-            Ok(lookup
-                .answers()
-                .iter()
-                .filter_map(|record| match &record.data {
-                    RData::SRV(srv) => Some(SrvRecord {
-                        priority: srv.priority,
-                        weight: srv.weight,
-                        port: srv.port,
-                        target: srv.target.to_ascii(),
-                        ttl: record_ttl(record.ttl, remaining),
-                    }),
-                    _ => None,
-                })
-                .collect())
+            Ok(records(&lookup, |data, ttl| match data {
+                RData::SRV(srv) => Some(SrvRecord {
+                    priority: srv.priority,
+                    weight: srv.weight,
+                    port: srv.port,
+                    target: srv.target.to_ascii(),
+                    ttl,
+                }),
+                _ => None,
+            }))
         })
     }
 
@@ -130,25 +138,14 @@ impl DnsLookup for HickoryLookup {
                 Ok(lookup) => lookup,
                 Err(error) => return empty_or_error(&name, error),
             };
-            let remaining = lookup
-                .valid_until()
-                .saturating_duration_since(std::time::Instant::now());
-            Ok(lookup
-                .as_lookup()
-                .answers()
-                .iter()
-                .filter_map(|record| {
-                    let ip = match &record.data {
-                        RData::A(a) => IpAddr::V4(a.0),
-                        RData::AAAA(aaaa) => IpAddr::V6(aaaa.0),
-                        _ => return None,
-                    };
-                    Some(IpRecord {
-                        ip,
-                        ttl: record_ttl(record.ttl, remaining),
-                    })
-                })
-                .collect())
+            Ok(records(lookup.as_lookup(), |data, ttl| {
+                let ip = match data {
+                    RData::A(a) => IpAddr::V4(a.0),
+                    RData::AAAA(aaaa) => IpAddr::V6(aaaa.0),
+                    _ => return None,
+                };
+                Some(IpRecord { ip, ttl })
+            }))
         })
     }
 }

@@ -7,7 +7,7 @@
 pub struct DeviceChanged {
     /// The MACs involved (before and after an edit). Empty: any device may have changed (a
     /// bulk import, an organization's provisioning settings).
-    pub macs: Vec<String>,
+    pub macs: Vec<crate::types::Mac>,
 }
 
 impl DeviceChanged {
@@ -107,7 +107,12 @@ impl Change {
         }
         match self {
             Change::Device(c) if c.macs.len() > Self::MAX_DETAIL_MACS => String::new(),
-            Change::Device(c) => c.macs.join(","),
+            Change::Device(c) => c
+                .macs
+                .iter()
+                .map(|m| m.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
             Change::Organization(c) => id(c.id),
             Change::OrgAccess(c) => id(c.organization_id),
             Change::Trunk(c) => id(c.trunk_id),
@@ -121,13 +126,15 @@ impl Change {
     pub fn from_row(kind: &str, detail: Option<&str>) -> Option<Change> {
         let id = |detail: Option<&str>| detail.and_then(|d| d.parse::<i64>().ok());
         Some(match kind {
+            // A detail naming a MAC this build cannot read stands for any device.
             DeviceChanged::KIND => Change::Device(DeviceChanged {
                 macs: detail
                     .unwrap_or_default()
                     .split(',')
                     .filter(|m| !m.is_empty())
-                    .map(str::to_string)
-                    .collect(),
+                    .map(crate::types::Mac::parse)
+                    .collect::<Result<_, _>>()
+                    .unwrap_or_default(),
             }),
             OrganizationChanged::KIND => {
                 Change::Organization(OrganizationChanged { id: id(detail) })
@@ -189,7 +196,10 @@ mod tests {
     fn every_kind_round_trips_through_its_row() {
         let changes = [
             Change::Device(DeviceChanged {
-                macs: vec!["0015651234AB".into(), "0015651234AC".into()],
+                macs: vec![
+                    crate::types::Mac::parse("0015651234AB").unwrap(),
+                    crate::types::Mac::parse("0015651234AC").unwrap(),
+                ],
             }),
             Change::Device(DeviceChanged::all()),
             Change::Organization(OrganizationChanged { id: Some(7) }),
@@ -213,7 +223,7 @@ mod tests {
     #[test]
     fn a_bulk_device_change_keeps_no_detail_and_reads_back_as_every_device() {
         let macs = (0..=Change::MAX_DETAIL_MACS)
-            .map(|i| format!("001565{i:06X}"))
+            .map(|i| crate::types::Mac::parse(&format!("001565{i:06X}")).unwrap())
             .collect();
         let bulk = Change::Device(DeviceChanged { macs });
         assert_eq!(bulk.detail(), "");

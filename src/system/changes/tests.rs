@@ -14,7 +14,7 @@ async fn database(dir: &tempfile::TempDir) -> Db {
 
 fn device(mac: &str) -> Change {
     Change::Device(DeviceChanged {
-        macs: vec![mac.to_string()],
+        macs: vec![crate::types::Mac::parse(mac).unwrap()],
     })
 }
 

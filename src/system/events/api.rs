@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::http::envelope::{Envelope, ListEnvelope};
 use crate::http::pagination::{PageParams, Params};
 use crate::state::AppState;
+use crate::types::text::quote_prefix;
 use axum::extract::{Path, State};
 use chrono::{DateTime, Utc};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -111,7 +112,10 @@ fn time(params: &Params, name: &str) -> Result<Option<DateTime<Utc>>> {
         .map_err(|_| {
             Error::field(
                 name,
-                format!("must be an RFC 3339 time such as 2025-01-31T12:00:00Z, got {text:?}"),
+                format!(
+                    "must be an RFC 3339 time such as 2025-01-31T12:00:00Z, got {}",
+                    quote_prefix(text)
+                ),
             )
         })
 }

@@ -8,7 +8,10 @@ pub struct Currency([u8; 3]);
 
 /// Why a currency code was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("must be an ISO 4217 code of three letters (e.g. EUR), got {0:?}")]
+#[error(
+    "must be an ISO 4217 code of three letters (e.g. EUR), got {}",
+    crate::types::text::quote_prefix(.0)
+)]
 pub struct CurrencyError(pub String);
 
 impl Currency {

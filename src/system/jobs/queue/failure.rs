@@ -19,6 +19,7 @@ pub fn to_json(error: &Error) -> Value {
                 "class": "rows",
                 "message": rows.message,
                 "errors": rows.errors,
+                "omitted": rows.omitted,
             });
         }
         Error::Unavailable(m) => ("unavailable", m.clone()),
@@ -48,6 +49,7 @@ pub fn from_json(detail: Option<&Value>, error: Option<&str>) -> Error {
         Some("rows") => Error::Rows(RowErrors {
             message,
             errors: rows(detail.get("errors")),
+            omitted: detail.get("omitted").and_then(Value::as_u64).unwrap_or(0) as usize,
         }),
         _ => Error::Internal(message),
     }
@@ -97,6 +99,7 @@ mod tests {
                 field: "number".into(),
                 message: "already exists".into(),
             }],
+            omitted: 1,
         });
         let Error::Rows(back) = from_json(Some(&to_json(&error)), None) else {
             panic!("not rows");
@@ -108,6 +111,7 @@ mod tests {
         assert_eq!(back.errors.len(), 1);
         assert_eq!(back.errors[0].row, 3);
         assert_eq!(back.errors[0].field, "number");
+        assert_eq!(back.omitted, 1);
     }
 
     #[test]
