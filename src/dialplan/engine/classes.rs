@@ -141,7 +141,7 @@ impl Countries {
 
 /// Built once, on the first plan assembly: one class table per template and one fallback
 /// table, each shared by all the countries that use it, in one sorted vector (a table per
-/// country made that first assembly three times slower, see `bench/README.md`).
+/// country made that first assembly two to three times slower, see `bench/README.md`).
 static COUNTRIES: LazyLock<Countries> = LazyLock::new(|| {
     let fallback = Arc::new(fallback_classes());
     let plan = |numbering| CountryPlan {
