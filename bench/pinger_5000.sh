@@ -344,8 +344,13 @@ kamailio_figures() {
     local kam_version modules kport maxbuffer="${KAMAILIO_MAXBUFFER:-4194304}"
     kam_version=$(kamailio -v 2>/dev/null | awk 'NR == 1 {print $3; exit}')
     # The package's own file list first: a find over /usr/lib (gigabytes here) takes minutes.
-    modules=$(dirname "$({ dpkg -L kamailio 2>/dev/null | grep -m 1 '/modules/dispatcher\.so$'; } ||
-        find /usr/lib -path '*/kamailio/modules/dispatcher.so' -print -quit 2>/dev/null)")
+    # awk reads the whole list: `grep -m 1` could end the pipe early, fail it under pipefail and
+    # add find's line to grep's.
+    local module
+    module=$(dpkg -L kamailio 2>/dev/null | awk '/\/modules\/dispatcher\.so$/ && !found {print; found = 1}')
+    [[ -n "$module" ]] ||
+        module=$(find /usr/lib -path '*/kamailio/modules/dispatcher.so' -print -quit 2>/dev/null)
+    modules=$(dirname "$module")
     if [[ ! -f "$modules/dispatcher.so" ]]; then
         echo "kamailio: dispatcher.so not found under /usr/lib"
         return 0
