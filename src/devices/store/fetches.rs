@@ -1,13 +1,12 @@
 //! SQL of what the provisioning server notes about fetches, and its look-up by provisioning
 //! user name.
 
-use super::super::model::{Device, Line};
-use super::lines_of;
+use super::super::model::Device;
 use super::rows::{DEVICE_COLUMNS, DEVICE_FROM, DeviceRow};
+use super::with_lines_all;
 use crate::db::Db;
 use crate::{on_db, on_tx};
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
 
 /// Notes a configuration fetch. `updated_at` is left alone: it tracks configuration changes.
 pub async fn record_fetch(
@@ -37,22 +36,7 @@ pub async fn by_provisioning_username(db: &Db, username: &str) -> sqlx::Result<V
     );
     let rows: Vec<DeviceRow> = on_db!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(username).bind(MAX_SAME_USERNAME).fetch_all(pool).await)?;
-    let mut devices: Vec<Device> = rows
-        .into_iter()
-        .map(Device::try_from)
-        .collect::<sqlx::Result<_>>()?;
-    let ids: Vec<i64> = devices.iter().map(|d| d.id).collect();
-    let mut by_device: HashMap<i64, Vec<Line>> = HashMap::new();
-    for row in lines_of(db, &ids).await? {
-        by_device
-            .entry(row.device_id)
-            .or_default()
-            .push(Line::try_from(row)?);
-    }
-    for device in &mut devices {
-        device.lines = by_device.remove(&device.id).unwrap_or_default();
-    }
-    Ok(devices)
+    with_lines_all(db, rows).await
 }
 
 /// One fetch to note, for [`record_fetches`].

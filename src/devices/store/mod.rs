@@ -84,22 +84,7 @@ pub async fn list(
             .fetch_one(&mut *conn).await?;
         Ok::<_, sqlx::Error>((rows, total))
     })?;
-    let mut devices: Vec<Device> = rows
-        .into_iter()
-        .map(Device::try_from)
-        .collect::<sqlx::Result<_>>()?;
-    let ids: Vec<i64> = devices.iter().map(|d| d.id).collect();
-    let mut by_device: HashMap<i64, Vec<Line>> = HashMap::new();
-    for row in lines_of(db, &ids).await? {
-        by_device
-            .entry(row.device_id)
-            .or_default()
-            .push(Line::try_from(row)?);
-    }
-    for device in &mut devices {
-        device.lines = by_device.remove(&device.id).unwrap_or_default();
-    }
-    Ok((devices, total))
+    Ok((with_lines_all(db, rows).await?, total))
 }
 
 /// Lines of the devices `ids`, ordered by device, then position.
@@ -122,17 +107,31 @@ async fn lines_of(db: &Db, ids: &[i64]) -> sqlx::Result<Vec<LineRow>> {
     })
 }
 
+/// `rows` as devices, each with its lines (one query for all of them).
+async fn with_lines_all(db: &Db, rows: Vec<DeviceRow>) -> sqlx::Result<Vec<Device>> {
+    let mut devices: Vec<Device> = rows
+        .into_iter()
+        .map(Device::try_from)
+        .collect::<sqlx::Result<_>>()?;
+    let ids: Vec<i64> = devices.iter().map(|d| d.id).collect();
+    let mut by_device: HashMap<i64, Vec<Line>> = HashMap::new();
+    for row in lines_of(db, &ids).await? {
+        by_device
+            .entry(row.device_id)
+            .or_default()
+            .push(Line::try_from(row)?);
+    }
+    for device in &mut devices {
+        device.lines = by_device.remove(&device.id).unwrap_or_default();
+    }
+    Ok(devices)
+}
+
 async fn with_lines(db: &Db, row: Option<DeviceRow>) -> sqlx::Result<Option<Device>> {
     let Some(row) = row else {
         return Ok(None);
     };
-    let mut device = Device::try_from(row)?;
-    device.lines = lines_of(db, &[device.id])
-        .await?
-        .into_iter()
-        .map(Line::try_from)
-        .collect::<sqlx::Result<_>>()?;
-    Ok(Some(device))
+    Ok(with_lines_all(db, vec![row]).await?.pop())
 }
 
 /// The device `id` with its lines.
