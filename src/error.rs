@@ -131,6 +131,20 @@ impl Error {
         Self::NotFound(format!("{what} not found"))
     }
 
+    /// 409 "`field`: cannot be changed`advice`": an update that would change a field fixed at
+    /// creation conflicts with the object as it is (sending the current value back is fine).
+    pub fn immutable(field: &str, advice: &str) -> Self {
+        Self::Conflict(format!("{field}: cannot be changed{advice}"))
+    }
+
+    /// 404 "`field`: `what` not found" for an object a request names in `field` that does not
+    /// exist or that the caller cannot see: the answer its own URL would give, with the field
+    /// named. (A request the document allows names ids the server may not have, so this is no
+    /// malformed request but a missing object.)
+    pub fn missing(field: &str, what: impl std::fmt::Display) -> Self {
+        Self::NotFound(format!("{field}: {what} not found"))
+    }
+
     /// 409 refusing to delete `subject` while anything in `users` still uses it; `Ok` when
     /// nothing does. Nothing is written either way.
     pub fn refuse_in_use(subject: &str, users: &[InUse], advice: &str) -> Result<()> {

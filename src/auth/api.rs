@@ -195,7 +195,8 @@ pub struct CodeBody {
 
 /// Confirm the pending secret with a current code; from then on logins need `otp`.
 #[utoipa::path(post, path = "/v1/auth/twofactor/confirm", tag = "auth", request_body = CodeBody,
-    responses((status = 200, description = "Enabled"), (status = 400, description = "Wrong code")),
+    responses((status = 200, description = "Enabled"), (status = 400, description = "Wrong code"),
+              (status = 409, description = "No pending secret (create one first), or already enabled")),
     security(("bearer" = [])))]
 async fn twofactor_confirm(
     State(state): State<AppState>,
@@ -208,7 +209,8 @@ async fn twofactor_confirm(
 
 /// Disable two-factor authentication (needs a current code).
 #[utoipa::path(delete, path = "/v1/auth/twofactor", tag = "auth", request_body = CodeBody,
-    responses((status = 200, description = "Disabled"), (status = 400, description = "Wrong code")),
+    responses((status = 200, description = "Disabled"), (status = 400, description = "Wrong code"),
+              (status = 409, description = "Two-factor authentication is not enabled")),
     security(("bearer" = [])))]
 async fn twofactor_disable(
     State(state): State<AppState>,

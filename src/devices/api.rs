@@ -117,7 +117,6 @@ pub struct CreateDevice {
     organization_id: Option<i64>,
     /// Any common notation (`AA:BB:…`, `aa-bb-…`, `aabb.ccdd.eeff`, bare hex); stored as 12
     /// lower-case hex digits. Unique platform-wide.
-    #[schema(value_type = String)]
     mac: Mac,
     vendor: Vendor,
     /// Model name, e.g. `T54W` (1-64 of letters, digits, spaces and `- _ . + / ( )`).
@@ -260,7 +259,6 @@ async fn get_device(
 pub struct UpdateDevice {
     /// Accepted only when unchanged.
     organization_id: Option<i64>,
-    #[schema(value_type = Option<String>)]
     mac: Option<Mac>,
     vendor: Option<Vendor>,
     model: Option<String>,
@@ -298,7 +296,7 @@ impl ReadOnlyFields for UpdateDevice {
 /// provisioning password changes only through `credentials/rotate`.
 #[utoipa::path(put, path = "/v1/devices/{id}", tag = "devices", params(("id" = i64, Path)),
     request_body = UpdateDevice,
-    responses((status = 200, body = DeviceView), (status = 400), (status = 404), (status = 409, description = "MAC taken, or a dropped line still has numbers")),
+    responses((status = 200, body = DeviceView), (status = 400), (status = 404), (status = 409, description = "MAC taken, `organization_id` cannot be changed, or a dropped line still has numbers")),
     security(("bearer" = [])))]
 async fn update_device(
     State(state): State<AppState>,

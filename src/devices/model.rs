@@ -152,7 +152,6 @@ pub struct LineView {
 pub struct DeviceView {
     pub id: i64,
     /// Canonical 12 lower-case hex digits; unique platform-wide.
-    #[schema(value_type = String)]
     pub mac: Mac,
     pub vendor: Vendor,
     pub model: String,

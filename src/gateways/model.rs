@@ -73,7 +73,6 @@ pub struct Gateway {
     pub id: i64,
     pub trunk_id: i64,
     /// Normalised `sip:host[:port][;transport=udp|tcp]`.
-    #[schema(value_type = String)]
     pub uri: SipUri,
     pub enabled: bool,
     /// Seconds between pings while up; null means the pinger's default.
@@ -92,9 +91,7 @@ pub struct TrunkIp {
     pub id: i64,
     pub trunk_id: i64,
     /// Canonical CIDR (`192.0.2.0/24`; a bare address becomes /32 or /128).
-    #[schema(value_type = String)]
     pub cidr: Cidr,
-    #[schema(value_type = String)]
     pub description: IpDescription,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

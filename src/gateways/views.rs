@@ -13,7 +13,6 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct HealthView {
     pub gateway_id: i64,
-    #[schema(value_type = String)]
     pub uri: SipUri,
     pub state: State,
     pub since: Option<DateTime<Utc>>,
@@ -83,7 +82,6 @@ pub fn health_view(
 pub struct GatewayView {
     pub id: i64,
     pub trunk_id: i64,
-    #[schema(value_type = String)]
     pub uri: SipUri,
     pub enabled: bool,
     pub ping_interval_s: Option<i64>,
@@ -140,7 +138,6 @@ pub struct TrunkView {
     pub id: i64,
     pub organization_id: i64,
     /// Unique within the organization.
-    #[schema(value_type = String)]
     pub name: TrunkName,
     pub direction: Direction,
     /// Concurrent calls allowed (1-100000).

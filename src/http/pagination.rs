@@ -1,9 +1,11 @@
 //! `limit` / `offset` / `page` query parameters and the other typed query parameters of lists.
 //!
 //! The documented rules: `limit` defaults to 50 and is clamped to 1000; `limit` below 1, a negative
-//! `offset`, a `page` below 1, or giving both `page` and `offset` is a 400; anything non-numeric is
-//! a 400 naming the parameter. `per_page` (the SaaS and billing APIs' name, used with `page`) is
-//! read as `limit`; giving both is a 400.
+//! `offset` or a `page` below 1 is a 400; anything non-numeric is a 400 naming the parameter.
+//! `per_page` (the SaaS and billing APIs' name, used with `page`) is read as `limit`. When both
+//! names of one thing are given, `limit` wins over `per_page` and `offset` over `page` (each is
+//! still checked): a precedence any schema-valid request can follow, where refusing the pair
+//! would make requests the document allows fail.
 
 use crate::db::Page;
 use crate::error::Error;
@@ -22,11 +24,11 @@ pub const MAX_LIMIT: i64 = 1000;
 pub struct PageParams {
     /// Items per page: default 50, values above 1000 are clamped to 1000, below 1 answer 400.
     limit: Option<i64>,
-    /// Another name of `limit` (as the SaaS and billing APIs call it); give one of the two.
+    /// Another name of `limit` (as the SaaS and billing APIs call it); `limit` wins when both are given.
     per_page: Option<i64>,
     /// Items to skip (default 0, negative answers 400).
     offset: Option<i64>,
-    /// 1-based page number, an alternative to `offset`.
+    /// 1-based page number of `limit` items, an alternative to `offset` (which wins when both are given).
     page: Option<i64>,
 }
 
@@ -47,32 +49,34 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 
 impl Params {
     pub fn page(&self) -> Result<Page, Error> {
-        let (name, limit) = match (self.i64("limit")?, self.i64("per_page")?) {
-            (Some(_), Some(_)) => {
-                return Err(Error::field("per_page", "give either limit or per_page"));
-            }
-            (None, Some(per_page)) => ("per_page", per_page),
-            (limit, None) => ("limit", limit.unwrap_or(DEFAULT_LIMIT)),
-        };
-        if limit < 1 {
-            return Err(Error::field(name, "must be at least 1"));
-        }
-        let limit = limit.min(MAX_LIMIT);
-        let offset = match (self.i64("offset")?, self.i64("page")?) {
-            (Some(_), Some(_)) => return Err(Error::field("page", "give either page or offset")),
-            (Some(offset), None) if offset < 0 => {
-                return Err(Error::field("offset", "must not be negative"));
-            }
-            (Some(offset), None) => offset,
-            (None, Some(page)) if page < 1 => {
-                return Err(Error::field("page", "must be at least 1"));
-            }
+        let limit = self.at_least("limit", 1)?;
+        let per_page = self.at_least("per_page", 1)?;
+        let limit = limit.or(per_page).unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
+        let offset = self.at_least("offset", 0)?;
+        let page = self.at_least("page", 1)?;
+        let offset = match (offset, page) {
+            (Some(offset), _) => offset,
             (None, Some(page)) => (page - 1)
                 .checked_mul(limit)
                 .ok_or_else(|| Error::field("page", "too large"))?,
             (None, None) => 0,
         };
         Ok(Page { limit, offset })
+    }
+
+    /// An optional integer parameter that must be at least `minimum`.
+    fn at_least(&self, name: &str, minimum: i64) -> Result<Option<i64>, Error> {
+        match self.i64(name)? {
+            Some(value) if value < minimum => Err(Error::field(
+                name,
+                if minimum == 0 {
+                    "must not be negative".to_string()
+                } else {
+                    format!("must be at least {minimum}")
+                },
+            )),
+            value => Ok(value),
+        }
     }
 
     pub fn i64(&self, name: &str) -> Result<Option<i64>, Error> {
@@ -153,7 +157,15 @@ mod tests {
         let err = |pairs: &[(&str, &str)]| params(pairs).page().unwrap_err().to_string();
         assert!(err(&[("per_page", "0")]).starts_with("per_page"));
         assert!(err(&[("per_page", "x")]).starts_with("per_page"));
-        assert!(err(&[("per_page", "5"), ("limit", "5")]).starts_with("per_page"));
+        assert_eq!(
+            params(&[("per_page", "5"), ("limit", "7")])
+                .page()
+                .unwrap()
+                .limit,
+            7,
+            "limit wins over per_page"
+        );
+        assert!(err(&[("per_page", "0"), ("limit", "7")]).starts_with("per_page"));
     }
 
     #[test]
@@ -170,7 +182,15 @@ mod tests {
             let err = params(&[(k, v)]).page().unwrap_err().to_string();
             assert!(err.starts_with(needle), "{k}={v}: {err}");
         }
-        assert!(params(&[("page", "2"), ("offset", "1")]).page().is_err());
+        assert_eq!(
+            params(&[("page", "2"), ("offset", "1")])
+                .page()
+                .unwrap()
+                .offset,
+            1,
+            "offset wins over page"
+        );
+        assert!(params(&[("page", "0"), ("offset", "1")]).page().is_err());
         assert!(params(&[("page", &i64::MAX.to_string())]).page().is_err());
     }
 }

@@ -28,9 +28,7 @@ pub async fn check_assignment(
     // Outside the caller's subtree reads like missing; database errors stay errors.
     let not_found = |what: &'static str| {
         move |e: Error| match e {
-            Error::NotFound(_) => {
-                Error::field("assignment.id", format!("{what} {} not found", a.id))
-            }
+            Error::NotFound(_) => Error::missing("assignment.id", format_args!("{what} {}", a.id)),
             other => other,
         }
     };
@@ -123,8 +121,8 @@ pub async fn hold_assignment(tx: &mut Tx, a: Assignment) -> Result<()> {
     if held {
         return Ok(());
     }
-    Err(Error::field(
+    Err(Error::missing(
         "assignment.id",
-        format!("{what} {} not found", a.id),
+        format_args!("{what} {}", a.id),
     ))
 }

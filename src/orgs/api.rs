@@ -130,7 +130,8 @@ impl ReadOnlyFields for UpdateOrganization {
 
 /// Change name, status, time zone or country (only the fields given are applied).
 #[utoipa::path(put, path = "/v1/organizations/{id}", tag = "organizations", request_body = UpdateOrganization,
-    params(("id" = i64, Path)), responses((status = 200, body = Organization), (status = 404)),
+    params(("id" = i64, Path)), responses((status = 200, body = Organization), (status = 404),
+        (status = 409, description = "`type` or `parent_id` cannot be changed, or the name is taken")),
     security(("bearer" = [])))]
 async fn update_organization(
     State(state): State<AppState>,
@@ -199,7 +200,9 @@ impl ReadOnlyFields for UpdateClientAccess {
 /// Who of this organization may use the API, and from where.
 #[utoipa::path(put, path = "/v1/organizations/{id}/clientaccess", tag = "organizations",
     request_body = UpdateClientAccess, params(("id" = i64, Path)),
-    responses((status = 200, body = ClientAccess), (status = 404)), security(("bearer" = [])))]
+    responses((status = 200, body = ClientAccess), (status = 404),
+        (status = 409, description = "The caller would turn off its own organization's API access")),
+    security(("bearer" = [])))]
 async fn update_client_access(
     State(state): State<AppState>,
     caller: Caller,

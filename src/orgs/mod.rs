@@ -31,10 +31,10 @@ pub async fn visible(db: &Db, caller: &Caller, id: i64) -> Result<Organization> 
 }
 
 /// Like [`visible`], for an organization named in a request body (the error names the field).
-/// Only "not found" becomes the field's 400: a database error (a corrupt row) stays itself.
+/// Only "not found" becomes the field's 404: a database error (a corrupt row) stays itself.
 pub async fn visible_field(db: &Db, caller: &Caller, field: &str, id: i64) -> Result<Organization> {
     visible(db, caller, id).await.map_err(|e| match e {
-        Error::NotFound(_) => Error::field(field, format!("organization {id} not found")),
+        Error::NotFound(_) => Error::missing(field, format_args!("organization {id}")),
         other => other,
     })
 }
@@ -147,14 +147,14 @@ pub async fn update(
     let before = visible(db, caller, id).await?;
     caller.require(Permission::OrganizationsWrite)?;
     if let Some(t) = &input.org_type
-        && t != before.org_type.as_str()
+        && model::parse_type("type", t)? != before.org_type
     {
-        return Err(Error::field("type", "cannot be changed"));
+        return Err(Error::immutable("type", ""));
     }
     if let Some(p) = input.parent_id
         && p != before.parent_id
     {
-        return Err(Error::field("parent_id", "cannot be changed"));
+        return Err(Error::immutable("parent_id", ""));
     }
     let name = match &input.name {
         Some(n) => model::parse_name("name", n)?,

@@ -88,7 +88,6 @@ pub type OrgName = Name<NAME_MAX>;
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Organization {
     pub id: i64,
-    #[schema(value_type = String)]
     pub name: OrgName,
     #[serde(rename = "type")]
     pub org_type: OrgType,

@@ -85,9 +85,61 @@ impl<'de> Deserialize<'de> for Cidr {
 
 crate::text_column!(Cidr, "cidr", Cidr::parse);
 
+/// An IPv4 address in dotted decimal, no leading zeros (as `std` parses it).
+const IPV4: &str = r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])";
+
+impl utoipa::PartialSchema for Cidr {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use crate::types::schema::WHITE_SPACE;
+        // IPv6 by its alphabet only (the `cidr` format is the whole rule), and no host bits
+        // set, which a pattern cannot say either.
+        let pattern = format!(
+            r"^{WHITE_SPACE}*(?:{IPV4}(?:/(?:3[0-2]|[12]?[0-9]))?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:/(?:12[0-8]|1[01][0-9]|[1-9]?[0-9]))?){WHITE_SPACE}*$"
+        );
+        crate::types::schema::string(
+            "An IP address or network in CIDR notation (`192.0.2.0/24`, `2001:db8::/32`), with no host bits set (`10.0.0.1/8` is refused, naming `10.0.0.0/8`)",
+            Some(&pattern),
+            (Some(2), Some(64)),
+            Some("cidr"),
+        )
+    }
+}
+
+impl utoipa::ToSchema for Cidr {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_schema_pattern_admits_everything_the_parser_takes() {
+        use utoipa::PartialSchema;
+        let pattern = crate::types::schema::check::pattern_of(Cidr::schema());
+        for text in [
+            "192.0.2.0/24",
+            "10.0.0.7",
+            " 10.0.0.0/8 ",
+            "2001:db8::/32",
+            "::1",
+            "::/0",
+            "0.0.0.0/0",
+        ] {
+            assert!(Cidr::parse(text).is_ok(), "{text}");
+            assert!(pattern.is_match(text), "{text:?}");
+        }
+        for text in [
+            "",
+            "10.0.0.0/33",
+            "01.2.3.4",
+            "256.1.1.1",
+            "example.com",
+            "10.0.0/8",
+            "::/129",
+        ] {
+            assert!(Cidr::parse(text).is_err(), "{text}");
+            assert!(!pattern.is_match(text), "{text:?}");
+        }
+    }
     use crate::types::column::corrupt_of;
     use crate::types::column::tests::{sqlite_decode, sqlite_round_trip};
     use rand::{Rng, SeedableRng};

@@ -176,9 +176,77 @@ impl<'de> Deserialize<'de> for Imsi {
 crate::text_column!(Iccid, "iccid", Iccid::parse);
 crate::text_column!(Imsi, "imsi", Imsi::parse);
 
+impl utoipa::PartialSchema for Iccid {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let ws = crate::types::schema::WHITE_SPACE;
+        // Spaces and dashes may separate the digits; the Luhn check digit is the `iccid`
+        // format's part.
+        let pattern = format!("^{ws}*8[ -]*9(?:[ -]*[0-9]){{17,18}}[ -]*{ws}*$");
+        crate::types::schema::string(
+            "An ICCID: 19 or 20 digits starting 89 with a valid Luhn check digit (spaces and dashes between them are ignored)",
+            Some(&pattern),
+            (Some(19), Some(64)),
+            Some("iccid"),
+        )
+    }
+}
+
+impl utoipa::ToSchema for Iccid {}
+
+impl utoipa::PartialSchema for Imsi {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let ws = crate::types::schema::WHITE_SPACE;
+        let pattern = format!(
+            "^{ws}*[ -]*(?:[2-7](?:[ -]*[0-9]){{14}}|0[ -]*0[ -]*1(?:[ -]*[0-9]){{12}})[ -]*{ws}*$"
+        );
+        crate::types::schema::string(
+            "An IMSI: 15 digits, the first three a mobile country code (2xx-7xx, or 001 for test networks); spaces and dashes between them are ignored",
+            Some(&pattern),
+            (Some(15), Some(64)),
+            None,
+        )
+    }
+}
+
+impl utoipa::ToSchema for Imsi {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_schema_patterns_agree_with_the_parsers() {
+        use utoipa::PartialSchema;
+        let iccid = crate::types::schema::check::pattern_of(Iccid::schema());
+        let imsi = crate::types::schema::check::pattern_of(Imsi::schema());
+        for text in [
+            "8944500102198304826",
+            "89445001021983048260",
+            "8944 5001 0219 8304 826",
+            "9944500102198304826",
+            "894450010219830482",
+            "",
+            "89-44500102198304826 ",
+        ] {
+            // The pattern admits a text when only its check digit can be wrong.
+            let luhn_only = Iccid::parse(text).is_err_and(|e| e.0.contains("Luhn"));
+            assert_eq!(
+                iccid.is_match(text),
+                Iccid::parse(text).is_ok() || luhn_only,
+                "{text:?}"
+            );
+        }
+        for text in [
+            "310150123456789",
+            "001010123456789",
+            "810150123456789",
+            "31015012345678",
+            "002010123456789",
+            " 310-150-123456789",
+        ] {
+            assert_eq!(imsi.is_match(text), Imsi::parse(text).is_ok(), "{text:?}");
+        }
+    }
     use crate::types::column::corrupt_of;
     use crate::types::column::tests::{sqlite_decode, sqlite_round_trip};
     use rand::{Rng, SeedableRng};

@@ -118,9 +118,58 @@ impl<'de> Deserialize<'de> for Mac {
     }
 }
 
+impl utoipa::PartialSchema for Mac {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use crate::types::schema::WHITE_SPACE;
+        // The first octet even: a unicast address. (All zero is refused too; the `mac` format
+        // says so, a pattern cannot without look-ahead.)
+        const HEX: &str = "[0-9A-Fa-f]";
+        const FIRST: &str = "[0-9A-Fa-f][02468ACEace]";
+        let pattern = format!(
+            "^{WHITE_SPACE}*(?:{FIRST}(?:{HEX}{{10}}|(?::{HEX}{{2}}){{5}}|(?:-{HEX}{{2}}){{5}})|{FIRST}{HEX}{{2}}(?:\\.{HEX}{{4}}\\.{HEX}{{4}}|:{HEX}{{4}}:{HEX}{{4}}|-{HEX}{{4}}-{HEX}{{4}})){WHITE_SPACE}*$"
+        );
+        crate::types::schema::string(
+            "A unicast MAC address, not all zero, in any common notation (`AA:BB:CC:DD:EE:FF`, `aa-bb-…`, `aabb.ccdd.eeff`, bare hex); answers give 12 lower-case hex digits",
+            Some(&pattern),
+            (Some(12), Some(64)),
+            Some("mac"),
+        )
+    }
+}
+
+impl utoipa::ToSchema for Mac {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_schema_pattern_agrees_with_the_parser() {
+        use utoipa::PartialSchema;
+        let pattern = crate::types::schema::check::pattern_of(Mac::schema());
+        for text in [
+            "00:15:65:12:34:ab",
+            "00-15-65-12-34-AB",
+            "0015.6512.34ab",
+            "0015651234AB",
+            " 0015651234ab ",
+            "01:15:65:12:34:ab",
+            "ff:ff:ff:ff:ff:ff",
+            "00:15-65:12:34:ab",
+            "0015:6512:34ab",
+            "0015-6512.34ab",
+            "0015651234a",
+            "0015651234abc",
+            "00:15:65:12:34:ag",
+            "",
+            "00 15 65 12 34 ab",
+            "\u{a0}0015651234ab",
+        ] {
+            assert_eq!(pattern.is_match(text), Mac::parse(text).is_ok(), "{text:?}");
+        }
+        // The one refusal the pattern leaves to the format.
+        assert!(pattern.is_match("000000000000") && Mac::parse("000000000000").is_err());
+    }
 
     #[test]
     fn every_notation_gives_the_canonical_form() {

@@ -10,6 +10,7 @@ pub mod e164;
 pub mod iccid;
 pub mod mac;
 pub mod money;
+pub mod schema;
 pub mod sip_uri;
 pub mod text;
 pub mod vendor;

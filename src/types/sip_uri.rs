@@ -213,9 +213,61 @@ impl<'de> serde::Deserialize<'de> for SipUri {
 
 crate::text_column!(SipUri, "uri", SipUri::parse);
 
+impl utoipa::PartialSchema for SipUri {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let ws = crate::types::schema::WHITE_SPACE;
+        let user = r"(?:[A-Za-z0-9\-_.!~*'()&=+$,/]|%[0-9A-Fa-f]{2})+";
+        let label = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+        let host = format!(r"(?:{label}(?:\.{label})*\.?|\[[0-9A-Fa-f:.]+\])");
+        let port = "(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])";
+        let parameter = "(?:[Tt][Rr][Aa][Nn][Ss][Pp][Oo][Rr][Tt]=(?:[Uu][Dd][Pp]|[Tt][Cc][Pp])|[A-SU-Za-su-z0-9\\-_.!~*'()%][A-Za-z0-9\\-_.!~*'()%]*(?:=[A-Za-z0-9\\-_.!~*'()%\\[\\]:]*)?)";
+        let pattern =
+            format!("^{ws}*(?:sip|SIP):(?:{user}@)?{host}(?::{port})?(?:;{parameter})*{ws}*$");
+        crate::types::schema::string(
+            "A SIP URI, `sip:[user@]host[:port][;transport=udp|tcp]` (IPv6 literals in brackets; `sips:` and other transports are refused)",
+            Some(&pattern),
+            (Some(5), Some(259)),
+            Some("sip-uri"),
+        )
+    }
+}
+
+impl utoipa::ToSchema for SipUri {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_schema_pattern_agrees_with_the_parser() {
+        use utoipa::PartialSchema;
+        let pattern = crate::types::schema::check::pattern_of(SipUri::schema());
+        for text in [
+            "sip:127.0.0.1:5080",
+            "sip:gw.example.com",
+            "SIP:alice@pbx.example.com;transport=TCP",
+            "sip:[::1]:5060",
+            "sip:a%20b@host",
+            "sip:host;lr",
+            "sip:host;transport=tls",
+            "sips:host",
+            "sip:",
+            "sip:host:0",
+            "sip:host:65536",
+            "sip:-bad.example",
+            "sip:a..b",
+            "sip:@host",
+            "sip:a b@host",
+            " sip:host ",
+            "sip:host:5060;transport=udp;lr",
+        ] {
+            assert_eq!(
+                pattern.is_match(text),
+                SipUri::parse(text).is_ok(),
+                "{text:?}"
+            );
+        }
+    }
 
     #[tokio::test]
     async fn uris_round_trip_through_json_and_the_database() {

@@ -211,6 +211,46 @@ crate::text_column!(
     Description::<MAX, NEWLINES>::parse
 );
 
+impl<const MAX: usize> utoipa::PartialSchema for Name<MAX> {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::types::schema::string(
+            &format!("1-{MAX} characters (trimmed), no control characters"),
+            Some(&crate::types::schema::text_pattern(true, false)),
+            (Some(1), Some(MAX)),
+            None,
+        )
+    }
+}
+
+impl<const MAX: usize> utoipa::ToSchema for Name<MAX> {
+    fn name() -> std::borrow::Cow<'static, str> {
+        format!("Name{MAX}").into()
+    }
+}
+
+impl<const MAX: usize, const NEWLINES: bool> utoipa::PartialSchema for Description<MAX, NEWLINES> {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let lines = if NEWLINES {
+            ", line breaks allowed"
+        } else {
+            ""
+        };
+        crate::types::schema::string(
+            &format!("At most {MAX} characters (trimmed), no control characters{lines}"),
+            Some(&crate::types::schema::text_pattern(false, NEWLINES)),
+            (None, Some(MAX)),
+            None,
+        )
+    }
+}
+
+impl<const MAX: usize, const NEWLINES: bool> utoipa::ToSchema for Description<MAX, NEWLINES> {
+    fn name() -> std::borrow::Cow<'static, str> {
+        let lines = if NEWLINES { "Lines" } else { "" };
+        format!("Description{MAX}{lines}").into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,6 +270,51 @@ mod tests {
         assert_eq!(err("elevenchars"), "must be at most 10 characters");
         assert_eq!(err("a\u{7}b"), NO_CONTROL_CHARACTERS);
         assert_eq!(err("a\nb"), NO_CONTROL_CHARACTERS);
+    }
+
+    #[test]
+    fn the_schema_patterns_agree_with_the_parsers() {
+        use crate::types::schema::check::pattern_of;
+        use utoipa::PartialSchema;
+        let name = pattern_of(Short::schema());
+        let lines = pattern_of(Description::<10, true>::schema());
+        let line = pattern_of(Description::<10>::schema());
+        for text in [
+            "Acme",
+            "  Acme ",
+            "ümlaut",
+            "a b",
+            "\u{a0}x",
+            "",
+            " ",
+            "a\nb",
+            "a\u{7}b",
+            "\u{85}x",
+            "\t a",
+            "a\u{85}b",
+            "x\u{3000}",
+            "\u{a0}",
+            "a\n",
+            "\n",
+            "\u{1c}a",
+            "a\r\nb",
+        ] {
+            assert_eq!(
+                name.is_match(text),
+                Short::parse(text).is_ok(),
+                "name {text:?}"
+            );
+            assert_eq!(
+                line.is_match(text),
+                Description::<10>::parse(text).is_ok(),
+                "description {text:?}"
+            );
+            assert_eq!(
+                lines.is_match(text),
+                Description::<10, true>::parse(text).is_ok(),
+                "multi-line description {text:?}"
+            );
+        }
     }
 
     #[test]

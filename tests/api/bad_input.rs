@@ -44,6 +44,29 @@ fn b400(method: Method, path: &str, body: impl ToString, mentions: &[&'static st
     )
 }
 
+/// A body naming an object that does not exist (or that the caller cannot see): 404 naming the
+/// field.
+fn b404(method: Method, path: &str, body: impl ToString, field: &'static str) -> Bad {
+    bad(
+        method,
+        path,
+        &body.to_string(),
+        StatusCode::NOT_FOUND,
+        &[field, "not found"],
+    )
+}
+
+/// An update of a field fixed at creation: 409 naming the field.
+fn b409(method: Method, path: &str, body: impl ToString, field: &'static str) -> Bad {
+    bad(
+        method,
+        path,
+        &body.to_string(),
+        StatusCode::CONFLICT,
+        &[field, "cannot be changed"],
+    )
+}
+
 /// The body-shape cases every JSON endpoint must refuse the same way.
 fn shapes(method: Method, path: &str) -> Vec<Bad> {
     vec![
@@ -296,11 +319,11 @@ async fn create_organization_refuses_bad_input() {
             json!({"name": "a\u{7}b", "type": "tenant", "parent_id": a}),
             &["name", "control"],
         ),
-        b400(
+        b404(
             M::POST,
             path,
             json!({"name": "New", "type": "tenant", "parent_id": 987_654}),
-            &["parent_id"],
+            "parent_id",
         ),
         // A tenant cannot have children; a partner cannot have a partner.
         b400(
@@ -365,25 +388,15 @@ async fn update_organization_refuses_bad_input() {
             json!({"status": "paused"}),
             &["status", "paused"],
         ),
-        b400(
-            M::PUT,
-            path,
-            json!({"type": "tenant"}),
-            &["type", "cannot be changed"],
-        ),
+        b409(M::PUT, path, json!({"type": "tenant"}), "type"),
         b400(M::PUT, path, json!({"type": "reseller"}), &["type"]),
-        b400(
+        b409(
             M::PUT,
             path,
             json!({"parent_id": c.tree.partner_b}),
-            &["parent_id", "cannot be changed"],
+            "parent_id",
         ),
-        b400(
-            M::PUT,
-            path,
-            json!({"parent_id": null}),
-            &["parent_id", "cannot be changed"],
-        ),
+        b409(M::PUT, path, json!({"parent_id": null}), "parent_id"),
         b400(
             M::PUT,
             path,
@@ -465,9 +478,7 @@ async fn create_user_refuses_bad_input() {
         b400(M::POST, path, json!({"username": "newbie", "password": PASSWORD, "organization_id": a, "email": "nope"}), &[
             "email", "nope",
         ]),
-        b400(M::POST, path, json!({"username": "newbie", "password": PASSWORD, "organization_id": 987_654}), &[
-            "organization_id",
-        ]),
+        b404(M::POST, path, json!({"username": "newbie", "password": PASSWORD, "organization_id": 987_654}), "organization_id"),
         bad(
             M::POST,
             path,
@@ -516,11 +527,11 @@ async fn update_user_refuses_bad_input() {
             &["email", "invalid type"],
         ),
         b400(M::PUT, path, json!({"password": "short"}), &["password"]),
-        b400(
+        b409(
             M::PUT,
             path,
             json!({"organization_id": c.tree.partner_b}),
-            &["organization_id", "cannot be changed"],
+            "organization_id",
         ),
         b400(
             M::PUT,
@@ -664,11 +675,11 @@ async fn orgips_and_domains_refuse_bad_input() {
             json!({"organization_id": a, "cidr": "10.0.0.0/8", "description": "d".repeat(501)}),
             &["description"],
         ),
-        b400(
+        b404(
             M::POST,
             path,
             json!({"organization_id": 987_654, "cidr": "10.0.0.0/8"}),
-            &["organization_id"],
+            "organization_id",
         ),
         bad(
             M::POST,

@@ -788,8 +788,6 @@ async fn validation_errors_name_the_field_and_write_nothing() {
         (with("contact", json!("sip:")), "contact:"),
         (with("status", json!("broken")), "status:"),
         (with("user_id", json!(user_b)), "user_id:"),
-        (with("user_id", json!(987_654)), "user_id:"),
-        (with("organization_id", json!(987_654)), "organization_id:"),
         (
             with("provisioning_username", json!("a b")),
             "provisioning_username:",
@@ -817,6 +815,21 @@ async fn validation_errors_name_the_field_and_write_nothing() {
             "{body}: expected {needle:?} in {response}"
         );
     }
+    // A missing user or organization is 404, naming the field.
+    for (body, needle) in [
+        (
+            with("user_id", json!(987_654)),
+            "user_id: user 987654 not found",
+        ),
+        (
+            with("organization_id", json!(987_654)),
+            "organization_id: organization 987654 not found",
+        ),
+    ] {
+        let (status, response) = root.post("/v1/devices", body.clone()).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}: {response}");
+        assert_eq!(message(&response), needle, "{body}");
+    }
     assert_eq!(root.total("/v1/devices").await, 0, "nothing written");
     assert_eq!(root.total("/v1/auditlog?entity_type=device").await, 0);
 
@@ -834,7 +847,6 @@ async fn validation_errors_name_the_field_and_write_nothing() {
         (json!({"variables": {"UPPER": 1}}), "variables:"),
         (json!({"contact": "tel:+15551234"}), "contact:"),
         (json!({"user_id": user_b}), "user_id:"),
-        (json!({"organization_id": t.partner_b}), "organization_id:"),
         (
             json!({"provisioning_password": "Another-Pass-1"}),
             "provisioning_password",
@@ -845,6 +857,12 @@ async fn validation_errors_name_the_field_and_write_nothing() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {response}");
         assert!(message(&response).contains(needle), "{body}: {response}");
     }
+    // A device stays in its organization: moving it conflicts (409), naming the field.
+    let (status, response) = root
+        .put(&path, json!({"organization_id": t.partner_b}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{response}");
+    assert_eq!(message(&response), "organization_id: cannot be changed");
     let (_, after) = root.get(&path).await;
     let mut unchanged = device.clone();
     unchanged
@@ -1138,7 +1156,7 @@ async fn tenancy_sibling_and_child_see_nothing_of_partner_a() {
         let (status, body) = api
             .post("/v1/devices", phone(t.partner_a, "001565000141"))
             .await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{who}: {body}");
+        assert_eq!(status, StatusCode::NOT_FOUND, "{who}: {body}");
         assert!(message(&body).starts_with("organization_id:"), "{body}");
     }
     let parent = app.login("dist-admin", PASSWORD).await;

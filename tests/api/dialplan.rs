@@ -288,7 +288,7 @@ async fn history_diff_and_restore() {
             json!({"version": 42}),
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert!(message(&body).starts_with("version"), "{body}");
 
     // After a delete the archive stays readable, ending with the delete.

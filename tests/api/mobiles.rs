@@ -95,7 +95,7 @@ async fn crud_with_luhn_checked_iccid_and_msisdn_of_the_same_organization() {
         ),
         (
             json!({"iccid": ICCID_B, "msisdn_number_id": 987654}),
-            StatusCode::BAD_REQUEST,
+            StatusCode::NOT_FOUND,
             "msisdn_number_id: number 987654 not found",
         ),
         (
@@ -147,7 +147,7 @@ async fn crud_with_luhn_checked_iccid_and_msisdn_of_the_same_organization() {
     let (status, body) = root
         .put(&path, json!({"organization_id": t.tenant_a1}))
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert!(
         message(&body).starts_with("organization_id: cannot be changed"),
         "{body}"
@@ -247,7 +247,7 @@ async fn another_tenants_sim_is_404_and_its_numbers_cannot_be_linked() {
                 json!({"iccid": ICCID_B, "msisdn_number_id": a_number}),
             )
             .await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{user}: {body}");
+        assert_eq!(status, StatusCode::NOT_FOUND, "{user}: {body}");
         assert_eq!(
             message(&body),
             format!("msisdn_number_id: number {a_number} not found")

@@ -71,7 +71,13 @@ async fn per_page_is_limit_on_every_list() {
     }
     let (_, page) = root.get("/v1/organizations?per_page=2").await;
     assert_eq!(page["data"].as_array().unwrap().len(), 2, "{page}");
-    for bad in ["per_page=0", "per_page=many", "per_page=2&limit=2"] {
+    // Both names given: `limit` wins (a request the document allows is never refused), but a bad
+    // `per_page` is still a 400 even beside a good `limit`.
+    let (status, page) = root.get("/v1/organizations?per_page=2&limit=1").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["data"].as_array().unwrap().len(), 1, "{page}");
+    assert_eq!(page["limit"], 1, "{page}");
+    for bad in ["per_page=0", "per_page=many", "per_page=0&limit=2"] {
         let (status, body) = root.get(&format!("/v1/organizations?{bad}")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
         assert!(message(&body).starts_with("per_page: "), "{bad}: {body}");

@@ -169,7 +169,7 @@ async fn crud_with_national_and_e164_forms() {
             json!({"number": "+14155550135"}),
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert!(
         message(&body).starts_with("number: cannot be changed"),
         "{body}"
@@ -486,15 +486,20 @@ async fn search_by_prefix_pattern_state_tag_and_organization_with_totals() {
         (json!({"state": "gone"}), "state:"),
         (json!({"tag": "Two Words"}), "tag:"),
         (json!({"limit": 0}), "limit:"),
-        (json!({"page": 2, "offset": 3}), "page:"),
+        (json!({"page": 0, "offset": 3}), "page:"),
         (json!({"organization_id": "x"}), "organization_id:"),
-        (json!({"organization_id": 987654}), "organization_id:"),
         (json!({"prefx": "+1"}), "unknown field `prefx`"),
     ] {
         let (status, body) = search(&root, criteria.clone()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{criteria}: {body}");
         assert!(message(&body).contains(needle), "{criteria}: {body}");
     }
+    let (status, body) = search(&root, json!({"organization_id": 987654})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(
+        message(&body),
+        "organization_id: organization 987654 not found"
+    );
 
     // Scoped: partner_b's admin sees its own three and cannot name partner_a.
     root.create_user("b-admin", t.partner_b, "admin").await;
@@ -504,7 +509,7 @@ async fn search_by_prefix_pattern_state_tag_and_organization_with_totals() {
     let (_, body) = search(&b, json!({"prefix": "+1415"})).await;
     assert_eq!(body["total"], 0, "{body}");
     let (status, body) = search(&b, json!({"organization_id": t.partner_a})).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert!(message(&body).starts_with("organization_id:"), "{body}");
 }
 
@@ -789,7 +794,13 @@ async fn moving_down_the_tree_is_audited_and_in_history_up_and_sideways_refused(
         ),
     ] {
         let (status, body) = api.put(&path, json!({"organization_id": target})).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "to {target}: {body}");
+        // Not visible reads like missing (404); visible but not below is a conflict (409).
+        let expected = if needle.ends_with("not found") {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::CONFLICT
+        };
+        assert_eq!(status, expected, "to {target}: {body}");
         assert!(message(&body).starts_with(&needle), "to {target}: {body}");
     }
     let (_, body) = root.get(&path).await;
@@ -931,7 +942,12 @@ async fn assignment_targets_are_checked() {
         (json!({"type": "user", "id": "x"}), "assignment.id"),
     ] {
         let (status, body) = root.put(&path, json!({ "assignment": bad })).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        let expected = if needle.ends_with("not found") {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        assert_eq!(status, expected, "{bad}: {body}");
         assert!(message(&body).starts_with(needle), "{bad}: {body}");
     }
     let (_, body) = root.get(&path).await;
@@ -980,7 +996,7 @@ async fn another_tenants_number_is_404_and_bad_bodies_name_the_field() {
             json!({"number": "+14155550101", "organization_id": t.partner_a}),
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert!(message(&body).starts_with("organization_id:"), "{body}");
     let (_, body) = root.get(&path).await;
     assert_eq!(body["data"], n, "unchanged");

@@ -132,10 +132,10 @@ async fn update_and_delete_rules() {
     let (status, body) = root.put(&path, current["data"].clone()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = root.put(&path, json!({"type": "partner"})).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::CONFLICT);
     assert!(body["message"].as_str().unwrap().starts_with("type"));
     let (status, _) = root.put(&path, json!({"parent_id": t.partner_b})).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::CONFLICT);
 
     // Deleting a parent with children is refused; a leaf goes; its id is never reused.
     let (status, body) = root

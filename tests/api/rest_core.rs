@@ -140,6 +140,11 @@ async fn pagination_edges() {
     assert_eq!(body["offset"], 6);
     assert_eq!(body["data"].as_array().unwrap().len(), 1);
 
+    // `offset` wins over `page` when both are given.
+    let (_, body) = root.get("/v1/organizations?limit=3&page=3&offset=1").await;
+    assert_eq!(body["offset"], 1);
+    assert_eq!(body["data"].as_array().unwrap().len(), 3);
+
     let (_, body) = root.get("/v1/organizations?offset=100").await;
     assert_eq!(body["data"].as_array().unwrap().len(), 0);
     assert_eq!(body["total"], 7);
@@ -158,7 +163,7 @@ async fn pagination_edges() {
         ("offset=ten", "offset"),
         ("page=0", "page"),
         ("page=x", "page"),
-        ("page=2&offset=3", "page"),
+        ("page=0&offset=3", "page"),
     ] {
         let (status, body) = root.get(&format!("/v1/organizations?{query}")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");

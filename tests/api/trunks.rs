@@ -125,7 +125,7 @@ async fn crud_round_trip_with_gateways() {
     let (status, body) = root
         .put(&path, json!({"organization_id": t.partner_b}))
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert!(message(&body).starts_with("organization_id:"), "{body}");
 
     // Gateways one by one.
@@ -285,7 +285,6 @@ async fn validation_errors_name_the_field_and_write_nothing() {
         (with("name", json!("   ")), "name:"),
         (with("name", json!("x".repeat(101))), "name:"),
         (with("colour", json!("red")), "colour"),
-        (with("organization_id", json!(987_654)), "organization_id:"),
         (json!({"direction": "both", "max_channels": 1}), "name"),
     ];
     for (body, needle) in cases {
@@ -301,6 +300,13 @@ async fn validation_errors_name_the_field_and_write_nothing() {
             "{body}: expected {needle:?} in {response}"
         );
     }
+    let missing = with("organization_id", json!(987_654));
+    let (status, response) = root.post("/v1/siptrunks", missing).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{response}");
+    assert_eq!(
+        message(&response),
+        "organization_id: organization 987654 not found"
+    );
     assert_eq!(root.total("/v1/siptrunks").await, 0, "nothing written");
     assert_eq!(
         root.total("/v1/auditlog?entity_type=siptrunk").await,
@@ -727,7 +733,7 @@ async fn tenancy_sibling_gets_404_parent_sees_and_changes() {
             json!({"organization_id": t.partner_a, "name": "Intruder", "direction": "both", "max_channels": 1}),
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert!(message(&body).starts_with("organization_id:"), "{body}");
 
     // partner_a's child (tenant_a1) does not see its parent's trunk either.
@@ -750,7 +756,7 @@ async fn tenancy_sibling_gets_404_parent_sees_and_changes() {
             json!({"organization_id": t.partner_a, "name": "Intruder", "direction": "both", "max_channels": 1}),
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert_eq!(child.total("/v1/siptrunks").await, 0);
     assert_eq!(
         without_live_health(&root.get(&format!("/v1/siptrunks/{tid}")).await.1),

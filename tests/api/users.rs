@@ -69,7 +69,7 @@ async fn user_crud_never_shows_a_password() {
             json!({"organization_id": t.partner_b}),
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::CONFLICT);
 
     let (status, _) = root.delete(&format!("/v1/users/{id}")).await;
     assert_eq!(status, StatusCode::OK);

@@ -54,7 +54,7 @@ async fn check_user(db: &Db, caller: &Caller, user_id: i64, organization_id: i64
     let user = match crate::orgs::users::visible(db, caller, user_id).await {
         Ok(user) => user,
         Err(Error::NotFound(_)) => {
-            return Err(Error::field("user_id", format!("user {user_id} not found")));
+            return Err(Error::missing("user_id", format_args!("user {user_id}")));
         }
         Err(e) => return Err(e),
     };

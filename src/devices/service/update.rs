@@ -46,7 +46,7 @@ pub async fn update(
     if let Some(org) = input.organization_id
         && org != current.organization_id
     {
-        return Err(Error::field("organization_id", "cannot be changed"));
+        return Err(Error::immutable("organization_id", ""));
     }
     let model = input.model.as_deref().map(validate::model).transpose()?;
     let lines = input.lines.as_deref().map(validate::lines).transpose()?;

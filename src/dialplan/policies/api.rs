@@ -334,7 +334,7 @@ async fn get_group(
 #[utoipa::path(put, path = "/v1/dialplans/groups/{id}", tag = "dialplans",
     params(("id" = i64, Path)), request_body = GroupBody,
     responses((status = 200, body = Group), (status = 400), (status = 404),
-              (status = 409, description = "Name taken, or a dependency cycle")),
+              (status = 409, description = "Name taken, a dependency cycle, or `organization_id` cannot be changed")),
     security(("bearer" = [])))]
 async fn update_group(
     State(state): State<AppState>,

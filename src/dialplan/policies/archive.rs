@@ -105,10 +105,10 @@ pub async fn diff(
     let from = from.unwrap_or((to - 1).max(1));
     let a = stored_version(state, id, from)
         .await?
-        .ok_or_else(|| Error::field("from", format!("version {from} not found")))?;
+        .ok_or_else(|| Error::missing("from", format_args!("version {from}")))?;
     let b = stored_version(state, id, to)
         .await?
-        .ok_or_else(|| Error::field("to", format!("version {to} not found")))?;
+        .ok_or_else(|| Error::missing("to", format_args!("version {to}")))?;
     Ok(diff::diff(
         &Side {
             version: a.version,

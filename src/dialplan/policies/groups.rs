@@ -39,9 +39,7 @@ pub struct Group {
     pub organization_id: i64,
     #[serde(skip)]
     pub organization_path: String,
-    #[schema(value_type = String)]
     pub name: PolicyName,
-    #[schema(value_type = String)]
     pub description: PolicyDescription,
     /// Evaluated before any group of the organization's descendants, which cannot override
     /// it. Only platform, distributor and partner organizations may enforce a group.
@@ -292,7 +290,7 @@ pub async fn update(
     if let Some(org) = input.organization_id
         && org != current.organization_id
     {
-        return Err(Error::field("organization_id", "cannot be changed"));
+        return Err(Error::immutable("organization_id", ""));
     }
     let org = crate::orgs::visible(&state.db, caller, current.organization_id).await?;
     let merged = GroupInput {

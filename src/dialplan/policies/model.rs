@@ -28,9 +28,7 @@ pub struct Policy {
     pub organization_id: i64,
     #[serde(skip)]
     pub organization_path: String,
-    #[schema(value_type = String)]
     pub name: PolicyName,
-    #[schema(value_type = String)]
     pub description: PolicyDescription,
     pub rules: Vec<Rule>,
     /// Grows by one with every change (create is 1).
@@ -44,9 +42,7 @@ pub struct Policy {
 pub struct PolicyVersion {
     pub policy_id: i64,
     pub version: i64,
-    #[schema(value_type = String)]
     pub name: PolicyName,
-    #[schema(value_type = String)]
     pub description: PolicyDescription,
     pub rules: Vec<Rule>,
     /// `create`, `update`, `restore` or `delete`.

@@ -87,7 +87,7 @@ pub async fn update(
     if let Some(org) = input.organization_id
         && org != current.organization_id
     {
-        return Err(Error::field("organization_id", "cannot be changed"));
+        return Err(Error::immutable("organization_id", ""));
     }
     let name = input.name.as_deref().map(checks::name).transpose()?;
     let description = input
@@ -188,7 +188,7 @@ pub async fn restore(state: &AppState, caller: &Caller, id: i64, version: i64) -
     caller.require(Permission::OrganizationsWrite)?;
     let old = stored_version(state, id, version)
         .await?
-        .ok_or_else(|| Error::field("version", format!("version {version} not found")))?;
+        .ok_or_else(|| Error::missing("version", format_args!("version {version}")))?;
     check_compiles(&old.name, &old.description, &old.rules)?;
     let mut tx = state.db.begin().await?;
     let before = reread(&mut tx, id).await?;

@@ -130,7 +130,7 @@ pub async fn update(
     if let Some(org) = input.organization_id
         && org != current.organization_id
     {
-        return Err(Error::field("organization_id", "cannot be changed"));
+        return Err(Error::immutable("organization_id", ""));
     }
     let name = input.name.as_deref().map(validate::name).transpose()?;
     let max_channels = input

@@ -135,7 +135,7 @@ impl ReadOnlyFields for UpdateNumber {
 #[utoipa::path(put, path = "/v1/numbers/{id}", tag = "numbers", params(("id" = i64, Path)),
     request_body = UpdateNumber,
     responses((status = 200, body = Number), (status = 400), (status = 404),
-              (status = 409, description = "State move not allowed (see the state machine)")),
+              (status = 409, description = "State move not allowed (see the state machine), `number` cannot be changed, or `organization_id` is not below the number's organization")),
     security(("bearer" = [])))]
 pub(super) async fn update_number(
     State(state): State<AppState>,

@@ -28,10 +28,10 @@ pub struct SearchNumbers {
     tag: Option<String>,
     /// As the query parameters of lists (default 50, at most 1000); body or query.
     limit: Option<i64>,
-    /// Another name of `limit`; give one of the two.
+    /// Another name of `limit`; `limit` wins when both are given.
     per_page: Option<i64>,
     offset: Option<i64>,
-    /// 1-based, instead of `offset`.
+    /// 1-based, instead of `offset` (which wins when both are given).
     page: Option<i64>,
 }
 

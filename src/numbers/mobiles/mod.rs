@@ -130,7 +130,7 @@ pub async fn update(db: &Db, caller: &Caller, id: i64, input: MobileUpdate) -> R
     if let Some(org) = input.organization_id
         && org != current.organization_id
     {
-        return Err(Error::field("organization_id", "cannot be changed"));
+        return Err(Error::immutable("organization_id", ""));
     }
     let iccid = input.iccid.as_deref().map(parse_iccid).transpose()?;
     let imsi = match &input.imsi {

@@ -45,15 +45,12 @@ pub struct Mobile {
     #[serde(skip)]
     pub organization_path: String,
     /// 19-20 digits, Luhn-checked; unique platform-wide.
-    #[schema(value_type = String)]
     pub iccid: Iccid,
     /// 15 digits (MCC, MNC, subscriber); unique when set.
-    #[schema(value_type = Option<String>)]
     pub imsi: Option<Imsi>,
     /// The number (of the same organization) the SIM answers to.
     pub msisdn_number_id: Option<i64>,
     /// That number in E.164, for reading.
-    #[schema(value_type = Option<String>)]
     pub msisdn: Option<E164>,
     pub state: MobileState,
     pub created_at: DateTime<Utc>,

@@ -68,7 +68,6 @@ pub struct Assignment {
 pub struct Number {
     pub id: i64,
     /// E.164 (`+` and 8-15 digits); unique platform-wide.
-    #[schema(value_type = String)]
     pub number: E164,
     pub state: NumberState,
     /// The one organization that owns the number.

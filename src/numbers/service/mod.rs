@@ -39,7 +39,7 @@ pub async fn visible(db: &Db, caller: &Caller, id: i64) -> Result<Number> {
 /// Like [`visible`], for a number named in a request body (the error names the field).
 pub async fn visible_field(db: &Db, caller: &Caller, field: &str, id: i64) -> Result<Number> {
     visible(db, caller, id).await.map_err(|e| match e {
-        Error::NotFound(_) => Error::field(field, format!("number {id} not found")),
+        Error::NotFound(_) => Error::missing(field, format_args!("number {id}")),
         other => other,
     })
 }

@@ -32,9 +32,9 @@ pub async fn update(db: &Db, caller: &Caller, id: i64, input: NumberUpdate) -> R
     if let Some(text) = &input.number
         && normalise("number", text, &current_org)? != current.number
     {
-        return Err(Error::field(
+        return Err(Error::immutable(
             "number",
-            "cannot be changed; create the new number and delete this one",
+            "; create the new number and delete this one",
         ));
     }
     let moving = input
@@ -43,14 +43,13 @@ pub async fn update(db: &Db, caller: &Caller, id: i64, input: NumberUpdate) -> R
     let org = match moving {
         Some(target) => {
             let org = crate::orgs::visible_field(db, caller, "organization_id", target).await?;
+            // Up or sideways conflicts with where the number is now (409): it is handed
+            // back by releasing it, not by moving.
             if !org.path.starts_with(&current_org.path) {
-                return Err(Error::field(
-                    "organization_id",
-                    format!(
-                        "a number moves only down the tree: organization {target} is not a descendant of organization {}",
-                        current.organization_id
-                    ),
-                ));
+                return Err(Error::Conflict(format!(
+                    "organization_id: a number moves only down the tree: organization {target} is not a descendant of organization {}",
+                    current.organization_id
+                )));
             }
             org
         }

@@ -28,9 +28,7 @@ pub struct OrgIp {
     pub id: i64,
     pub organization_id: i64,
     /// Canonical CIDR (`192.0.2.0/24`, `2001:db8::/32`; a bare address becomes /32 or /128).
-    #[schema(value_type = String)]
     pub cidr: Cidr,
-    #[schema(value_type = String)]
     pub description: OrgIpDescription,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

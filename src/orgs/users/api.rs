@@ -118,7 +118,9 @@ impl ReadOnlyFields for UpdateUser {
 
 /// Change a user (only the fields given). A password change ends the user's other sessions.
 #[utoipa::path(put, path = "/v1/users/{id}", tag = "users", params(("id" = i64, Path)), request_body = UpdateUser,
-    responses((status = 200, body = User), (status = 400), (status = 404)), security(("bearer" = [])))]
+    responses((status = 200, body = User), (status = 400), (status = 404),
+              (status = 409, description = "`organization_id` cannot be changed, or the user name is taken")),
+    security(("bearer" = [])))]
 async fn update_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -223,7 +225,9 @@ async fn get_permissions(
 
 /// Turn off a user's two-factor authentication (lost phone); ends their sessions.
 #[utoipa::path(delete, path = "/v1/users/{id}/twofactor", tag = "users", params(("id" = i64, Path)),
-    responses((status = 200, body = User), (status = 404)), security(("bearer" = [])))]
+    responses((status = 200, body = User), (status = 404),
+              (status = 409, description = "The caller's own two-factor is turned off with DELETE /v1/auth/twofactor and a code")),
+    security(("bearer" = [])))]
 async fn reset_two_factor(
     State(state): State<AppState>,
     caller: Caller,

@@ -149,9 +149,9 @@ pub async fn update(db: &Db, caller: &Caller, id: i64, input: UserUpdate) -> Res
     if let Some(org) = input.organization_id
         && org != before.organization_id
     {
-        return Err(Error::field(
+        return Err(Error::immutable(
             "organization_id",
-            "cannot be changed; create the user in the other organization",
+            "; create the user in the other organization",
         ));
     }
     let role = match &input.role {

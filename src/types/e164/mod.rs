@@ -185,6 +185,36 @@ impl E164 {
     }
 }
 
+impl utoipa::PartialSchema for E164 {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::types::schema::string(
+            "An E.164 number: `+`, the country code and the national number (8-15 digits)",
+            Some("^\\+[1-9][0-9]{7,14}$"),
+            (Some(9), Some(16)),
+            Some("e164"),
+        )
+    }
+}
+
+impl utoipa::ToSchema for E164 {}
+
+/// A telephone number as a request may give it: E.164 (`+44 20 7946 0958`), or national or
+/// with an international prefix where the organization's country is known (`020 7946 0958`,
+/// `(415) 555-0134`, `011 44 …`); spaces, dashes, dots, slashes and parentheses are ignored. The
+/// `phone-number` format stands for the country's lengths, which a pattern cannot say.
+pub fn input_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    let ws = crate::types::schema::WHITE_SPACE;
+    let separator = "[ \\-.()/\\xa0]";
+    crate::types::schema::string(
+        "A telephone number: E.164 (`+44 20 7946 0958`) or, in an organization whose country is known, national (`020 7946 0958`, `(415) 555-0134`) or with an international prefix",
+        Some(&format!(
+            "^{ws}*\\+?{separator}*[0-9](?:{separator}*[0-9]){{2,}}{separator}*{ws}*$"
+        )),
+        (Some(3), Some(64)),
+        Some("phone-number"),
+    )
+}
+
 /// Rules beyond length a country's table entry implies: NANP area codes and exchanges start
 /// with 2-9.
 fn plausible(country: &Country, national: &str) -> bool {

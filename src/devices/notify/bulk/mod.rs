@@ -150,7 +150,6 @@ pub(super) fn view(row: JobRow, state: JobState) -> JobView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct JobResultView {
     pub device_id: i64,
-    #[schema(value_type = String)]
     pub mac: Mac,
     /// Request-URI the NOTIFY goes to; null when the device has no address.
     pub target: Option<String>,

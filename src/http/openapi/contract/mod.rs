@@ -1,7 +1,8 @@
 //! What every operation shares and its annotations leave out, written into the document once so
 //! it describes exactly what the server sends: the success envelope around every 2xx body, the
 //! error answers any operation can give (401/403 when it needs a token, 400 when it takes input,
-//! 404 when its path names an object, 413 for bodies, 429 and 503 always) in both error shapes,
+//! 404 when its path or its body names an object, 413 for bodies, 429 and 503 always) in both
+//! error shapes,
 //! a description on every response, the bounds of the paging parameters, `type: object` on
 //! object schemas, and links from each create to the reads and edits of what it created.
 //!
@@ -39,6 +40,11 @@ pub fn add_components(doc: &mut Value) {
 pub fn apply(doc: &mut Value) {
     add_components(doc);
     add_shared_responses(doc);
+    let schemas = doc
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
     };
@@ -59,7 +65,11 @@ pub fn apply(doc: &mut Value) {
             }
             bound_paging(operation);
             envelope_successes(operation);
-            add_errors(path, operation);
+            let names_object = path.contains('{')
+                || operation
+                    .get("requestBody")
+                    .is_some_and(|body| names_references(body, &schemas, 0));
+            add_errors(names_object, operation);
             describe_responses(operation);
             if method == "post" {
                 add_links(path, operation, &operation_ids);
@@ -168,7 +178,7 @@ fn envelope(data: Value) -> Value {
 
 /// The error answers an operation can give besides those its annotation names, each with both
 /// error shapes (XML by default, JSON when asked).
-fn add_errors(path: &str, operation: &mut Map<String, Value>) {
+fn add_errors(names_object: bool, operation: &mut Map<String, Value>) {
     let protected = operation
         .get("security")
         .and_then(Value::as_array)
@@ -179,7 +189,6 @@ fn add_errors(path: &str, operation: &mut Map<String, Value>) {
             .and_then(Value::as_array)
             .is_some_and(|p| !p.is_empty());
     let has_body = operation.contains_key("requestBody");
-    let names_object = path.contains('{');
     let Some(responses) = operation
         .entry("responses")
         .or_insert_with(|| json!({}))
@@ -215,6 +224,40 @@ fn add_errors(path: &str, operation: &mut Map<String, Value>) {
             .cloned()
             .unwrap_or_else(|| json!({"$ref": "#/components/schemas/ErrorBody"}));
         response.insert("content".into(), error_content(json_schema));
+    }
+}
+
+/// Whether a body schema has a field naming another object (`…_id`, or an `id` inside a nested
+/// object such as a number's `assignment`), which answers 404 when that object is missing.
+fn names_references(schema: &Value, schemas: &Map<String, Value>, depth: u8) -> bool {
+    if depth > 8 {
+        return false;
+    }
+    match schema {
+        Value::Object(map) => {
+            if let Some(target) = map.get("$ref").and_then(Value::as_str) {
+                let name = target.rsplit('/').next().unwrap_or("");
+                return schemas
+                    .get(name)
+                    .is_some_and(|s| names_references(s, schemas, depth + 1));
+            }
+            let by_name = map
+                .get("properties")
+                .and_then(Value::as_object)
+                .is_some_and(|properties| {
+                    properties
+                        .keys()
+                        .any(|key| key.ends_with("_id") || (depth > 0 && key == "id"))
+                });
+            by_name
+                || map
+                    .values()
+                    .any(|value| names_references(value, schemas, depth + 1))
+        }
+        Value::Array(items) => items
+            .iter()
+            .any(|item| names_references(item, schemas, depth + 1)),
+        _ => false,
     }
 }
 
@@ -284,7 +327,9 @@ fn reason(status: &str) -> &'static str {
         "400" => "Invalid input: a parameter or a field of the body (the message names it)",
         "401" => "No valid bearer token",
         "403" => "The caller's role does not allow this",
-        "404" => "No such object (or one the caller may not see)",
+        "404" => {
+            "No such object (or one the caller may not see), named in the path or by a field (the message names it)"
+        }
         "409" => "Conflicts with the stored state",
         "413" => "Body larger than the configured limit",
         "429" => "Rate limit exceeded; `Retry-After` says when to retry",

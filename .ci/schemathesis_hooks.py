@@ -1,0 +1,66 @@
+"""Generators for the custom string formats the OpenAPI document names (see src/types/schema.rs):
+the part of each value type's rule a pattern cannot say (a Luhn digit, host bits, a country's
+number lengths), so schemathesis' positive cases are values the server must accept."""
+
+import ipaddress
+
+import schemathesis
+from hypothesis import strategies as st
+
+HEX = "0123456789abcdef"
+
+
+def _mac(octets):
+    return ":".join(f"{o:02x}" for o in octets)
+
+
+# A unicast MAC (first octet even), not all zero.
+mac = st.tuples(
+    st.integers(0, 127).map(lambda o: o * 2),
+    *[st.integers(0, 255) for _ in range(5)],
+).filter(lambda t: any(t)).map(_mac)
+
+
+def _luhn_complete(body):
+    total = 0
+    for i, ch in enumerate(reversed(body)):
+        d = int(ch)
+        if i % 2 == 0:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return body + str((10 - total % 10) % 10)
+
+
+iccid = st.tuples(st.sampled_from([17, 18]), st.randoms()).map(
+    lambda t: _luhn_complete("89" + "".join(t[1].choice("0123456789") for _ in range(t[0] - 1)))
+)
+
+ipv4_net = st.tuples(st.integers(0, 2**32 - 1), st.integers(0, 32)).map(
+    lambda t: str(ipaddress.ip_network((t[0], t[1]), strict=False))
+)
+ipv6_net = st.tuples(st.integers(0, 2**128 - 1), st.integers(0, 128)).map(
+    lambda t: str(ipaddress.ip_network((t[0], t[1]), strict=False))
+)
+cidr = st.one_of(ipv4_net, ipv6_net)
+
+# E.164 numbers every table entry takes: NANP (area code and exchange 2-9) and UK London.
+nanp = st.tuples(st.integers(2, 9), st.integers(0, 99), st.integers(2, 9), st.integers(0, 999999)).map(
+    lambda t: f"+1{t[0]}{t[1]:02d}{t[2]}{t[3]:06d}"
+)
+london = st.integers(0, 99999999).map(lambda n: f"+4420{n:08d}")
+e164 = st.one_of(nanp, london)
+
+host = st.sampled_from(["127.0.0.1", "gw.example.com", "[::1]", "pbx.example.org"])
+port = st.one_of(st.just(""), st.integers(1, 65535).map(lambda p: f":{p}"))
+transport = st.sampled_from(["", ";transport=udp", ";transport=tcp"])
+user = st.sampled_from(["", "alice@", "201@"])
+sip_uri = st.tuples(user, host, port, transport).map(lambda t: f"sip:{t[0]}{t[1]}{t[2]}{t[3]}")
+
+schemathesis.openapi.format("mac", mac)
+schemathesis.openapi.format("iccid", iccid)
+schemathesis.openapi.format("cidr", cidr)
+schemathesis.openapi.format("e164", e164)
+schemathesis.openapi.format("phone-number", e164)
+schemathesis.openapi.format("sip-uri", sip_uri)
