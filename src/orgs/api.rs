@@ -201,7 +201,7 @@ impl ReadOnlyFields for UpdateClientAccess {
 #[utoipa::path(put, path = "/v1/organizations/{id}/clientaccess", tag = "organizations",
     request_body = UpdateClientAccess, params(("id" = i64, Path)),
     responses((status = 200, body = ClientAccess), (status = 404),
-        (status = 409, description = "The caller would turn off its own organization's API access")),
+        (status = 409, description = "The caller would turn off its own organization's API access, or restrict it to IPs that leave out the caller's address")),
     security(("bearer" = [])))]
 async fn update_client_access(
     State(state): State<AppState>,

@@ -240,6 +240,7 @@ pub async fn set_client_access(
             "api_enabled: you cannot disable API access of your own organization".into(),
         ));
     }
+    ips::keep_caller_inside(db, caller, id, Some(after.restrict_to_orgips), None).await?;
     let mut tx = db.begin().await?;
     store::set_client_access(&mut tx, &after, Utc::now()).await?;
     audit::record(

@@ -1,6 +1,6 @@
 //! Organizations, their domains, org IPs and client access, and the audit trail of changes.
 
-use crate::support::{TestApp, tree};
+use crate::support::{TestApp, message, tree};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -317,6 +317,59 @@ async fn client_access_settings_round_trip() {
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "cannot lock yourself out");
+}
+
+/// Restricting one's own organization to its IPs, or removing the network one calls from while
+/// it is restricted, would lock the caller out: refused with 409, nothing changed. The caller
+/// still works afterwards.
+#[tokio::test]
+async fn restricting_access_never_locks_the_caller_out() {
+    let app = TestApp::start().await;
+    let root = app.root().await;
+    let own = "/v1/organizations/1/clientaccess";
+    let (status, body) = root.put(own, json!({"restrict_to_orgips": true})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(message(&body).contains("127.0.0.1"), "{body}");
+    assert_eq!(root.get(own).await.1["data"]["restrict_to_orgips"], false);
+
+    // With a network holding the caller's address, restricting works.
+    let (status, body) = root
+        .post(
+            "/v1/orgips",
+            json!({"organization_id": 1, "cidr": "127.0.0.0/8"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let loopback = body["data"]["id"].as_i64().unwrap();
+    let (status, body) = root
+        .post(
+            "/v1/orgips",
+            json!({"organization_id": 1, "cidr": "192.0.2.0/24"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let other = body["data"]["id"].as_i64().unwrap();
+    let (status, body) = root.put(own, json!({"restrict_to_orgips": true})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Now the loopback network can be neither deleted nor moved away; the other one can.
+    let (status, body) = root.delete(&format!("/v1/orgips/{loopback}")).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (status, body) = root
+        .put(
+            &format!("/v1/orgips/{loopback}"),
+            json!({"cidr": "198.51.100.0/24"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(message(&body).contains("restrict_to_orgips"), "{body}");
+    let (status, body) = root.delete(&format!("/v1/orgips/{other}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, list) = root.get("/v1/orgips/index?organization_id=1").await;
+    assert_eq!(list["data"][0]["cidr"], "127.0.0.0/8", "{list}");
+    assert_eq!(list["total"], 1, "{list}");
+    let (status, _) = root.get("/v1/organizations").await;
+    assert_eq!(status, StatusCode::OK, "the caller still works");
 }
 
 #[tokio::test]

@@ -84,7 +84,8 @@ pub struct UpdateOrgIp {
 }
 
 #[utoipa::path(put, path = "/v1/orgips/{id}", tag = "organizations", params(("id" = i64, Path)),
-    request_body = UpdateOrgIp, responses((status = 200, body = OrgIp), (status = 404)),
+    request_body = UpdateOrgIp, responses((status = 200, body = OrgIp), (status = 404),
+        (status = 409, description = "The caller's own address would fall outside its restricted organization's IPs")),
     security(("bearer" = [])))]
 async fn update_orgip(
     State(state): State<AppState>,
@@ -106,7 +107,9 @@ async fn update_orgip(
 }
 
 #[utoipa::path(delete, path = "/v1/orgips/{id}", tag = "organizations", params(("id" = i64, Path)),
-    responses((status = 200), (status = 404)), security(("bearer" = [])))]
+    responses((status = 200), (status = 404),
+        (status = 409, description = "The caller's own address would fall outside its restricted organization's IPs")),
+    security(("bearer" = [])))]
 async fn delete_orgip(
     State(state): State<AppState>,
     caller: Caller,

@@ -129,6 +129,7 @@ pub async fn update(
         Some(d) => parse_description(d)?,
         None => before.description.clone(),
     };
+    keep_caller_inside(db, caller, before.organization_id, None, Some((id, Some(cidr)))).await?;
     let mut tx = db.begin().await?;
     let after = store::update(&mut tx, id, cidr, &description, Utc::now()).await?;
     audit::record(
@@ -145,6 +146,7 @@ pub async fn update(
 pub async fn delete(db: &Db, changes: &Changes, caller: &Caller, id: i64) -> Result<()> {
     let (before, org) = visible(db, caller, id).await?;
     caller.require(Permission::OrganizationsWrite)?;
+    keep_caller_inside(db, caller, before.organization_id, None, Some((id, None))).await?;
     let mut tx = db.begin().await?;
     store::delete(&mut tx, id).await?;
     audit::record(
@@ -156,6 +158,54 @@ pub async fn delete(db: &Db, changes: &Changes, caller: &Caller, id: i64) -> Res
     tx.commit().await?;
     changes.publish(access_of(before.organization_id)).await;
     Ok(())
+}
+
+/// Refuses (409) a change that would shut the caller out of its own organization's API: while
+/// the organization restricts access to its IPs (`restrict_to_orgips`, or `restricting` when
+/// that is being turned on), the caller's address must stay inside one of them. `change` is a
+/// row being replaced by a network or (`None`) deleted. Another organization's list is its
+/// own business: an administrator above it may lock it down.
+pub async fn keep_caller_inside(
+    db: &Db,
+    caller: &Caller,
+    organization_id: i64,
+    restricting: Option<bool>,
+    change: Option<(i64, Option<Cidr>)>,
+) -> Result<()> {
+    let Some(ip) = caller.client_ip else {
+        return Ok(());
+    };
+    if organization_id != caller.organization_id {
+        return Ok(());
+    }
+    let restricted = match restricting {
+        Some(on) => on,
+        None => {
+            super::store::client_access(db, organization_id)
+                .await?
+                .restrict_to_orgips
+        }
+    };
+    if !restricted {
+        return Ok(());
+    }
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    let mut networks: Vec<Cidr> = store::cidrs_by_id(db, organization_id)
+        .await?
+        .into_iter()
+        .filter(|(row, _)| change.is_none_or(|(changed, _)| *row != changed))
+        .map(|(_, cidr)| cidr)
+        .collect();
+    networks.extend(change.and_then(|(_, replacement)| replacement));
+    if networks.iter().any(|net| net.contains(&ip)) {
+        return Ok(());
+    }
+    Err(Error::Conflict(format!(
+        "Your address {ip} would no longer be allowed: organization {organization_id} restricts API access to its IPs (restrict_to_orgips); add a network that contains it first"
+    )))
 }
 
 fn access_of(organization_id: i64) -> OrgAccessChanged {

@@ -126,10 +126,19 @@ pub async fn all_networks(db: &Db) -> sqlx::Result<Vec<(i64, String)>> {
 
 /// The CIDRs of one organization (a corrupt one is an error naming its row).
 pub async fn cidrs(db: &Db, organization_id: i64) -> sqlx::Result<Vec<Cidr>> {
+    Ok(cidrs_by_id(db, organization_id)
+        .await?
+        .into_iter()
+        .map(|(_, cidr)| cidr)
+        .collect())
+}
+
+/// (row id, CIDR) of one organization's IPs.
+pub async fn cidrs_by_id(db: &Db, organization_id: i64) -> sqlx::Result<Vec<(i64, Cidr)>> {
     let rows: Vec<(i64, String)> = on_db!(db, pool => sqlx::query_as(
         "SELECT id, cidr FROM organization_ips WHERE organization_id = $1")
         .bind(organization_id).fetch_all(pool).await)?;
     rows.iter()
-        .map(|(id, cidr)| parse_stored(ROW, *id, "cidr", cidr, Cidr::parse))
+        .map(|(id, cidr)| Ok((*id, parse_stored(ROW, *id, "cidr", cidr, Cidr::parse)?)))
         .collect()
 }
