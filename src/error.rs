@@ -26,6 +26,11 @@ pub enum Error {
     TooManyRequests { message: String, retry_after_s: u64 },
     #[error("{0}")]
     Unavailable(String),
+    /// The database is lost or unreachable (a restart, a network cut, no connection within the
+    /// pool's timeout): the same request should work once the pool reconnects, so the client is
+    /// told to retry after [`Error::DATABASE_RETRY_AFTER_S`]. The detail is logged, not shown.
+    #[error("database unavailable: {0}")]
+    DatabaseUnavailable(String),
     #[error("database error: {0}")]
     Database(sqlx::Error),
     #[error("internal error: {0}")]
@@ -175,7 +180,7 @@ impl Error {
             Self::Conflict(_) => ErrorClass::Conflict,
             Self::PayloadTooLarge(_) => ErrorClass::TooLarge,
             Self::TooManyRequests { .. } => ErrorClass::RateLimited,
-            Self::Unavailable(_) => ErrorClass::Unavailable,
+            Self::Unavailable(_) | Self::DatabaseUnavailable(_) => ErrorClass::Unavailable,
             Self::Database(_) | Self::Internal(_) => ErrorClass::Internal,
         }
     }
@@ -188,14 +193,36 @@ impl Error {
                 corrupt.public_message()
             }
             Self::Database(_) | Self::Internal(_) => "Internal server error".into(),
+            Self::DatabaseUnavailable(_) => Self::DATABASE_UNAVAILABLE.into(),
             other => other.to_string(),
+        }
+    }
+
+    /// What a client is told when the database is away.
+    pub const DATABASE_UNAVAILABLE: &str = "The database is unavailable; retry shortly";
+
+    /// Seconds a client is told to wait when the database is away: about what a PostgreSQL
+    /// restart takes, and the pool reconnects on the first request after it.
+    pub const DATABASE_RETRY_AFTER_S: u64 = 2;
+
+    /// Seconds after which the same request may succeed, for the edges that can say so
+    /// (`Retry-After`).
+    pub fn retry_after_s(&self) -> Option<u64> {
+        match self {
+            Self::TooManyRequests { retry_after_s, .. } => Some(*retry_after_s),
+            Self::DatabaseUnavailable(_) => Some(Self::DATABASE_RETRY_AFTER_S),
+            _ => None,
         }
     }
 }
 
 impl From<sqlx::Error> for Error {
-    /// Unique-constraint violations become 409 naming the column; everything else is a 500.
+    /// Unique-constraint violations become 409 naming the column, a lost or unreachable database
+    /// [`Error::DatabaseUnavailable`]; everything else is a 500.
     fn from(error: sqlx::Error) -> Self {
+        if crate::db::is_unavailable(&error) {
+            return Self::DatabaseUnavailable(error.to_string());
+        }
         if let Some(db) = error.as_database_error()
             && db.is_unique_violation()
         {

@@ -4,7 +4,7 @@ use super::{Role, TokenKind};
 use crate::db::{Db, Tx};
 use crate::orgs::OrgType;
 use crate::types::column::parse_stored;
-use crate::{on_db, on_tx};
+use crate::{on_db, on_read, on_tx};
 use chrono::{DateTime, Utc};
 
 /// A user's credentials and the state of its organization chain.
@@ -140,8 +140,8 @@ pub async fn credentials(db: &Db, username: &str) -> sqlx::Result<Option<Credent
          LEFT JOIN organization_client_access ca ON ca.organization_id = o.id \
          WHERE u.username = $1"
     );
-    let row: Option<CredentialsRow> = on_db!(db, pool =>
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(username).fetch_optional(pool).await)?;
+    let row: Option<CredentialsRow> = on_read!(db, pool =>
+        sqlx::query_as(sqlx::AssertSqlSafe(&*sql)).bind(username).fetch_optional(pool).await)?;
     row.map(Credentials::try_from).transpose()
 }
 
@@ -154,8 +154,10 @@ pub async fn token(db: &Db, token_hash: &str) -> sqlx::Result<Option<TokenRow>> 
          LEFT JOIN organization_client_access ca ON ca.organization_id = o.id \
          WHERE t.token_hash = $1"
     );
-    let row: Option<StoredToken> = on_db!(db, pool =>
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(token_hash).fetch_optional(pool).await)?;
+    // Every authenticated request starts here, so this is the read that most often meets a
+    // connection dropped by a database restart.
+    let row: Option<StoredToken> = on_read!(db, pool =>
+        sqlx::query_as(sqlx::AssertSqlSafe(&*sql)).bind(token_hash).fetch_optional(pool).await)?;
     row.map(TokenRow::try_from).transpose()
 }
 

@@ -11,6 +11,9 @@ pub struct DatabaseConfig {
     pub url: String,
     /// Upper bound of pooled connections.
     pub max_connections: u32,
+    /// PostgreSQL: how long a request waits for a pooled connection (a free one, or a new one
+    /// while the server restarts) before it answers 503 with `Retry-After`.
+    pub acquire_timeout_s: u64,
 }
 
 impl Default for DatabaseConfig {
@@ -18,6 +21,7 @@ impl Default for DatabaseConfig {
         Self {
             url: String::new(),
             max_connections: 16,
+            acquire_timeout_s: 10,
         }
     }
 }
@@ -25,6 +29,7 @@ impl Default for DatabaseConfig {
 impl DatabaseConfig {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         positive("database.max_connections", self.max_connections.into())?;
+        positive("database.acquire_timeout_s", self.acquire_timeout_s)?;
         let url = &self.url;
         if !(url.is_empty()
             || url.starts_with("sqlite:")

@@ -96,7 +96,7 @@ pub(super) async fn feed_watchdog(state: AppState, every: Duration, stop: Cancel
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = tick.tick() => {
-                if state.db.ping().await {
+                if state.db.ping().await.is_ok() {
                     let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
                 } else {
                     tracing::warn!("database unreachable; withholding watchdog ping");

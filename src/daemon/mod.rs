@@ -62,12 +62,16 @@ pub struct Running {
 /// Opens (and migrates) the database named by the config.
 pub async fn open_database(config: &Config) -> Result<db::Db, StartError> {
     let url = config.database_url();
-    let database = db::connect(&url, config.database.max_connections)
-        .await
-        .map_err(|source| StartError::Database {
-            url: redact(&url),
-            source,
-        })?;
+    let database = db::connect_with(
+        &url,
+        config.database.max_connections,
+        std::time::Duration::from_secs(config.database.acquire_timeout_s),
+    )
+    .await
+    .map_err(|source| StartError::Database {
+        url: redact(&url),
+        source,
+    })?;
     db::migrate(&database).await?;
     Ok(database)
 }

@@ -2,19 +2,27 @@
 //!
 //! Store code writes one SQL text with `$1..$N` placeholders and runs it through [`on_db!`] or
 //! [`on_tx!`], which expand the same body once per backend, so every query is checked by the
-//! compiler against both drivers (`sqlx::Any` cannot read timestamps or decimals).
+//! compiler against both drivers (`sqlx::Any` cannot read timestamps or decimals). Reads go
+//! through [`on_snapshot!`] (a page and its total) or [`on_read!`], which try once more on a fresh
+//! connection when the first lost its own (see `unavailable.rs`).
 
 mod chunks;
 mod connect;
 pub mod lease;
 mod page;
+mod unavailable;
 
 pub use chunks::{STATEMENT_BYTES, chunks};
 
-pub use connect::{connect, migrate};
+pub use connect::{connect, connect_with, migrate};
 pub use page::Page;
+pub use unavailable::{is_unavailable, retry_read, unavailable_sqlstate};
 
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
+use std::time::Duration;
+
+/// How long [`Db::ping`] waits for the database's answer.
+pub const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A cheap-to-clone pool handle for whichever backend the URL named.
 #[derive(Clone, Debug)]
@@ -58,14 +66,28 @@ macro_rules! on_tx {
 }
 
 /// Runs `$body` with `$conn` bound to a connection inside [`Db::snapshot`]: for a page of rows
-/// and the `total` they belong to. `?` inside the body returns early (the snapshot rolls back).
+/// and the `total` they belong to. `?` inside the body ends the attempt (the snapshot rolls
+/// back). A snapshot only reads, so one that lost its connection runs once more on a fresh one
+/// ([`retry_read`]); the body must therefore not move what it captures (`AssertSqlSafe(&*sql)`).
 #[macro_export]
 macro_rules! on_snapshot {
     ($db:expr, $conn:ident => $body:expr) => {{
-        let mut snapshot = $db.snapshot().await?;
-        let out = $crate::on_tx!(&mut snapshot, $conn => $body);
-        snapshot.commit().await?;
-        out
+        let db: &$crate::db::Db = &$db;
+        let mut retried = false;
+        loop {
+            let attempt: ::sqlx::Result<_> = async {
+                let mut snapshot = db.snapshot().await?;
+                let out: ::sqlx::Result<_> = $crate::on_tx!(&mut snapshot, $conn => $body);
+                let out = out?;
+                snapshot.commit().await?;
+                Ok(out)
+            }
+            .await;
+            match attempt {
+                Err(e) if !retried && $crate::db::retry_read(&e) => retried = true,
+                done => break done,
+            }
+        }
     }};
 }
 
@@ -94,9 +116,20 @@ impl Db {
         })
     }
 
-    /// True when the database answers a trivial query.
-    pub async fn ping(&self) -> bool {
-        on_db!(self, pool => sqlx::query("SELECT 1").execute(pool).await.is_ok())
+    /// A round trip to the database (`SELECT 1` on a pooled connection, which the pool checks
+    /// before handing out), failing after [`PING_TIMEOUT`] rather than waiting out the pool's
+    /// acquire timeout while the server is away: readiness must say so promptly.
+    pub async fn ping(&self) -> sqlx::Result<()> {
+        let round_trip =
+            async { on_db!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())) };
+        tokio::time::timeout(PING_TIMEOUT, round_trip)
+            .await
+            .unwrap_or_else(|_| {
+                Err(sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no answer to SELECT 1 within {PING_TIMEOUT:?}"),
+                )))
+            })
     }
 
     pub fn backend(&self) -> &'static str {

@@ -33,6 +33,7 @@ impl IntoResponse for Error {
         let status = status_code(&self);
         match &self {
             Self::Database(e) => tracing::error!(error = %e, "database error"),
+            Self::DatabaseUnavailable(e) => tracing::warn!(error = %e, "database unavailable"),
             Self::Internal(e) => tracing::error!(error = %e, "internal error"),
             _ => {}
         }
@@ -41,7 +42,7 @@ impl IntoResponse for Error {
             message: bounded(self.public_message()),
         };
         let mut response = status.into_response();
-        if let Self::TooManyRequests { retry_after_s, .. } = &self
+        if let Some(retry_after_s) = self.retry_after_s()
             && let Ok(value) = retry_after_s.to_string().parse()
         {
             response.headers_mut().insert("retry-after", value);
@@ -104,5 +105,21 @@ mod tests {
             limited.extensions().get::<ErrorInfo>().map(|i| i.code),
             Some(429)
         );
+    }
+
+    #[test]
+    fn a_lost_database_is_503_with_retry_after_and_no_detail() {
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        let response = Error::from(sqlx::Error::Io(reset)).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()["retry-after"], "2");
+        let info = response.extensions().get::<ErrorInfo>().unwrap();
+        assert_eq!(info.message, "The database is unavailable; retry shortly");
+        let timed_out = Error::from(sqlx::Error::PoolTimedOut).into_response();
+        assert_eq!(timed_out.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(timed_out.headers()["retry-after"], "2");
+        let bug = Error::from(sqlx::Error::RowNotFound).into_response();
+        assert_eq!(bug.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(bug.headers().get("retry-after").is_none());
     }
 }

@@ -9,6 +9,7 @@ mod changes;
 mod cli;
 mod contract;
 mod corrupt;
+mod db_restart;
 mod devices;
 mod dialplan;
 mod echoed_input;

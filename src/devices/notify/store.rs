@@ -292,10 +292,10 @@ pub async fn results(
     );
     let count_sql = format!("SELECT COUNT(*) FROM notify_job_results{RESULTS_WHERE}");
     on_snapshot!(db, conn => {
-        let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(&*list_sql))
             .bind(job_id).bind(outcome).bind(page.limit).bind(page.offset)
             .fetch_all(&mut *conn).await?;
-        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
+        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(&*count_sql))
             .bind(job_id).bind(outcome)
             .fetch_one(&mut *conn).await?;
         Ok((rows, total))
@@ -328,11 +328,11 @@ pub async fn jobs(
     );
     let count_sql = format!("SELECT COUNT(*){JOBS_FROM}{JOBS_WHERE}");
     on_snapshot!(db, conn => {
-        let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(&*list_sql))
             .bind(scope_like).bind(f.organization_id).bind(&f.state)
             .bind(page.limit).bind(page.offset)
             .fetch_all(&mut *conn).await?;
-        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
+        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(&*count_sql))
             .bind(scope_like).bind(f.organization_id).bind(&f.state)
             .fetch_one(&mut *conn).await?;
         Ok((rows, total))

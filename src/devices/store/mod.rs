@@ -73,12 +73,12 @@ pub async fn list(
     let count_sql = format!("SELECT COUNT(*){DEVICE_FROM}{LIST_WHERE}");
     let model = f.model.as_ref().map(|m| m.to_lowercase());
     let (rows, total): (Vec<DeviceRow>, i64) = on_snapshot!(db, conn => {
-        let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(&*list_sql))
             .bind(scope_like).bind(f.organization_id).bind(&f.vendor).bind(&model)
             .bind(&f.mac).bind(&f.status).bind(f.user_id)
             .bind(page.limit).bind(page.offset)
             .fetch_all(&mut *conn).await?;
-        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
+        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(&*count_sql))
             .bind(scope_like).bind(f.organization_id).bind(&f.vendor).bind(&model)
             .bind(&f.mac).bind(&f.status).bind(f.user_id)
             .fetch_one(&mut *conn).await?;

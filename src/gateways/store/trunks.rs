@@ -98,11 +98,11 @@ pub async fn list(
     let count_sql = format!("SELECT COUNT(*){FROM}{LIST_WHERE}");
     let name_like = f.name.as_ref().map(|n| format!("%{}%", n.to_lowercase()));
     let (rows, total): (Vec<TrunkRow>, i64) = on_snapshot!(db, conn => {
-        let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(&*list_sql))
             .bind(scope_like).bind(f.organization_id).bind(&f.direction).bind(&name_like)
             .bind(page.limit).bind(page.offset)
             .fetch_all(&mut *conn).await?;
-        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
+        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(&*count_sql))
             .bind(scope_like).bind(f.organization_id).bind(&f.direction).bind(&name_like)
             .fetch_one(&mut *conn).await?;
         Ok::<_, sqlx::Error>((rows, total))

@@ -90,11 +90,11 @@ pub async fn list(
     let list_sql = format!("SELECT {COLUMNS}{FROM}{WHERE} ORDER BY m.id LIMIT $6 OFFSET $7");
     let count_sql = format!("SELECT COUNT(*){FROM}{WHERE}");
     let (rows, total): (Vec<MobileRow>, i64) = on_snapshot!(db, conn => {
-        let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(&*list_sql))
             .bind(scope_like).bind(f.organization_id).bind(&f.state).bind(&f.iccid)
             .bind(f.msisdn_number_id).bind(page.limit).bind(page.offset)
             .fetch_all(&mut *conn).await?;
-        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
+        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(&*count_sql))
             .bind(scope_like).bind(f.organization_id).bind(&f.state).bind(&f.iccid)
             .bind(f.msisdn_number_id)
             .fetch_one(&mut *conn).await?;

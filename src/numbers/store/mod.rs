@@ -136,12 +136,12 @@ pub async fn list(
     let prefix = f.prefix.as_ref().map(|p| format!("{p}%"));
     let pattern = f.pattern.as_ref().map(Pattern::like);
     let (rows, total): (Vec<NumberRow>, i64) = on_snapshot!(db, conn => {
-        let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(&*list_sql))
             .bind(scope_like).bind(f.organization_id).bind(&subtree).bind(&f.state)
             .bind(&tag).bind(&prefix).bind(&pattern)
             .bind(page.limit).bind(page.offset)
             .fetch_all(&mut *conn).await?;
-        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
+        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(&*count_sql))
             .bind(scope_like).bind(f.organization_id).bind(&subtree).bind(&f.state)
             .bind(&tag).bind(&prefix).bind(&pattern)
             .fetch_one(&mut *conn).await?;

@@ -84,10 +84,10 @@ pub async fn list(
         .as_ref()
         .map(|n| format!("%{}%", n.to_lowercase()));
     let (rows, total): (Vec<UserRow>, i64) = on_snapshot!(db, conn => {
-        let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(&*list_sql))
             .bind(scope_like).bind(f.organization_id).bind(&f.role).bind(&name_like)
             .bind(page.limit).bind(page.offset).fetch_all(&mut *conn).await?;
-        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
+        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(&*count_sql))
             .bind(scope_like).bind(f.organization_id).bind(&f.role).bind(&name_like)
             .fetch_one(&mut *conn).await?;
         Ok::<_, sqlx::Error>((rows, total))

@@ -103,12 +103,12 @@ pub async fn list(
         format!("SELECT {COLUMNS} FROM audit_log{WHERE} ORDER BY id DESC LIMIT $7 OFFSET $8");
     let count_sql = format!("SELECT COUNT(*) FROM audit_log{WHERE}");
     on_snapshot!(db, conn => {
-        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
+        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(&*list_sql))
             .bind(scope_like).bind(f.organization_id).bind(&f.entity_type)
             .bind(&f.entity_id).bind(&f.action).bind(f.actor_user_id)
             .bind(page.limit).bind(page.offset)
             .fetch_all(&mut *conn).await?;
-        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
+        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(&*count_sql))
             .bind(scope_like).bind(f.organization_id).bind(&f.entity_type)
             .bind(&f.entity_id).bind(&f.action).bind(f.actor_user_id)
             .fetch_one(&mut *conn).await?;

@@ -194,12 +194,12 @@ pub async fn list(
     let count_sql = format!("SELECT COUNT(*) FROM event_log{WHERE}");
     let severity = f.severity.map(Severity::as_str);
     on_snapshot!(db, conn => {
-        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
+        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(&*list_sql))
             .bind(scope_like).bind(&f.entity_type).bind(&f.entity_id).bind(&f.event)
             .bind(severity).bind(f.since).bind(f.until)
             .bind(page.limit).bind(page.offset)
             .fetch_all(&mut *conn).await?;
-        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
+        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(&*count_sql))
             .bind(scope_like).bind(&f.entity_type).bind(&f.entity_id).bind(&f.event)
             .bind(severity).bind(f.since).bind(f.until)
             .fetch_one(&mut *conn).await?;

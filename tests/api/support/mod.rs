@@ -1,12 +1,14 @@
 //! `TestApp`: starts the real daemon in-process on 127.0.0.1:0 with a fresh database, and small
 //! helpers that read like the product (`app.root().await.post("/v1/organizations", …)`). The
 //! peers a test talks to live beside it: `sip` (a UDP SIP client, sipp), `gateway` (a loopback
-//! OPTIONS responder), `phone` (a loopback phone answering NOTIFY), `tree` (organization trees).
+//! OPTIONS responder), `phone` (a loopback phone answering NOTIFY), `tree` (organization trees),
+//! `pg_cluster` (a private PostgreSQL a test may restart).
 
 #![allow(dead_code)]
 
 pub mod database;
 pub mod gateway;
+pub mod pg_cluster;
 pub mod phone;
 pub mod sip;
 pub mod tree;
@@ -69,6 +71,22 @@ impl TestApp {
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let (url, pg) = fresh_database(dir.path()).await;
+        Self::start_at(dir, url, pg, adjust).await
+    }
+
+    /// Starts on the database at `url` (a [`pg_cluster::PgCluster`] of the test's own), which
+    /// must outlive the app.
+    pub async fn start_on(url: &str, adjust: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        Self::start_at(dir, url.to_string(), None, adjust).await
+    }
+
+    async fn start_at(
+        dir: tempfile::TempDir,
+        url: String,
+        pg: Option<PgDatabase>,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Self {
         let mut config = Config {
             state_directory: dir.path().to_path_buf(),
             ..Config::default()

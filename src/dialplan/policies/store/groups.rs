@@ -41,10 +41,10 @@ pub async fn list_groups(
         format!("SELECT {GROUP_COLUMNS}{GROUP_FROM}{GROUP_WHERE} ORDER BY g.id LIMIT $3 OFFSET $4");
     let count_sql = format!("SELECT COUNT(*){GROUP_FROM}{GROUP_WHERE}");
     let (mut rows, total): (Vec<GroupRow>, i64) = on_snapshot!(db, conn => {
-        let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(&*list_sql))
             .bind(scope_like).bind(organization_id).bind(page.limit).bind(page.offset)
             .fetch_all(&mut *conn).await?;
-        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
+        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(&*count_sql))
             .bind(scope_like).bind(organization_id)
             .fetch_one(&mut *conn).await?;
         Ok::<_, sqlx::Error>((rows, total))

@@ -62,11 +62,11 @@ pub async fn list_policies(
     let count_sql = format!("SELECT COUNT(*){POLICY_FROM}{POLICY_WHERE}");
     let (name, q) = (like(&f.name), like(&f.q));
     on_snapshot!(db, conn => {
-        let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(&*list_sql))
             .bind(scope_like).bind(f.organization_id).bind(&name).bind(&q)
             .bind(limit).bind(offset)
             .fetch_all(&mut *conn).await?;
-        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
+        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(&*count_sql))
             .bind(scope_like).bind(f.organization_id).bind(&name).bind(&q)
             .fetch_one(&mut *conn).await?;
         Ok((rows, total))

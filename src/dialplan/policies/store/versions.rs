@@ -58,7 +58,7 @@ pub async fn versions(db: &Db, policy_id: i64, page: Page) -> sqlx::Result<(Vec<
          ORDER BY version DESC LIMIT $2 OFFSET $3"
     );
     on_snapshot!(db, conn => {
-        let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(policy_id).bind(page.limit).bind(page.offset)
             .fetch_all(&mut *conn).await?;
         let total: i64 = sqlx::query_scalar(

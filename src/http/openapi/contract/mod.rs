@@ -285,13 +285,17 @@ fn add_shared_responses(doc: &mut Value) {
         return;
     };
     for code in SHARED {
-        responses.insert(
-            shared_name(code),
-            json!({
-                "description": reason(code),
-                "content": error_content(json!({"$ref": "#/components/schemas/ErrorBody"}))
-            }),
-        );
+        let mut response = json!({
+            "description": reason(code),
+            "content": error_content(json!({"$ref": "#/components/schemas/ErrorBody"}))
+        });
+        if matches!(code, "429" | "503") {
+            response["headers"] = json!({"Retry-After": {
+                "description": "Seconds to wait before sending the request again",
+                "schema": {"type": "integer", "minimum": 1}
+            }});
+        }
+        responses.insert(shared_name(code), response);
     }
 }
 
@@ -334,7 +338,7 @@ fn reason(status: &str) -> &'static str {
         "413" => "Body larger than the configured limit",
         "429" => "Rate limit exceeded; `Retry-After` says when to retry",
         "503" => {
-            "The database is unreachable, or the listener holds its cap of connections; `Retry-After` says when to retry"
+            "The database is unreachable or restarting (the message says so), or the listener holds its cap of connections; `Retry-After` says when to retry"
         }
         _ => "See the message",
     }

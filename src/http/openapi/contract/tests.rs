@@ -76,6 +76,18 @@ fn every_operation_documents_the_errors_it_can_give_in_both_shapes() {
                 .is_some_and(|d| !d.is_empty())
         );
     }
+    for code in ["429", "503"] {
+        let shared = &doc["components"]["responses"][format!("Error{code}")];
+        assert_eq!(
+            shared["headers"]["Retry-After"]["schema"]["type"], "integer",
+            "{code}"
+        );
+    }
+    assert!(
+        doc["components"]["responses"]["Error503"]["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("database"))
+    );
     assert!(list.get("404").is_none(), "no path parameter, no 404");
     assert!(list.get("413").is_none(), "no body, no 413");
     let get = &doc["paths"]["/v1/things/{id}"]["get"]["responses"];

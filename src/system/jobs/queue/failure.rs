@@ -23,6 +23,7 @@ pub fn to_json(error: &Error) -> Value {
             });
         }
         Error::Unavailable(m) => ("unavailable", m.clone()),
+        Error::DatabaseUnavailable(_) => ("database_unavailable", error.public_message()),
         other => ("internal", other.to_string()),
     };
     json!({ "class": class, "message": message })
@@ -46,6 +47,7 @@ pub fn from_json(detail: Option<&Value>, error: Option<&str>) -> Error {
         Some("not_found") => Error::NotFound(message),
         Some("conflict") => Error::Conflict(message),
         Some("unavailable") => Error::Unavailable(message),
+        Some("database_unavailable") => Error::DatabaseUnavailable(message),
         Some("rows") => Error::Rows(RowErrors {
             message,
             errors: rows(detail.get("errors")),
@@ -81,7 +83,10 @@ fn text(value: &Value, key: &str) -> String {
 pub fn retryable(error: &Error) -> bool {
     matches!(
         error,
-        Error::Database(_) | Error::Internal(_) | Error::Unavailable(_)
+        Error::Database(_)
+            | Error::Internal(_)
+            | Error::Unavailable(_)
+            | Error::DatabaseUnavailable(_)
     )
 }
 
@@ -139,5 +144,16 @@ mod tests {
         );
         assert!(matches!(back, Error::Internal(_)));
         assert!(matches!(from_json(None, Some("lost")), Error::Internal(m) if m == "lost"));
+    }
+
+    #[test]
+    fn a_lost_database_stays_unavailable_without_its_detail() {
+        let lost = Error::from(sqlx::Error::PoolTimedOut);
+        let stored = to_json(&lost);
+        assert!(!stored.to_string().contains("pool timed out"), "{stored}");
+        let back = from_json(Some(&stored), None);
+        assert!(matches!(back, Error::DatabaseUnavailable(_)));
+        assert_eq!(back.retry_after_s(), Some(Error::DATABASE_RETRY_AFTER_S));
+        assert_eq!(back.public_message(), Error::DATABASE_UNAVAILABLE);
     }
 }

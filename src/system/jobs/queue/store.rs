@@ -181,11 +181,11 @@ pub async fn list(
     let list_sql = format!("SELECT {COLUMNS}{FROM}{WHERE} ORDER BY j.id DESC LIMIT $5 OFFSET $6");
     let count_sql = format!("SELECT COUNT(*){FROM}{WHERE}");
     on_snapshot!(db, conn => {
-        let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(&*list_sql))
             .bind(scope_like).bind(&f.kind).bind(&f.state).bind(f.organization_id)
             .bind(page.limit).bind(page.offset)
             .fetch_all(&mut *conn).await?;
-        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
+        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(&*count_sql))
             .bind(scope_like).bind(&f.kind).bind(&f.state).bind(f.organization_id)
             .fetch_one(&mut *conn).await?;
         Ok((rows, total))
