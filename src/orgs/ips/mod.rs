@@ -129,7 +129,14 @@ pub async fn update(
         Some(d) => parse_description(d)?,
         None => before.description.clone(),
     };
-    keep_caller_inside(db, caller, before.organization_id, None, Some((id, Some(cidr)))).await?;
+    keep_caller_inside(
+        db,
+        caller,
+        before.organization_id,
+        None,
+        Some((id, Some(cidr))),
+    )
+    .await?;
     let mut tx = db.begin().await?;
     let after = store::update(&mut tx, id, cidr, &description, Utc::now()).await?;
     audit::record(
