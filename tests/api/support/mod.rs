@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+pub mod apikey;
 pub mod database;
 pub mod gateway;
 pub mod phone;
