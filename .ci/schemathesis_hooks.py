@@ -3,6 +3,7 @@ the part of each value type's rule a pattern cannot say (a Luhn digit, host bits
 number lengths), so schemathesis' positive cases are values the server must accept."""
 
 import ipaddress
+from datetime import datetime, timedelta, timezone
 
 import schemathesis
 from hypothesis import strategies as st
@@ -58,9 +59,15 @@ transport = st.sampled_from(["", ";transport=udp", ";transport=tcp"])
 user = st.sampled_from(["", "alice@", "201@"])
 sip_uri = st.tuples(user, host, port, transport).map(lambda t: f"sip:{t[0]}{t[1]}{t[2]}{t[3]}")
 
+# A time to come (an API key's expiry): a minute to five years from now, RFC 3339 in UTC.
+future_date_time = st.integers(60, 5 * 365 * 86400).map(
+    lambda s: (datetime.now(timezone.utc) + timedelta(seconds=s)).strftime("%Y-%m-%dT%H:%M:%SZ")
+)
+
 schemathesis.openapi.format("mac", mac)
 schemathesis.openapi.format("iccid", iccid)
 schemathesis.openapi.format("cidr", cidr)
 schemathesis.openapi.format("e164", e164)
 schemathesis.openapi.format("phone-number", e164)
 schemathesis.openapi.format("sip-uri", sip_uri)
+schemathesis.openapi.format("future-date-time", future_date_time)

@@ -36,6 +36,8 @@ pub struct App {
     pub provisioning_cache: Arc<crate::devices::provisioning::Cache>,
     /// The supervised background jobs and the queue's worker (`system::jobs`).
     pub jobs: crate::system::jobs::Jobs,
+    /// API keys' last uses since the last flush to the database (`system::apikeys`).
+    pub apikey_usage: Arc<crate::system::apikeys::Usage>,
 }
 
 impl AppState {
@@ -65,6 +67,7 @@ impl AppState {
             templates,
             provisioning_cache: Arc::default(),
             jobs: crate::system::jobs::Jobs::new(),
+            apikey_usage: Arc::default(),
             config,
         }))
     }

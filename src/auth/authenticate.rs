@@ -1,5 +1,5 @@
 //! Resolving a bearer token into its [`Caller`], and the organization checks every
-//! authentication (a token, a login, a refresh) passes.
+//! authentication (a token, an API key, a login, a refresh) passes.
 
 use super::{Caller, TokenKind, store, token};
 use crate::error::{Error, Result};
@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 /// The checks every authentication passes: organization chain active, API access allowed from
 /// this address.
-pub(super) async fn check_org_access(
+pub(crate) async fn check_org_access(
     state: &AppState,
     organization_id: i64,
     suspended_orgs: i64,
@@ -40,11 +40,15 @@ pub(super) async fn check_org_access(
 }
 
 /// Resolves a bearer token into its caller; 401 for unknown, revoked, expired or refresh tokens.
+/// A token with the API-key prefix is an API key (`system::apikeys`).
 pub async fn authenticate(
     state: &AppState,
     token: &str,
     client_ip: Option<IpAddr>,
 ) -> Result<Caller> {
+    if token.starts_with(crate::system::apikeys::secret::PREFIX) {
+        return crate::system::apikeys::authenticate(state, token, client_ip).await;
+    }
     let row = store::token(&state.db, &token::hash(token))
         .await?
         .ok_or_else(|| Error::Unauthorized("Invalid token".into()))?;
@@ -74,5 +78,6 @@ pub async fn authenticate(
         token_kind: row.kind,
         request_id: None,
         client_ip,
+        api_key: None,
     })
 }

@@ -15,9 +15,11 @@ pub mod totp;
 mod twofactor;
 
 pub use authenticate::authenticate;
-pub use caller::{Caller, Scope, require_auth};
+pub(crate) use authenticate::check_org_access;
+pub use caller::{Caller, KeyGrant, Scope, require_auth};
 pub use roles::{Permission, Role};
 pub use session::{LoginRequest, Session, SessionUser, login, logout, refresh};
+pub(crate) use store::ORG_STATE;
 pub use temp_token::{TempToken, temp_token};
 pub use token::TokenKind;
 pub use twofactor::{

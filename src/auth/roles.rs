@@ -37,21 +37,47 @@ impl Role {
 }
 
 /// One thing a caller may do. Scope (which organizations) is separate: see `Caller::scope`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Serialized as its name (`users:read`), as API keys list them.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 pub enum Permission {
+    #[serde(rename = "organizations:read")]
     OrganizationsRead,
     /// Edit organizations in scope (name, status, domains, IPs, client access).
+    #[serde(rename = "organizations:write")]
     OrganizationsWrite,
     /// Create child organizations: only organizations that can have children.
+    #[serde(rename = "organizations:create")]
     OrganizationsCreate,
+    #[serde(rename = "users:read")]
     UsersRead,
+    #[serde(rename = "users:write")]
     UsersWrite,
+    #[serde(rename = "auditlog:read")]
     AuditRead,
     /// Change one's own password, e-mail and two-factor settings.
+    #[serde(rename = "profile:write")]
     ProfileWrite,
+    /// See the API keys in scope (never their secrets).
+    #[serde(rename = "apikeys:read")]
+    ApiKeysRead,
+    /// Create, change, rotate and revoke API keys in scope.
+    #[serde(rename = "apikeys:write")]
+    ApiKeysWrite,
 }
 
-pub const ALL: [Permission; 7] = [
+pub const ALL: [Permission; 9] = [
     Permission::OrganizationsRead,
     Permission::OrganizationsWrite,
     Permission::OrganizationsCreate,
@@ -59,6 +85,8 @@ pub const ALL: [Permission; 7] = [
     Permission::UsersWrite,
     Permission::AuditRead,
     Permission::ProfileWrite,
+    Permission::ApiKeysRead,
+    Permission::ApiKeysWrite,
 ];
 
 impl Permission {
@@ -71,7 +99,13 @@ impl Permission {
             Permission::UsersWrite => "users:write",
             Permission::AuditRead => "auditlog:read",
             Permission::ProfileWrite => "profile:write",
+            Permission::ApiKeysRead => "apikeys:read",
+            Permission::ApiKeysWrite => "apikeys:write",
         }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        ALL.into_iter().find(|p| p.as_str() == text)
     }
 }
 
@@ -80,7 +114,7 @@ pub fn allows(role: Role, org_type: OrgType, permission: Permission) -> bool {
     use Permission::*;
     match permission {
         OrganizationsRead | UsersRead | AuditRead | ProfileWrite => true,
-        OrganizationsWrite | UsersWrite => role == Role::Admin,
+        OrganizationsWrite | UsersWrite | ApiKeysRead | ApiKeysWrite => role == Role::Admin,
         OrganizationsCreate => role == Role::Admin && org_type.child_types().next().is_some(),
     }
 }
@@ -113,5 +147,21 @@ mod tests {
             OrgType::Platform,
             Permission::UsersWrite
         ));
+        assert!(!permissions(Role::User, OrgType::Platform).contains(&"apikeys:read"));
+        assert!(permissions(Role::Admin, OrgType::Tenant).contains(&"apikeys:write"));
+    }
+
+    #[test]
+    fn permission_names_round_trip_through_serde_and_parse() {
+        for permission in ALL {
+            let json = serde_json::to_value(permission).unwrap();
+            assert_eq!(json, permission.as_str());
+            assert_eq!(
+                serde_json::from_value::<Permission>(json).unwrap(),
+                permission
+            );
+            assert_eq!(Permission::parse(permission.as_str()), Some(permission));
+        }
+        assert_eq!(Permission::parse("users:delete"), None);
     }
 }

@@ -228,6 +228,7 @@ pub async fn refresh(
 
 /// Revokes every token of the caller's session (logout).
 pub async fn logout(state: &AppState, caller: &Caller) -> Result<()> {
+    caller.require_user_login("Logins and logouts")?;
     let mut tx = state.db.begin().await?;
     store::revoke_session(&mut tx, &caller.session_id, Utc::now()).await?;
     audit::record(

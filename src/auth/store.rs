@@ -127,7 +127,9 @@ impl TryFrom<StoredToken> for TokenRow {
     }
 }
 
-const ORG_STATE: &str = "COALESCE(ca.api_enabled, TRUE) AS api_enabled, \
+/// The columns of an organization chain's access state (`o` the organization,
+/// `ca` its client access row), for every kind of credential.
+pub(crate) const ORG_STATE: &str = "COALESCE(ca.api_enabled, TRUE) AS api_enabled, \
     COALESCE(ca.restrict_to_orgips, FALSE) AS restrict_to_orgips, \
     (SELECT COUNT(*) FROM organizations a WHERE o.path LIKE (a.path || '%') \
         AND a.status = 'suspended') AS suspended_orgs";

@@ -22,6 +22,7 @@ pub async fn temp_token(
     caller: &Caller,
     ttl_s: Option<u64>,
 ) -> Result<TempToken> {
+    caller.require_user_login("Temporary tokens")?;
     if caller.token_kind != TokenKind::Access {
         return Err(Error::Forbidden(
             "A temporary token cannot issue temporary tokens; use a login token".into(),

@@ -10,6 +10,8 @@ pub enum TokenKind {
     Access,
     Refresh,
     Temp,
+    /// An API key (`system::apikeys`), never stored in `auth_tokens`.
+    ApiKey,
 }
 
 impl TokenKind {
@@ -18,6 +20,7 @@ impl TokenKind {
             TokenKind::Access => "access",
             TokenKind::Refresh => "refresh",
             TokenKind::Temp => "temp",
+            TokenKind::ApiKey => "apikey",
         }
     }
 
@@ -26,13 +29,16 @@ impl TokenKind {
             "access" => Some(TokenKind::Access),
             "refresh" => Some(TokenKind::Refresh),
             "temp" => Some(TokenKind::Temp),
+            "apikey" => Some(TokenKind::ApiKey),
             _ => None,
         }
     }
 
-    /// A stored kind, or why it is not one.
+    /// A stored kind, or why it is not one (an API key is never a stored token).
     pub fn parse_stored(text: &str) -> Result<Self, String> {
-        Self::parse(text).ok_or_else(|| "not one of access, refresh, temp".to_string())
+        Self::parse(text)
+            .filter(|kind| *kind != TokenKind::ApiKey)
+            .ok_or_else(|| "not one of access, refresh, temp".to_string())
     }
 }
 
@@ -43,6 +49,7 @@ pub fn generate(kind: TokenKind) -> String {
         TokenKind::Access => "dta",
         TokenKind::Refresh => "dtr",
         TokenKind::Temp => "dtt",
+        TokenKind::ApiKey => "dt_live",
     };
     format!("{prefix}_{}", URL_SAFE_NO_PAD.encode(bytes))
 }

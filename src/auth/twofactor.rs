@@ -32,8 +32,9 @@ async fn load(state: &AppState, caller: &Caller) -> Result<store::TwoFactor> {
 }
 
 /// Two-factor changes need a login token: a temporary (or leaked short-lived) token must not be
-/// able to enrol its holder's authenticator and lock the owner out.
+/// able to enrol its holder's authenticator and lock the owner out, nor may an API key.
 fn require_login_token(caller: &Caller) -> Result<()> {
+    caller.require_user_login("Two-factor settings")?;
     if caller.token_kind == super::TokenKind::Access {
         Ok(())
     } else {

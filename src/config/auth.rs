@@ -1,4 +1,4 @@
-//! `[auth]`: API tokens' lifetimes and the failed-login budgets.
+//! `[auth]`: API tokens' lifetimes, the failed-login budgets, API keys' usage bookkeeping.
 
 use super::{ConfigError, positive};
 use serde::{Deserialize, Serialize};
@@ -20,6 +20,9 @@ pub struct AuthConfig {
     pub failure_window_s: u64,
     /// Issuer shown by authenticator apps for two-factor secrets.
     pub totp_issuer: String,
+    /// How often the last use of each API key (time and address), kept in memory per request,
+    /// is written to the database, in seconds (and once more at shutdown).
+    pub apikey_usage_flush_s: u64,
 }
 
 impl Default for AuthConfig {
@@ -32,6 +35,7 @@ impl Default for AuthConfig {
             max_failures_per_ip: 20,
             failure_window_s: 900,
             totp_issuer: "dialtone".into(),
+            apikey_usage_flush_s: 30,
         }
     }
 }
@@ -42,6 +46,7 @@ impl AuthConfig {
         positive("auth.refresh_ttl_s", self.refresh_ttl_s)?;
         positive("auth.temp_token_ttl_s", self.temp_token_ttl_s)?;
         positive("auth.failure_window_s", self.failure_window_s)?;
+        positive("auth.apikey_usage_flush_s", self.apikey_usage_flush_s)?;
         positive(
             "auth.max_failures_per_username",
             self.max_failures_per_username.into(),

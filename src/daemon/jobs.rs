@@ -69,6 +69,7 @@ pub(super) fn spawn_jobs(state: &AppState) {
                 .watch(every, state.changes.clone(), stop, on_reload)
         });
     }
+    crate::system::apikeys::usage::register(state);
     crate::devices::notify::bulk::register(state);
     crate::numbers::import::job::register(state);
     jobs.start_queue(state.db.clone());

@@ -51,6 +51,7 @@ pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(crate::dialplan::api::router())
         .merge(crate::devices::notify::api::router())
         .merge(crate::system::jobs::api::router())
+        .merge(crate::system::apikeys::api::router())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             crate::auth::require_auth,

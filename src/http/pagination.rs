@@ -16,6 +16,8 @@ use std::collections::HashMap;
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 1000;
+/// The highest `page`: its offset at the largest limit is still a 64-bit integer.
+pub const MAX_PAGE: i64 = i64::MAX / MAX_LIMIT + 1;
 
 /// Documentation-only description of the pagination parameters.
 #[derive(utoipa::IntoParams)]
@@ -54,6 +56,9 @@ impl Params {
         let limit = limit.or(per_page).unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
         let offset = self.at_least("offset", 0)?;
         let page = self.at_least("page", 1)?;
+        if page.is_some_and(|page| page > MAX_PAGE) {
+            return Err(Error::field("page", format!("must be at most {MAX_PAGE}")));
+        }
         let offset = match (offset, page) {
             (Some(offset), _) => offset,
             (None, Some(page)) => (page - 1)
@@ -192,5 +197,19 @@ mod tests {
         );
         assert!(params(&[("page", "0"), ("offset", "1")]).page().is_err());
         assert!(params(&[("page", &i64::MAX.to_string())]).page().is_err());
+        let most = MAX_PAGE.to_string();
+        assert!(
+            params(&[("page", most.as_str()), ("limit", "1000")])
+                .page()
+                .is_ok()
+        );
+        let over = (MAX_PAGE + 1).to_string();
+        let err = params(&[("page", over.as_str()), ("limit", "1")])
+            .page()
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with("page: must be at most"),
+            "{err}"
+        );
     }
 }

@@ -103,6 +103,12 @@ pub fn login_failed(reason: &'static str) {
     metrics::counter!("auth_login_failures_total", "reason" => reason).increment(1);
 }
 
+/// One authentication with an API key, by outcome (`ok`, `unknown` (also a revoked key),
+/// `expired`, `source`, `organization`, `malformed`).
+pub fn apikey_auth(outcome: &'static str) {
+    metrics::counter!("auth_apikey_total", "outcome" => outcome).increment(1);
+}
+
 /// `GET /metrics`: Prometheus text format; with `http.metrics_token` set, only for a request
 /// bearing that token (Prometheus: `authorization: {credentials: …}`).
 pub async fn endpoint(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {

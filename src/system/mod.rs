@@ -1,6 +1,7 @@
 //! Cross-cutting system services: supervised jobs and their queue, the change feed, audit log,
-//! metrics, health, logging, encrypted secrets.
+//! metrics, health, logging, encrypted secrets, API keys.
 
+pub mod apikeys;
 pub mod audit;
 pub mod changes;
 pub mod events;

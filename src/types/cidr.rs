@@ -88,13 +88,37 @@ crate::text_column!(Cidr, "cidr", Cidr::parse);
 /// An IPv4 address in dotted decimal, no leading zeros (as `std` parses it).
 const IPV4: &str = r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])";
 
+/// An IPv6 address as RFC 4291 writes it (RFC 3986's `IPv6address`): eight groups, `::` for
+/// a run of zero groups, the last two groups possibly an IPv4 address.
+fn ipv6() -> String {
+    let h = "[0-9A-Fa-f]{1,4}";
+    let ls32 = format!("(?:{h}:{h}|{IPV4})");
+    // Up to `n` groups before a `::`.
+    let before = |n: usize| match n {
+        0 => String::new(),
+        n => format!("(?:(?:{h}:){{0,{}}}{h})?", n - 1),
+    };
+    let alternatives = [
+        format!("(?:{h}:){{6}}{ls32}"),
+        format!("::(?:{h}:){{5}}{ls32}"),
+        format!("{}::(?:{h}:){{4}}{ls32}", before(1)),
+        format!("{}::(?:{h}:){{3}}{ls32}", before(2)),
+        format!("{}::(?:{h}:){{2}}{ls32}", before(3)),
+        format!("{}::{h}:{ls32}", before(4)),
+        format!("{}::{ls32}", before(5)),
+        format!("{}::{h}", before(6)),
+        format!("{}::", before(7)),
+    ];
+    format!("(?:{})", alternatives.join("|"))
+}
+
 impl utoipa::PartialSchema for Cidr {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         use crate::types::schema::WHITE_SPACE;
-        // IPv6 by its alphabet only (the `cidr` format is the whole rule), and no host bits
-        // set, which a pattern cannot say either.
+        // No host bits set: a pattern cannot say that (the `cidr` format names it).
         let pattern = format!(
-            r"^{WHITE_SPACE}*(?:{IPV4}(?:/(?:3[0-2]|[12]?[0-9]))?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:/(?:12[0-8]|1[01][0-9]|[1-9]?[0-9]))?){WHITE_SPACE}*$"
+            r"^{WHITE_SPACE}*(?:{IPV4}(?:/(?:3[0-2]|[12]?[0-9]))?|{}(?:/(?:12[0-8]|1[01][0-9]|[1-9]?[0-9]))?){WHITE_SPACE}*$",
+            ipv6()
         );
         crate::types::schema::string(
             "An IP address or network in CIDR notation (`192.0.2.0/24`, `2001:db8::/32`), with no host bits set (`10.0.0.1/8` is refused, naming `10.0.0.0/8`)",
@@ -135,9 +159,55 @@ mod tests {
             "example.com",
             "10.0.0/8",
             "::/129",
+            ":",
+            ":\u{85}",
+            ":::",
+            "1:2:3:4:5:6:7:8:9",
+            "1::2::3",
+            "12345::",
+            "::1.2.3",
         ] {
             assert!(Cidr::parse(text).is_err(), "{text}");
             assert!(!pattern.is_match(text), "{text:?}");
+        }
+    }
+
+    /// Random strings of the address alphabet: the pattern says of each address exactly what
+    /// `std` does (networks aside).
+    #[test]
+    fn the_ipv6_pattern_is_the_parser() {
+        let pattern = regex::Regex::new(&format!("^{}$", super::ipv6())).unwrap();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let alphabet = b"0f1a:::..9";
+        let mut accepted = 0;
+        for _ in 0..200_000 {
+            let len = rng.random_range(1..=24);
+            let text: String = (0..len)
+                .map(|_| alphabet[rng.random_range(0..alphabet.len())] as char)
+                .collect();
+            let parsed = text.parse::<std::net::Ipv6Addr>().is_ok();
+            accepted += usize::from(parsed);
+            assert_eq!(pattern.is_match(&text), parsed, "{text:?}");
+        }
+        assert!(
+            accepted > 100,
+            "the sample reaches valid addresses: {accepted}"
+        );
+        for _ in 0..2000 {
+            let ip = std::net::Ipv6Addr::from(rng.random::<u128>() & rng.random::<u128>());
+            for text in [ip.to_string(), format!("{ip:?}")] {
+                assert!(pattern.is_match(&text), "{text}");
+            }
+        }
+        for text in [
+            "::ffff:192.0.2.1",
+            "1:2:3:4:5:6:192.0.2.1",
+            "::",
+            "1::",
+            "1:2:3:4:5:6:7::",
+        ] {
+            assert!(text.parse::<std::net::Ipv6Addr>().is_ok(), "{text}");
+            assert!(pattern.is_match(text), "{text}");
         }
     }
     use crate::types::column::corrupt_of;

@@ -115,6 +115,8 @@ struct Ctx {
     user: i64,
     /// An org IP of partner_a: 192.0.2.0/24.
     orgip: i64,
+    /// An API key of partner_a (role admin) that the PUT and rotate cases address.
+    apikey: i64,
 }
 
 async fn ctx() -> Ctx {
@@ -143,12 +145,21 @@ async fn ctx() -> Ctx {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = root
+        .post(
+            "/v1/apikeys",
+            json!({"organization_id": tree.partner_a, "name": "Existing key", "role": "admin"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let apikey = body["data"]["id"].as_i64().unwrap();
     Ctx {
         app,
         root,
         tree,
         user,
         orgip,
+        apikey,
     }
 }
 
@@ -162,9 +173,14 @@ impl Ctx {
             "/v1/users",
             "/v1/orgips/index",
             "/v1/auditlog",
+            "/v1/apikeys",
         ] {
             state.insert(list.to_string(), json!(self.root.total(list).await));
         }
+        state.insert(
+            "eventlog".into(),
+            json!(self.root.total("/v1/eventlog/1").await),
+        );
         for path in [
             format!("/v1/organizations/{}", self.tree.partner_a),
             format!("/v1/organizations/{}/domains", self.tree.partner_a),
@@ -172,6 +188,7 @@ impl Ctx {
             format!("/v1/users/{}", self.user),
             format!("/v1/users/{}/foreignids", self.user),
             format!("/v1/orgips/{}", self.orgip),
+            format!("/v1/apikeys/{}", self.apikey),
         ] {
             let (status, body) = self.root.get(&path).await;
             assert_eq!(status, StatusCode::OK, "{path}: {body}");
@@ -760,6 +777,186 @@ async fn orgips_and_domains_refuse_bad_input() {
 }
 
 #[tokio::test]
+async fn apikeys_refuse_bad_input() {
+    use Method as M;
+    let c = ctx().await;
+    let a = c.tree.partner_a;
+    let past = (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339();
+    let later = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let cidrs: Vec<String> = (0..101).map(|i| format!("10.0.{i}.0/24")).collect();
+    let path = "/v1/apikeys";
+    let mut cases = shapes(M::POST, path);
+    let create = |body: Value, mentions: &[&'static str]| b400(M::POST, path, body, mentions);
+    cases.extend([
+        create(json!({"organization_id": a}), &["missing field `name`"]),
+        create(json!({"name": " "}), &["name", "empty"]),
+        create(json!({"name": "k".repeat(101)}), &["name", "100"]),
+        create(json!({"name": "a\u{7}b"}), &["name", "control"]),
+        create(json!({"name": 5}), &["name", "invalid type"]),
+        create(
+            json!({"name": "K", "role": "superuser"}),
+            &["role", "superuser"],
+        ),
+        create(
+            json!({"name": "K", "permissions": ["users:delete"]}),
+            &["permissions", "users:delete"],
+        ),
+        create(
+            json!({"name": "K", "permissions": "users:read"}),
+            &["permissions", "invalid type"],
+        ),
+        create(
+            json!({"name": "K", "permissions": []}),
+            &["permissions", "at least one"],
+        ),
+        create(
+            json!({"name": "K", "role": "admin", "permissions": ["users:read"]}),
+            &["permissions", "not both"],
+        ),
+        create(
+            json!({"name": "K", "expires_at": past}),
+            &["expires_at", "future"],
+        ),
+        create(
+            json!({"name": "K", "expires_at": "tomorrow"}),
+            &["expires_at", "RFC 3339"],
+        ),
+        create(
+            json!({"name": "K", "expires_at": "2030-02-30T00:00:00Z"}),
+            &["expires_at"],
+        ),
+        create(
+            json!({"name": "K", "source_cidrs": ["10.0.0.1/8"]}),
+            &["source_cidrs", "10.0.0.0/8"],
+        ),
+        create(
+            json!({"name": "K", "source_cidrs": ["example.com"]}),
+            &["source_cidrs", "example.com"],
+        ),
+        create(
+            json!({"name": "K", "source_cidrs": "10.0.0.0/8"}),
+            &["source_cidrs", "invalid type"],
+        ),
+        create(
+            json!({"name": "K", "source_cidrs": cidrs}),
+            &["source_cidrs", "100"],
+        ),
+        create(
+            json!({"name": "K", "organization_id": "a"}),
+            &["organization_id", "invalid type"],
+        ),
+        create(
+            json!({"name": "K", "secret": "dt_live_mine"}),
+            &["secret", "unknown field"],
+        ),
+        b404(
+            M::POST,
+            path,
+            json!({"name": "K", "organization_id": 987_654}),
+            "organization_id",
+        ),
+    ]);
+    let one = &format!("/v1/apikeys/{}", c.apikey);
+    let mut edits = shapes(M::PUT, one);
+    let edit = |body: Value, mentions: &[&'static str]| b400(M::PUT, one, body, mentions);
+    edits.extend([
+        edit(json!({"name": ""}), &["name", "empty"]),
+        edit(json!({"role": "owner"}), &["role", "owner"]),
+        edit(
+            json!({"role": "admin", "permissions": ["users:read"]}),
+            &["permissions", "not both"],
+        ),
+        edit(json!({"expires_at": past}), &["expires_at", "future"]),
+        edit(
+            json!({"source_cidrs": ["300.1.1.1"]}),
+            &["source_cidrs", "300.1.1.1"],
+        ),
+        // Valid but for one field: nothing of it is applied.
+        edit(
+            json!({"name": "Half applied", "expires_at": later, "source_cidrs": ["::/129"]}),
+            &["source_cidrs"],
+        ),
+        edit(json!({"colour": "red"}), &["colour", "unknown field"]),
+        b409(
+            M::PUT,
+            one,
+            json!({"organization_id": c.tree.partner_b}),
+            "organization_id",
+        ),
+    ]);
+    cases.extend(edits);
+    let rotate = &format!("/v1/apikeys/{}/rotate", c.apikey);
+    cases.extend([
+        b400(
+            M::POST,
+            rotate,
+            json!({"overlap_s": 604_801}),
+            &["overlap_s", "604800"],
+        ),
+        b400(M::POST, rotate, json!({"overlap_s": -1}), &["overlap_s"]),
+        b400(
+            M::POST,
+            rotate,
+            json!({"overlap_s": "1h"}),
+            &["overlap_s", "invalid type"],
+        ),
+        b400(
+            M::POST,
+            rotate,
+            json!({"overlap": 5}),
+            &["overlap", "unknown field"],
+        ),
+        b400(M::POST, rotate, "[]", &["request body", "JSON object"]),
+    ]);
+    c.refuse_all(&c.root, cases).await;
+
+    // A tenant's admin asks for what it does not hold: 403 naming the field, nothing written.
+    c.root
+        .create_user("a1-admin", c.tree.tenant_a1, "admin")
+        .await;
+    let tenant_admin = c.app.login("a1-admin", PASSWORD).await;
+    let forbidden = |body: Value, field: &'static str| {
+        bad(
+            M::POST,
+            path,
+            &body.to_string(),
+            StatusCode::FORBIDDEN,
+            &[field, "wider than its creator"],
+        )
+    };
+    let before_own = c
+        .root
+        .total(&format!("/v1/apikeys?organization_id={}", c.tree.tenant_a1))
+        .await;
+    c.refuse_all(
+        &tenant_admin,
+        vec![
+            forbidden(
+                json!({"name": "K", "permissions": ["organizations:create"]}),
+                "permissions",
+            ),
+            forbidden(
+                json!({"name": "K", "permissions": ["auditlog:read", "organizations:create"]}),
+                "permissions",
+            ),
+            b404(
+                M::POST,
+                path,
+                json!({"name": "K", "organization_id": a}),
+                "organization_id",
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(
+        c.root
+            .total(&format!("/v1/apikeys?organization_id={}", c.tree.tenant_a1))
+            .await,
+        before_own
+    );
+}
+
+#[tokio::test]
 async fn login_refuses_bad_input_and_logs_nobody_in() {
     use Method as M;
     let c = ctx().await;
@@ -843,6 +1040,8 @@ async fn query_parameters_and_path_ids_are_checked() {
         get("/v1/jobs?state=stuck", &["state", "stuck"]),
         get("/v1/jobs?organization_id=abc", &["organization_id"]),
         get("/v1/jobs?limit=0", &["limit"]),
+        get("/v1/apikeys?organization_id=abc", &["organization_id"]),
+        get("/v1/apikeys?page=9223372036854777", &["page", "at most"]),
         // Ids are opaque: a malformed one is simply not found, on every route.
         not_found("/v1/organizations/abc"),
         not_found("/v1/organizations/0"),
@@ -852,6 +1051,8 @@ async fn query_parameters_and_path_ids_are_checked() {
         not_found("/v1/auditlog/0"),
         not_found("/v1/jobs/abc"),
         not_found("/v1/jobs/0"),
+        not_found("/v1/apikeys/abc"),
+        not_found("/v1/apikeys/0"),
     ];
     c.refuse_all(&c.root, cases).await;
 }

@@ -388,6 +388,7 @@ async fn a_service_called_outside_any_handler_refreshes_the_cache() {
         token_kind: dialtone::auth::TokenKind::Access,
         request_id: None,
         client_ip: None,
+        api_key: None,
     };
     dialtone::devices::update(
         &state.db,

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod apikeys;
 mod auth;
 mod bad_input;
 mod changes;

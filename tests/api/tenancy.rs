@@ -88,7 +88,11 @@ fn matrix() -> Vec<Case> {
         case(M::PUT,    "/v1/dialplans/groups/{id}", Some(json!({"description": "changed"}))),
         case(M::GET,    "/v1/siptrunks/{id}/channels", None),
         case(M::PUT,    "/v1/siptrunks/{id}/channels", Some(json!({"in_use": 1}))),
+        case(M::GET,    "/v1/apikeys/{id}", None),
+        case(M::PUT,    "/v1/apikeys/{id}", Some(json!({"name": "Key A renamed"}))),
+        case(M::POST,   "/v1/apikeys/{id}/rotate", None),
         // Destructive, in an order where each succeeds for a caller in scope.
+        case(M::DELETE, "/v1/apikeys/{id}", None),
         case(M::DELETE, "/v1/users/{id}/foreignids/{foreign_id}", None),
         case(M::DELETE, "/v1/organizations/{id}/domains/{domain_id}", None),
         case(M::DELETE, "/v1/orgips/{id}", None),
@@ -134,6 +138,7 @@ struct Ids {
     notify_job: i64,
     /// The queued job that sends `notify_job`.
     queued_job: i64,
+    apikey: i64,
 }
 
 impl Ids {
@@ -158,6 +163,7 @@ impl Ids {
             policy_group: n,
             notify_job: n,
             queued_job: n,
+            apikey: n,
         }
     }
 }
@@ -190,6 +196,8 @@ fn fill(template: &str, ids: &Ids) -> String {
         ids.policy
     } else if template.starts_with("/v1/jobs/") {
         ids.queued_job
+    } else if template.starts_with("/v1/apikeys/") {
+        ids.apikey
     } else {
         panic!("no object id known for {template}")
     };
@@ -400,6 +408,14 @@ async fn world() -> World {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let policy_group = body["data"]["id"].as_i64().unwrap();
+    let (status, body) = root
+        .post(
+            "/v1/apikeys",
+            json!({"organization_id": tree.partner_a, "name": "Key A", "role": "admin"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let apikey = body["data"]["id"].as_i64().unwrap();
 
     let parent = app.login("dist-admin", PASSWORD).await;
     let sibling = app.login("b-admin", PASSWORD).await;
@@ -422,6 +438,7 @@ async fn world() -> World {
         policy_group,
         notify_job,
         queued_job,
+        apikey,
     };
     World {
         _app: app,
@@ -460,6 +477,7 @@ async fn snapshot(root: &Api, ids: &Ids) -> Value {
         format!("/v1/dialplans/{}/history", ids.policy),
         format!("/v1/dialplans/groups/{}", ids.policy_group),
         format!("/v1/siptrunks/{}/channels", ids.trunk),
+        format!("/v1/apikeys/{}", ids.apikey),
     ] {
         let (status, mut body) = root.get(&path).await;
         // Gateway health moves with the pinger, not with API calls.
@@ -478,6 +496,7 @@ async fn snapshot(root: &Api, ids: &Ids) -> Value {
         "/v1/dialplans",
         "/v1/dialplans/groups",
         "/v1/jobs",
+        "/v1/apikeys",
     ] {
         objects.insert(list.to_string(), json!(root.total(list).await));
     }
@@ -748,6 +767,11 @@ async fn lists_show_partner_a_objects_to_the_parent_only() {
             format!("/v1/devices/notify?limit=1000&organization_id={a}"),
             ids.notify_job,
         ),
+        ("/v1/apikeys?limit=1000".into(), ids.apikey),
+        (
+            format!("/v1/apikeys?limit=1000&organization_id={a}"),
+            ids.apikey,
+        ),
     ];
     // Organizations partner_a's objects belong to, per caller: the sibling must see nothing of
     // partner_a's subtree; the child sees its own organization but nothing of partner_a itself.
@@ -810,6 +834,7 @@ async fn lists_show_partner_a_objects_to_the_parent_only() {
         format!("/v1/devices?organization_id={a}"),
         format!("/v1/numbers?organization_id={a}"),
         format!("/v1/mobiles?organization_id={a}"),
+        format!("/v1/apikeys?organization_id={a}"),
     ] {
         assert_eq!(w.sibling.total(&path).await, 0, "sibling {path}");
     }
@@ -854,6 +879,11 @@ async fn creating_into_partner_a_from_outside_is_refused_and_writes_nothing() {
         (
             "/v1/mobiles",
             json!({"organization_id": a, "iccid": "8901260123456789011"}),
+            "organization_id",
+        ),
+        (
+            "/v1/apikeys",
+            json!({"organization_id": a, "name": "Intruder key", "role": "admin"}),
             "organization_id",
         ),
         (

@@ -4,7 +4,7 @@
 //! would, with the job's id added.
 
 use super::{ImportSummary, import_reporting};
-use crate::auth::{Caller, Permission, Role, TokenKind};
+use crate::auth::{Caller, KeyGrant, Permission, Role, TokenKind};
 use crate::error::{Error, Result};
 use crate::orgs::OrgType;
 use crate::state::AppState;
@@ -39,6 +39,9 @@ struct Principal {
     token_kind: String,
     request_id: Option<String>,
     client_ip: Option<IpAddr>,
+    /// The API key the import was sent with: its limits hold in the job too.
+    #[serde(default)]
+    api_key: Option<KeyGrant>,
 }
 
 impl From<&Caller> for Principal {
@@ -54,6 +57,7 @@ impl From<&Caller> for Principal {
             token_kind: caller.token_kind.as_str().to_string(),
             request_id: caller.request_id.clone(),
             client_ip: caller.client_ip,
+            api_key: caller.api_key.clone(),
         }
     }
 }
@@ -73,6 +77,7 @@ impl Principal {
             token_kind,
             request_id: self.request_id,
             client_ip: self.client_ip,
+            api_key: self.api_key,
         })
     }
 }

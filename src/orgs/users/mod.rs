@@ -169,6 +169,7 @@ pub async fn update(db: &Db, caller: &Caller, id: i64, input: UserUpdate) -> Res
     };
     let hash = match &input.password {
         Some(new) => {
+            caller.require_user_login("Password changes")?;
             password::validate("password", new)?;
             if is_self {
                 let current = input.current_password.as_deref().ok_or_else(|| {
@@ -261,6 +262,7 @@ pub async fn permissions(db: &Db, caller: &Caller, id: i64) -> Result<Permission
 pub async fn reset_two_factor(db: &Db, caller: &Caller, id: i64) -> Result<User> {
     let user = visible(db, caller, id).await?;
     caller.require(Permission::UsersWrite)?;
+    caller.require_user_login("Two-factor resets")?;
     if id == caller.user_id {
         return Err(Error::Conflict(
             "Your own two-factor authentication is turned off with DELETE /v1/auth/twofactor and a current code".into(),

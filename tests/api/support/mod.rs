@@ -6,6 +6,7 @@
 
 #![allow(dead_code)]
 
+pub mod apikey;
 pub mod database;
 pub mod gateway;
 pub mod pg_cluster;

@@ -119,13 +119,17 @@ fn bound_paging(operation: &mut Map<String, Value>) {
     };
     for parameter in parameters {
         let name = parameter.get("name").and_then(Value::as_str).unwrap_or("");
-        let minimum = match name {
-            "limit" | "per_page" | "page" => 1,
-            "offset" => 0,
+        let (minimum, is_page) = match name {
+            "limit" | "per_page" => (1, false),
+            "page" => (1, true),
+            "offset" => (0, false),
             _ => continue,
         };
         if let Some(schema) = parameter.get_mut("schema").and_then(Value::as_object_mut) {
             schema.insert("minimum".into(), json!(minimum));
+            if is_page {
+                schema.insert("maximum".into(), json!(crate::http::pagination::MAX_PAGE));
+            }
         }
     }
 }

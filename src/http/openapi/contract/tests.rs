@@ -8,7 +8,8 @@ fn doc() -> Value {
             "/v1/things": {
                 "get": {
                     "operationId": "list_things",
-                    "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+                    "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer"}},
+                                   {"name": "page", "in": "query", "schema": {"type": "integer"}}],
                     "responses": {"200": {"content": {"application/json": {"schema":
                         {"type": "array", "items": {"$ref": "#/components/schemas/Thing"}}}}}},
                     "security": [{"bearer": []}]
@@ -105,6 +106,19 @@ fn paging_parameters_carry_their_bounds_and_objects_their_type() {
         1
     );
     assert_eq!(doc["components"]["schemas"]["Thing"]["type"], "object");
+    // The highest page the document allows is the highest the server takes, at any limit.
+    let page = doc["paths"]["/v1/things"]["get"]["parameters"][1]["schema"].clone();
+    let most = page["maximum"].as_i64().unwrap();
+    let params = |page: i64| {
+        crate::http::pagination::Params(
+            [("page", page.to_string()), ("per_page", "1".to_string())]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        )
+    };
+    assert!(params(most).page().is_ok(), "{page}");
+    assert!(params(most + 1).page().is_err(), "{page}");
 }
 
 #[test]
