@@ -143,10 +143,10 @@ pub async fn list(
     let list_sql = format!("SELECT {COLUMNS}{FROM}{WHERE} ORDER BY k.id LIMIT $3 OFFSET $4");
     let count_sql = format!("SELECT COUNT(*){FROM}{WHERE}");
     let (rows, total): (Vec<KeyRow>, i64) = on_snapshot!(db, conn => {
-        let rows = sqlx::query_as(sqlx::AssertSqlSafe(list_sql))
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(&*list_sql))
             .bind(like).bind(organization_id).bind(page.limit).bind(page.offset)
             .fetch_all(&mut *conn).await?;
-        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
+        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(&*count_sql))
             .bind(like).bind(organization_id).fetch_one(&mut *conn).await?;
         Ok::<_, sqlx::Error>((rows, total))
     })?;
