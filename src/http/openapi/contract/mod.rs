@@ -118,14 +118,21 @@ fn bound_paging(operation: &mut Map<String, Value>) {
         return;
     };
     for parameter in parameters {
-        let name = parameter.get("name").and_then(Value::as_str).unwrap_or("");
-        let minimum = match name {
+        let name = parameter
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let minimum = match name.as_str() {
             "limit" | "per_page" | "page" => 1,
             "offset" => 0,
             _ => continue,
         };
         if let Some(schema) = parameter.get_mut("schema").and_then(Value::as_object_mut) {
             schema.insert("minimum".into(), json!(minimum));
+            if name == "page" {
+                schema.insert("maximum".into(), json!(crate::http::pagination::MAX_PAGE));
+            }
         }
     }
 }
