@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod model;
 pub mod notify;
 pub mod provisioning;
+mod schemas;
 mod service;
 pub mod settings;
 mod store;

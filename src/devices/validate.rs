@@ -18,6 +18,10 @@ pub const MAX_VARIABLE_CHARS: usize = 1024;
 pub const LINE_PASSWORD_LEN: usize = 20;
 /// Length of a generated provisioning password.
 pub const PROVISIONING_PASSWORD_LEN: usize = 24;
+/// Longest `host[:port]` as given, white space around included (a DNS name has at most 253).
+pub const MAX_HOST_CHARS: usize = 253;
+/// Longest URL as given, white space around included.
+pub const MAX_URL_CHARS: usize = 2048;
 
 /// A model name such as `T54W`, `VVX 410` or `SPA504G`: 1-64 letters, digits, spaces and
 /// `- _ . + / ( )`.
@@ -80,8 +84,20 @@ pub fn display_name(field: &str, text: &str) -> Result<String> {
     Ok(text.to_string())
 }
 
+/// At most `max` characters as given (before trimming), as the document's `maxLength` says.
+fn at_most(field: &str, text: &str, max: usize) -> Result<()> {
+    if text.chars().count() > max {
+        return Err(Error::field(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    Ok(())
+}
+
 /// `host[:port]` (a DNS name or an address, IPv6 in brackets), normalised (lower-case name).
 pub fn host_port(field: &str, text: &str) -> Result<String> {
+    at_most(field, text, MAX_HOST_CHARS)?;
     let text = text.trim();
     if text.contains(['@', ';', '/', '?', '#']) || text.is_empty() {
         return Err(Error::field(
@@ -101,6 +117,7 @@ pub fn host_port(field: &str, text: &str) -> Result<String> {
 
 /// A host name or address without a port.
 pub fn host(field: &str, text: &str) -> Result<String> {
+    at_most(field, text, MAX_HOST_CHARS)?;
     let text = text.trim();
     let err = || {
         Error::field(
@@ -146,6 +163,7 @@ pub fn language(text: &str) -> Result<String> {
 
 /// An `http://` or `https://` URL with a valid host, no spaces or control characters.
 pub fn http_url(field: &str, text: &str) -> Result<String> {
+    at_most(field, text, MAX_URL_CHARS)?;
     let text = text.trim();
     let err = |why: &str| {
         Err(Error::field(
@@ -161,9 +179,6 @@ pub fn http_url(field: &str, text: &str) -> Result<String> {
     } else {
         return err("must be an http:// or https:// URL");
     };
-    if text.len() > 2048 {
-        return err("must be at most 2048 characters");
-    }
     if text.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return err("must not contain spaces or control characters");
     }

@@ -128,7 +128,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
 }
 
 /// Replaces every float without a fraction (`3.0`, `1e3`) in `value` by the same integer.
-fn whole_floats_to_integers(value: &mut serde_json::Value) {
+pub fn whole_floats_to_integers(value: &mut serde_json::Value) {
     use serde_json::Value;
     match value {
         Value::Number(n) if n.is_f64() => {

@@ -62,7 +62,8 @@ pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
 /// The axum router with all middleware, ready to serve.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = routes(&state).split_for_parts();
-    let openapi = openapi::finish(openapi);
+    let mut openapi = openapi::finish(openapi);
+    crate::devices::notify::api::document_bounds(&mut openapi, &state.config.notify);
     let config = &state.config.http;
     let limits = BodyLimits {
         default: config.max_body_bytes,

@@ -1,7 +1,10 @@
 //! `limit` / `offset` / `page` query parameters and the other typed query parameters of lists.
 //!
 //! The documented rules: `limit` defaults to 50 and is clamped to 1000; `limit` below 1, a negative
-//! `offset` or a `page` below 1 is a 400; anything non-numeric is a 400 naming the parameter.
+//! `offset` or a `page` below 1 or above [`MAX_PAGE`] is a 400; anything non-numeric is a 400
+//! naming the parameter.
+//! A typed parameter given empty (`limit=`, `state=`) is refused like any other value that is no
+//! integer or no member of its list; only free-text filters read empty as absent.
 //! `per_page` (the SaaS and billing APIs' name, used with `page`) is read as `limit`. When both
 //! names of one thing are given, `limit` wins over `per_page` and `offset` over `page` (each is
 //! still checked): a precedence any schema-valid request can follow, where refusing the pair
@@ -16,7 +19,7 @@ use std::collections::HashMap;
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 1000;
-/// The highest `page`: its offset at the largest limit is still a 64-bit integer.
+/// The highest `page`: its offset, (page - 1) × limit, fits in 64 bits at any page size.
 pub const MAX_PAGE: i64 = i64::MAX / MAX_LIMIT + 1;
 
 /// Documentation-only description of the pagination parameters.
@@ -30,7 +33,8 @@ pub struct PageParams {
     per_page: Option<i64>,
     /// Items to skip (default 0, negative answers 400).
     offset: Option<i64>,
-    /// 1-based page number of `limit` items, an alternative to `offset` (which wins when both are given).
+    /// 1-based page number of `limit` items (at most 9223372036854776), an alternative to
+    /// `offset` (which wins when both are given).
     page: Option<i64>,
 }
 
@@ -61,9 +65,8 @@ impl Params {
         }
         let offset = match (offset, page) {
             (Some(offset), _) => offset,
-            (None, Some(page)) => (page - 1)
-                .checked_mul(limit)
-                .ok_or_else(|| Error::field("page", "too large"))?,
+            // At most (MAX_PAGE - 1) × MAX_LIMIT, which fits.
+            (None, Some(page)) => (page - 1).saturating_mul(limit),
             (None, None) => 0,
         };
         Ok(Page { limit, offset })
@@ -84,9 +87,11 @@ impl Params {
         }
     }
 
+    /// An optional integer; given, it must be one (`x=` too: an empty value is no integer, as
+    /// the document says).
     pub fn i64(&self, name: &str) -> Result<Option<i64>, Error> {
         match self.0.get(name).map(|v| v.trim()) {
-            None | Some("") => Ok(None),
+            None => Ok(None),
             Some(value) => value.parse().map(Some).map_err(|_| {
                 Error::field(
                     name,
@@ -96,13 +101,19 @@ impl Params {
         }
     }
 
+    /// A free-text filter, trimmed; empty reads as absent.
     pub fn str(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
     }
 
-    /// A string that must be one of `allowed`.
+    /// The value as given, untrimmed, for a parser that bounds its length as the document does.
+    pub fn raw(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// A string that must be one of `allowed` when given (`x=` too).
     pub fn one_of(&self, name: &str, allowed: &[&str]) -> Result<Option<String>, Error> {
-        match self.str(name) {
+        match self.0.get(name).map(|v| v.trim()) {
             None => Ok(None),
             Some(v) if allowed.contains(&v) => Ok(Some(v.to_string())),
             Some(v) => Err(Error::field(
@@ -183,6 +194,8 @@ mod tests {
             ("offset", "1.5", "offset"),
             ("page", "0", "page"),
             ("page", "x", "page"),
+            ("limit", "", "limit"),
+            ("offset", " ", "offset"),
         ] {
             let err = params(&[(k, v)]).page().unwrap_err().to_string();
             assert!(err.starts_with(needle), "{k}={v}: {err}");
@@ -197,19 +210,20 @@ mod tests {
         );
         assert!(params(&[("page", "0"), ("offset", "1")]).page().is_err());
         assert!(params(&[("page", &i64::MAX.to_string())]).page().is_err());
-        let most = MAX_PAGE.to_string();
+        let highest = params(&[("page", &MAX_PAGE.to_string()), ("limit", "5000")]).page();
+        assert_eq!(highest.unwrap().offset, (MAX_PAGE - 1) * MAX_LIMIT);
+        let beyond = (MAX_PAGE + 1).to_string();
+        let err = params(&[("page", &beyond), ("limit", "1")]).page();
         assert!(
-            params(&[("page", most.as_str()), ("limit", "1000")])
-                .page()
-                .is_ok()
+            err.unwrap_err()
+                .to_string()
+                .starts_with("page: must be at most")
         );
-        let over = (MAX_PAGE + 1).to_string();
-        let err = params(&[("page", over.as_str()), ("limit", "1")])
-            .page()
-            .unwrap_err();
         assert!(
-            err.to_string().starts_with("page: must be at most"),
-            "{err}"
+            params(&[("page", &beyond), ("offset", "0")])
+                .page()
+                .is_err(),
+            "checked even when offset wins"
         );
     }
 }

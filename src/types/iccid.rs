@@ -35,6 +35,10 @@ pub fn luhn_valid(digits: &str) -> bool {
 
 /// Digits of `text` with spaces and dashes removed, or an error naming what else was there.
 fn digits_of(text: &str) -> Result<String, SimIdError> {
+    // The document's `maxLength`, white space around included.
+    if text.chars().count() > 64 {
+        return Err(SimIdError("must be at most 64 characters".into()));
+    }
     let digits: String = text
         .trim()
         .chars()

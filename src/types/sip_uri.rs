@@ -53,6 +53,10 @@ impl SipUri {
     /// `transport` parameter is interpreted; `sips:` and unknown transports are refused.
     pub fn parse(text: &str) -> Result<Self, UriError> {
         let err = |why: &str| Err(UriError(format!("{why}: {}", quote_prefix(text))));
+        // The document's `maxLength`, white space around included.
+        if text.chars().count() > 259 {
+            return err("too long");
+        }
         let text = text.trim();
         let Some(rest) = text
             .strip_prefix("sip:")

@@ -787,7 +787,6 @@ async fn validation_errors_name_the_field_and_write_nothing() {
         (with("contact", json!("http://192.0.2.1")), "contact:"),
         (with("contact", json!("sip:")), "contact:"),
         (with("status", json!("broken")), "status:"),
-        (with("user_id", json!(user_b)), "user_id:"),
         (
             with("provisioning_username", json!("a b")),
             "provisioning_username:",
@@ -846,7 +845,6 @@ async fn validation_errors_name_the_field_and_write_nothing() {
         ),
         (json!({"variables": {"UPPER": 1}}), "variables:"),
         (json!({"contact": "tel:+15551234"}), "contact:"),
-        (json!({"user_id": user_b}), "user_id:"),
         (
             json!({"provisioning_password": "Another-Pass-1"}),
             "provisioning_password",
@@ -863,6 +861,10 @@ async fn validation_errors_name_the_field_and_write_nothing() {
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{response}");
     assert_eq!(message(&response), "organization_id: cannot be changed");
+    // So does a user of another organization: it exists, in the wrong place.
+    let (status, response) = root.put(&path, json!({"user_id": user_b})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{response}");
+    assert!(message(&response).starts_with("user_id: "), "{response}");
     let (_, after) = root.get(&path).await;
     let mut unchanged = device.clone();
     unchanged

@@ -28,6 +28,7 @@ mod references;
 mod rest_core;
 mod sip;
 mod slow_clients;
+mod telephony_limits;
 mod templates;
 mod tenancy;
 mod trunks;

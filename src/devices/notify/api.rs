@@ -7,6 +7,7 @@ use super::store::JobFilter;
 use super::target::{Action, Outcome};
 use super::{self as notify, NotifyResult};
 use crate::auth::Caller;
+use crate::config::NotifyConfig;
 use crate::error::Result;
 use crate::http::envelope::{Envelope, ListEnvelope};
 use crate::http::json::JsonBody;
@@ -74,16 +75,60 @@ pub struct BulkNotify {
     /// Only this vendor's devices.
     vendor: Option<Vendor>,
     /// Only this model (case-insensitive, exact).
+    #[schema(schema_with = crate::devices::schemas::model_or_null)]
     model: Option<String>,
     /// resync (default) or reboot.
     action: Option<Action>,
     /// Seconds to spread the NOTIFYs over (a random start per device); default and bound from
-    /// `notify.spread_s` / `notify.max_spread_s`. 0 sends as fast as `concurrency` allows.
+    /// `notify.spread_s` / `notify.max_spread_s` (the document's maximum is this daemon's).
+    /// 0 sends as fast as `concurrency` allows.
     spread_s: Option<u64>,
     /// NOTIFYs in flight at once; default and bound from `notify.concurrency` /
-    /// `notify.max_concurrency`.
+    /// `notify.max_concurrency` (the document's maximum is this daemon's).
+    #[schema(minimum = 1)]
     concurrency: Option<u64>,
 }
+
+/// Writes this daemon's `notify.max_concurrency` and `notify.max_spread_s` into the document
+/// it serves, as the maxima of a bulk request's `concurrency` and `spread_s`: the bounds are
+/// configuration, and a client reading the document should see the ones it will meet.
+pub fn document_bounds(doc: &mut serde_json::Value, config: &NotifyConfig) {
+    let Some(properties) = doc
+        .pointer_mut("/components/schemas/BulkNotify/properties")
+        .and_then(serde_json::Value::as_object_mut)
+    else {
+        return;
+    };
+    for (name, maximum) in [
+        ("concurrency", config.max_concurrency as u64),
+        ("spread_s", config.max_spread_s),
+    ] {
+        if let Some(field) = properties.get_mut(name).and_then(|f| f.as_object_mut()) {
+            field.insert("maximum".into(), maximum.into());
+        }
+    }
+}
+
+/// The values of a job's results' `outcome` filter: an outcome, or `pending` (not finished).
+fn outcome_filters() -> Vec<&'static str> {
+    let mut names = Outcome::NAMES.to_vec();
+    names.push("pending");
+    names
+}
+
+/// The `outcome` filter's schema: the values [`outcome_filters`] takes.
+struct OutcomeFilter;
+
+impl utoipa::PartialSchema for OutcomeFilter {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::types::schema::one_of(
+            "An outcome, or `pending` (not finished)",
+            &outcome_filters(),
+        )
+    }
+}
+
+impl ToSchema for OutcomeFilter {}
 
 /// Resync or reboot every active device the filter selects, spread over `spread_s` with at most
 /// `concurrency` NOTIFYs in flight. Answers 201 with the job at once; read its progress and
@@ -114,7 +159,7 @@ async fn start_bulk(
 #[utoipa::path(get, path = "/v1/devices/notify", tag = "devices",
     params(PageParams,
         ("organization_id" = Option<i64>, Query, description = "Only the jobs of this organization"),
-        ("state" = Option<String>, Query, description = "running, done or interrupted")),
+        ("state" = Option<JobState>, Query, description = "Only jobs in this state")),
     responses((status = 200, body = Vec<JobView>), (status = 400)), security(("bearer" = [])))]
 async fn list_jobs(
     State(state): State<AppState>,
@@ -147,7 +192,7 @@ async fn job_progress(
 /// A bulk job's per-device results in device id order.
 #[utoipa::path(get, path = "/v1/devices/notify/{job_id}/results", tag = "devices",
     params(("job_id" = i64, Path), PageParams,
-        ("outcome" = Option<String>, Query,
+        ("outcome" = inline(Option<OutcomeFilter>), Query,
             description = "ok, rejected, timeout, unreachable, or pending (not finished)")),
     responses((status = 200, body = Vec<JobResultView>), (status = 400), (status = 404)),
     security(("bearer" = [])))]
@@ -159,9 +204,7 @@ async fn job_results(
 ) -> Result<ListEnvelope<JobResultView>> {
     let id = path::id(&job_id, "notify job")?;
     let page = params.page()?;
-    let mut outcomes = Outcome::NAMES.to_vec();
-    outcomes.push("pending");
-    let outcome = params.one_of("outcome", &outcomes)?;
+    let outcome = params.one_of("outcome", &outcome_filters())?;
     let (rows, total) = bulk::results(&state, &caller, id, outcome.as_deref(), page).await?;
     Ok(ListEnvelope::new(rows, total, page))
 }

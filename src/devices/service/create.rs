@@ -193,8 +193,11 @@ pub async fn create(
 /// gave; all rows are checked (also against each other and against registered MACs) before
 /// anything is written, and a 400 ([`Error::Rows`]) lists the bad rows (the first
 /// [`RowErrors::LISTED`], the rest counted) by their 0-based index in the request with the field
-/// and what is wrong. A MAC registered by someone else between the
-/// check and the insert is reported the same way, for its row.
+/// and what is wrong, conflicts among them. When every row is valid by itself and the only
+/// faults are conflicts (a MAC registered already, also by someone else between the check and
+/// the insert, or twice in the request; a user of another organization), the answer is the 409
+/// a single create gives, naming the rows: no schema can say those, the stored state (or the
+/// rest of the request) is in the way.
 pub async fn create_many(
     db: &Db,
     changes: &Changes,
@@ -214,15 +217,16 @@ pub async fn create_many(
     }
     let total = rows.len();
     let mut errors: Vec<RowError> = Vec::new();
+    let mut conflicts: Vec<RowError> = Vec::new();
     let mut plans: Vec<(usize, Plan)> = Vec::with_capacity(total);
     let mut seen: HashMap<Mac, usize> = HashMap::new();
     for (row, parsed) in rows.into_iter().enumerate() {
         let outcome = match parsed {
             Ok(input) => match seen.get(&input.mac) {
-                Some(first) => Err(Error::field(
-                    "mac",
-                    format!("{} is also devices[{first}]", input.mac),
-                )),
+                Some(first) => Err(Error::Conflict(format!(
+                    "mac: {} is also devices[{first}]",
+                    input.mac
+                ))),
                 None => {
                     seen.insert(input.mac, row);
                     plan(db, caller, input).await
@@ -233,18 +237,24 @@ pub async fn create_many(
         match outcome {
             Ok(plan) => plans.push((row, plan)),
             Err(Error::BadRequest(message)) => errors.push(row_error(row, &message)),
+            Err(Error::Conflict(message)) => conflicts.push(row_error(row, &message)),
             Err(other) => return Err(other),
         }
     }
     let macs: Vec<Mac> = plans.iter().map(|(_, p)| p.mac).collect();
     let taken = store::existing_macs(db, &macs).await?;
-    for (row, plan) in &plans {
-        if taken.contains(&plan.mac) {
-            errors.push(row_error(*row, "mac: already exists"));
-        }
-    }
+    conflicts.extend(
+        plans
+            .iter()
+            .filter(|(_, plan)| taken.contains(&plan.mac))
+            .map(|(row, _)| row_error(*row, "mac: already exists")),
+    );
     if !errors.is_empty() {
+        errors.extend(conflicts);
         return Err(bulk_error(total, errors));
+    }
+    if !conflicts.is_empty() {
+        return Err(bulk_conflict(total, conflicts));
     }
     let now = Utc::now();
     let actor = caller.actor();
@@ -255,7 +265,7 @@ pub async fn create_many(
             Ok(device) => created.push(device),
             // Dropping the transaction undoes the rows already inserted.
             Err(Error::Conflict(message)) => {
-                return Err(bulk_error(total, vec![row_error(row, &message)]));
+                return Err(bulk_conflict(total, vec![row_error(row, &message)]));
             }
             Err(other) => return Err(other),
         }
@@ -290,6 +300,24 @@ fn row_error(row: usize, message: &str) -> RowError {
 /// spells out the first rows (`devices[1]: mac: …`) for clients reading only the message.
 fn bulk_error(total: usize, mut errors: Vec<RowError>) -> Error {
     errors.sort_by_key(|e| e.row);
+    let message = summary(total, "are invalid", &errors);
+    Error::Rows(RowErrors::new(message, errors))
+}
+
+/// The 409 of a bulk request whose rows are valid but conflict with what is stored or with
+/// each other.
+fn bulk_conflict(total: usize, mut errors: Vec<RowError>) -> Error {
+    errors.sort_by_key(|e| e.row);
+    Error::Conflict(summary(
+        total,
+        "conflict with what is stored or with each other",
+        &errors,
+    ))
+}
+
+/// "`n` of `total` devices `what`; nothing was created: devices[1]: mac: …", the first rows
+/// spelled out and the rest counted.
+fn summary(total: usize, what: &str, errors: &[RowError]) -> String {
     let bad: BTreeSet<usize> = errors.iter().map(|e| e.row).collect();
     let listed: Vec<String> = errors
         .iter()
@@ -297,14 +325,14 @@ fn bulk_error(total: usize, mut errors: Vec<RowError>) -> Error {
         .map(|e| format!("devices[{}]: {}: {}", e.row, e.field, e.message))
         .collect();
     let mut message = format!(
-        "{} of {total} devices are invalid; nothing was created: {}",
+        "{} of {total} devices {what}; nothing was created: {}",
         bad.len(),
         listed.join("; ")
     );
     if errors.len() > LISTED_ROW_ERRORS {
         message.push_str(&format!("; and {} more", errors.len() - LISTED_ROW_ERRORS));
     }
-    Error::Rows(RowErrors::new(message, errors))
+    message
 }
 
 #[cfg(test)]

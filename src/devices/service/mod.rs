@@ -58,11 +58,11 @@ async fn check_user(db: &Db, caller: &Caller, user_id: i64, organization_id: i64
         }
         Err(e) => return Err(e),
     };
+    // The user exists and is visible, in the wrong place: the stored state is in the way.
     if user.organization_id != organization_id {
-        return Err(Error::field(
-            "user_id",
-            format!("user {user_id} is not in the device's organization {organization_id}"),
-        ));
+        return Err(Error::Conflict(format!(
+            "user_id: user {user_id} is not in the device's organization {organization_id}"
+        )));
     }
     Ok(user_id)
 }

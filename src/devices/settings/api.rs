@@ -3,6 +3,7 @@
 use super::SettingsUpdate;
 use crate::auth::Caller;
 use crate::devices::model::{ProvisioningSettings, Variables};
+use crate::devices::schemas;
 use crate::error::Result;
 use crate::http::envelope::Envelope;
 use crate::http::json::JsonBody;
@@ -42,30 +43,30 @@ async fn get_provisioning_settings(
 pub struct UpdateProvisioningSettings {
     /// IANA time zone, e.g. `Europe/Berlin`.
     #[serde(default, deserialize_with = "crate::http::json::present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = schemas::settings::timezone)]
     timezone: Option<Option<String>>,
     /// Host name or address of the NTP server.
     #[serde(default, deserialize_with = "crate::http::json::present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = schemas::settings::host)]
     ntp_server: Option<Option<String>>,
     /// Language tag such as `en` or `de-DE`.
     #[serde(default, deserialize_with = "crate::http::json::present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = schemas::settings::language)]
     language: Option<Option<String>>,
     /// `http://` or `https://` URL firmware is fetched from.
     #[serde(default, deserialize_with = "crate::http::json::present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = schemas::settings::http_url)]
     firmware_url: Option<Option<String>>,
     /// Default registrar `host[:port]`.
     #[serde(default, deserialize_with = "crate::http::json::present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = schemas::settings::host_port)]
     registrar: Option<Option<String>>,
     /// SIP URI of the outbound proxy.
     #[serde(default, deserialize_with = "crate::http::json::present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = schemas::settings::sip_uri)]
     outbound_proxy: Option<Option<String>>,
     /// Replaces the whole object: names `[a-z0-9_.]{1,64}` to strings, numbers or booleans.
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = schemas::settings::variables)]
     variables: Option<Variables>,
     #[serde(default, rename = "organization_id")]
     #[schema(ignore)]

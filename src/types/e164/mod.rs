@@ -51,6 +51,10 @@ impl E164 {
     pub fn parse(text: &str, country: Option<&str>) -> Result<Self, NumberError> {
         let err = |why: String| Err(NumberError(why));
         let quoted = quote_prefix(text);
+        // The document's `maxLength`, white space around included.
+        if text.chars().count() > 64 {
+            return err(format!("must be at most 64 characters: {quoted}"));
+        }
         let trimmed = text.trim();
         if trimmed.is_empty() {
             return err("must not be empty".into());

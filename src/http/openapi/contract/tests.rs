@@ -122,6 +122,17 @@ fn paging_parameters_carry_their_bounds_and_objects_their_type() {
 }
 
 #[test]
+fn the_highest_page_is_the_one_the_server_takes() {
+    let mut doc = json!({"paths": {"/v1/things": {"get": {
+        "parameters": [{"name": "page", "in": "query", "schema": {"type": "integer"}}],
+        "responses": {}}}}});
+    apply(&mut doc);
+    let schema = &doc["paths"]["/v1/things"]["get"]["parameters"][0]["schema"];
+    assert_eq!(schema["maximum"], crate::http::pagination::MAX_PAGE);
+    assert_eq!(schema["minimum"], 1);
+}
+
+#[test]
 fn a_create_links_to_the_operations_on_what_it_created() {
     let mut doc = doc();
     apply(&mut doc);
