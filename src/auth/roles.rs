@@ -75,9 +75,15 @@ pub enum Permission {
     /// Create, change, rotate and revoke API keys in scope.
     #[serde(rename = "apikeys:write")]
     ApiKeysWrite,
+    /// See the webhook endpoints in scope and their delivery logs (never their secrets).
+    #[serde(rename = "webhooks:read")]
+    WebhooksRead,
+    /// Create, change, rotate, test and delete webhook endpoints; redeliver.
+    #[serde(rename = "webhooks:write")]
+    WebhooksWrite,
 }
 
-pub const ALL: [Permission; 9] = [
+pub const ALL: [Permission; 11] = [
     Permission::OrganizationsRead,
     Permission::OrganizationsWrite,
     Permission::OrganizationsCreate,
@@ -87,6 +93,8 @@ pub const ALL: [Permission; 9] = [
     Permission::ProfileWrite,
     Permission::ApiKeysRead,
     Permission::ApiKeysWrite,
+    Permission::WebhooksRead,
+    Permission::WebhooksWrite,
 ];
 
 impl Permission {
@@ -101,6 +109,8 @@ impl Permission {
             Permission::ProfileWrite => "profile:write",
             Permission::ApiKeysRead => "apikeys:read",
             Permission::ApiKeysWrite => "apikeys:write",
+            Permission::WebhooksRead => "webhooks:read",
+            Permission::WebhooksWrite => "webhooks:write",
         }
     }
 
@@ -114,7 +124,8 @@ pub fn allows(role: Role, org_type: OrgType, permission: Permission) -> bool {
     use Permission::*;
     match permission {
         OrganizationsRead | UsersRead | AuditRead | ProfileWrite => true,
-        OrganizationsWrite | UsersWrite | ApiKeysRead | ApiKeysWrite => role == Role::Admin,
+        OrganizationsWrite | UsersWrite | ApiKeysRead | ApiKeysWrite | WebhooksRead
+        | WebhooksWrite => role == Role::Admin,
         OrganizationsCreate => role == Role::Admin && org_type.child_types().next().is_some(),
     }
 }

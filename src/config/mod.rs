@@ -17,6 +17,7 @@ mod rate_limit;
 mod redirect;
 mod secrets;
 mod sip;
+mod webhooks;
 
 // Each section's type is reached as `config::HttpConfig` (the section files are private).
 pub use auth::AuthConfig;
@@ -33,6 +34,7 @@ pub use rate_limit::RateLimitConfig;
 pub use redirect::RedirectConfig;
 pub use secrets::SecretsConfig;
 pub use sip::SipConfig;
+pub use webhooks::WebhooksConfig;
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -71,6 +73,7 @@ pub struct Config {
     pub secrets: SecretsConfig,
     pub provisioning: ProvisioningConfig,
     pub events: EventsConfig,
+    pub webhooks: WebhooksConfig,
     pub notify: NotifyConfig,
     pub dns: DnsConfig,
     pub log: LogConfig,
@@ -97,6 +100,7 @@ impl Default for Config {
             dialplan: DialplanConfig::default(),
             redirect: RedirectConfig::default(),
             events: EventsConfig::default(),
+            webhooks: WebhooksConfig::default(),
             notify: NotifyConfig::default(),
             secrets: SecretsConfig::default(),
             provisioning: ProvisioningConfig::default(),
@@ -202,6 +206,13 @@ impl Config {
                         other => return Err(bad(format!("expected text or json, got {other:?}"))),
                     }
                 }
+                "DIALTONE_WEBHOOKS_ALLOW_PRIVATE" => {
+                    self.webhooks.allow_private = match value.as_str() {
+                        "true" | "1" => true,
+                        "false" | "0" => false,
+                        other => return Err(bad(format!("expected true or false, got {other:?}"))),
+                    }
+                }
                 "DIALTONE_RATE_LIMIT_REQUESTS" => {
                     self.rate_limit.requests =
                         value.parse().map_err(|e| bad(format!("{e}: {value:?}")))?
@@ -221,6 +232,7 @@ impl Config {
         self.pinger.validate()?;
         self.dialplan.validate()?;
         self.events.validate()?;
+        self.webhooks.validate()?;
         self.notify.validate(self.http.request_timeout_s)?;
         self.provisioning.validate()?;
         self.redirect.validate()?;

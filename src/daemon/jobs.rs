@@ -70,12 +70,13 @@ pub(super) fn spawn_jobs(state: &AppState) {
         });
     }
     crate::system::apikeys::usage::register(state);
+    crate::system::webhooks::deliver::register(state);
     crate::devices::notify::bulk::register(state);
     crate::numbers::import::job::register(state);
     jobs.start_queue(state.db.clone());
 }
 
-/// Expired tokens and events past their retention go; on one instance at a time (leased).
+/// Expired tokens, and events and webhook deliveries past their retention, go; on one instance at a time (leased).
 async fn housekeeping(state: AppState) -> crate::error::Result<()> {
     let tokens = crate::auth::purge_expired_tokens(&state).await?;
     if tokens > 0 {
@@ -86,6 +87,11 @@ async fn housekeeping(state: AppState) -> crate::error::Result<()> {
     let events = crate::system::events::purge_older_than(&state.db, cutoff).await?;
     if events > 0 {
         tracing::info!(purged = events, "old events removed");
+    }
+    let retention = state.config.webhooks.log_retention_days;
+    let deliveries = crate::system::webhooks::purge_log(&state.db, retention).await?;
+    if deliveries > 0 {
+        tracing::info!(purged = deliveries, "old webhook deliveries removed");
     }
     Ok(())
 }

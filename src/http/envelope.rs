@@ -32,6 +32,15 @@ impl<T: Serialize> Envelope<T> {
             code: StatusCode::CREATED,
         }
     }
+
+    /// 202 Accepted, for POSTs whose work was queued (the answer says where to follow it).
+    pub fn accepted(data: T) -> Self {
+        Self {
+            status: "success",
+            data,
+            code: StatusCode::ACCEPTED,
+        }
+    }
 }
 
 impl<T: Serialize> IntoResponse for Envelope<T> {

@@ -52,6 +52,7 @@ pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(crate::devices::notify::api::router())
         .merge(crate::system::jobs::api::router())
         .merge(crate::system::apikeys::api::router())
+        .merge(crate::system::webhooks::api::router())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             crate::auth::require_auth,

@@ -1,5 +1,5 @@
 //! Cross-cutting system services: supervised jobs and their queue, the change feed, audit log,
-//! metrics, health, logging, encrypted secrets, API keys.
+//! metrics, health, logging, encrypted secrets, API keys, webhooks.
 
 pub mod apikeys;
 pub mod audit;
@@ -10,3 +10,4 @@ pub mod jobs;
 pub mod logging;
 pub mod metrics;
 pub mod secrets;
+pub mod webhooks;

@@ -33,6 +33,7 @@ mod templates;
 mod tenancy;
 mod trunks;
 mod users;
+mod webhooks;
 
 /// Says which backend this run used, so a log shows whether PostgreSQL was exercised.
 #[test]

@@ -12,6 +12,7 @@ mod store;
 use crate::db::Page;
 use crate::db::{Db, Tx};
 use crate::error::Result;
+use crate::system::webhooks::fan_out::Audience;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -84,19 +85,25 @@ pub struct EventRecord {
     pub created_at: DateTime<Utc>,
 }
 
-/// Records `event` on its own (one insert, committed at once) and returns its id.
+/// Records `event` on its own (committed at once, with its webhook deliveries) and returns its
+/// id.
 pub async fn record(db: &Db, event: NewEvent<'_>) -> Result<i64> {
-    let id = store::insert_db(db, &event, Utc::now()).await?;
-    count(&event);
+    let mut tx = db.begin().await?;
+    let id = record_in(&mut tx, event).await?;
+    tx.commit().await?;
     Ok(id)
 }
 
-/// Records `event` inside `tx`, so it lands or rolls back with the caller's change.
+/// Records `event` inside `tx`, so it lands or rolls back with the caller's change, and with
+/// it the deliveries to the webhook endpoints that want it (`system::webhooks`).
 ///
 /// The `events_recorded_total` counter is incremented on insert; a later rollback does not
 /// undo it.
 pub async fn record_in(tx: &mut Tx, event: NewEvent<'_>) -> Result<i64> {
-    let id = store::insert_tx(tx, &event, Utc::now()).await?;
+    let now = Utc::now();
+    let id = store::insert_tx(tx, &event, now).await?;
+    let audience = Audience::load(tx, &[event.organization_path]).await?;
+    audience.deliver(tx, id, &event, now).await?;
     count(&event);
     Ok(id)
 }
@@ -104,10 +111,25 @@ pub async fn record_in(tx: &mut Tx, event: NewEvent<'_>) -> Result<i64> {
 /// Records every event of `events` inside `tx` with a few multi-row inserts (one round trip per
 /// few hundred events instead of one per event), all with the same `created_at`; returns how
 /// many were recorded. For writers of many events at once, such as a bulk NOTIFY job's results.
+/// When a webhook endpoint wants some of them, they are recorded one by one instead, as each
+/// delivery names its event.
 ///
 /// `events_recorded_total` grows per event, as with [`record_in`].
 pub async fn record_many_in(tx: &mut Tx, events: &[NewEvent<'_>]) -> Result<u64> {
-    let recorded = store::insert_many_tx(tx, events, Utc::now()).await?;
+    let now = Utc::now();
+    let mut paths: Vec<&str> = events.iter().map(|e| e.organization_path).collect();
+    paths.sort_unstable();
+    paths.dedup();
+    let audience = Audience::load(tx, &paths).await?;
+    let recorded = if audience.wants_any(events) {
+        for event in events {
+            let id = store::insert_tx(tx, event, now).await?;
+            audience.deliver(tx, id, event, now).await?;
+        }
+        events.len() as u64
+    } else {
+        store::insert_many_tx(tx, events, now).await?
+    };
     events.iter().for_each(count);
     Ok(recorded)
 }

@@ -85,6 +85,7 @@ macro_rules! insert_event {
     }};
 }
 
+#[cfg(test)]
 pub async fn insert_db(db: &Db, event: &NewEvent<'_>, now: DateTime<Utc>) -> sqlx::Result<i64> {
     on_db!(db, pool => insert_event!(pool, event, now))
 }

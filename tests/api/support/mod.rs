@@ -11,6 +11,7 @@ pub mod database;
 pub mod gateway;
 pub mod pg_cluster;
 pub mod phone;
+pub mod receiver;
 pub mod sip;
 pub mod tree;
 
