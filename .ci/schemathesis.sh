@@ -14,7 +14,8 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
 fi
 
 # Everything below runs in a private network namespace with only loopback, so nothing the fuzzer
-# makes the daemon do (ping a gateway, resolve a name) can reach another address.
+# makes the daemon do (ping a gateway, resolve a name, deliver a webhook) can reach another
+# address; webhook URLs are therefore not checked for inside addresses here (allow_private).
 if [ -z "${DIALTONE_IN_NETNS:-}" ] && unshare -rn true 2>/dev/null; then
   exec unshare -rn env DIALTONE_IN_NETNS=1 SCHEMATHESIS_VENV="$venv" \
     sh -c 'ip link set lo up && exec "$0" "$@"' "$0" "$@"
@@ -25,7 +26,8 @@ port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print
 api=http://127.0.0.1:$port
 export DIALTONE_STATE_DIRECTORY=$dir DIALTONE_HTTP_LISTEN=127.0.0.1:$port \
   DIALTONE_SIP_LISTEN=127.0.0.1:0 DIALTONE_PROVISIONING_LISTEN=127.0.0.1:0 \
-  DIALTONE_REDIRECT_LISTEN=127.0.0.1:0 DIALTONE_RATE_LIMIT_REQUESTS=100000000
+  DIALTONE_REDIRECT_LISTEN=127.0.0.1:0 DIALTONE_RATE_LIMIT_REQUESTS=100000000 \
+  DIALTONE_WEBHOOKS_ALLOW_PRIVATE=true
 printf 'a-long-password\n' | "$bin" bootstrap --username admin --password-stdin >/dev/null
 "$bin" serve >"$dir/daemon.log" 2>&1 &
 pid=$!

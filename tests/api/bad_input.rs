@@ -117,10 +117,13 @@ struct Ctx {
     orgip: i64,
     /// An API key of partner_a (role admin) that the PUT and rotate cases address.
     apikey: i64,
+    /// A webhook endpoint of partner_a (inactive, on loopback) for the PUT and rotate cases.
+    webhook: i64,
 }
 
 async fn ctx() -> Ctx {
-    let app = TestApp::start().await;
+    // The webhook below is on loopback (allowed here) and inactive: nothing is ever sent.
+    let app = TestApp::start_with(|c| c.webhooks.allow_private = true).await;
     let (tree, root) = support::tree(&app).await;
     let user = root.create_user("existing", tree.partner_a, "user").await;
     let (status, body) = root
@@ -153,6 +156,15 @@ async fn ctx() -> Ctx {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let apikey = body["data"]["id"].as_i64().unwrap();
+    let (status, body) = root
+        .post(
+            "/v1/webhooks",
+            json!({"organization_id": tree.partner_a, "url": "http://127.0.0.1:9/hook",
+                   "events": ["*"], "active": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let webhook = body["data"]["id"].as_i64().unwrap();
     Ctx {
         app,
         root,
@@ -160,6 +172,7 @@ async fn ctx() -> Ctx {
         user,
         orgip,
         apikey,
+        webhook,
     }
 }
 
@@ -174,6 +187,7 @@ impl Ctx {
             "/v1/orgips/index",
             "/v1/auditlog",
             "/v1/apikeys",
+            "/v1/webhooks",
         ] {
             state.insert(list.to_string(), json!(self.root.total(list).await));
         }
@@ -189,6 +203,8 @@ impl Ctx {
             format!("/v1/users/{}/foreignids", self.user),
             format!("/v1/orgips/{}", self.orgip),
             format!("/v1/apikeys/{}", self.apikey),
+            format!("/v1/webhooks/{}", self.webhook),
+            format!("/v1/webhooks/{}/deliveries", self.webhook),
         ] {
             let (status, body) = self.root.get(&path).await;
             assert_eq!(status, StatusCode::OK, "{path}: {body}");
@@ -772,6 +788,96 @@ async fn orgips_and_domains_refuse_bad_input() {
             StatusCode::CONFLICT,
             &["domain"],
         ),
+    ]);
+    c.refuse_all(&c.root, cases).await;
+}
+
+#[tokio::test]
+async fn webhooks_refuse_bad_input() {
+    use Method as M;
+    let c = ctx().await;
+    let path = "/v1/webhooks";
+    let url = "http://127.0.0.1:9/hook";
+    let mut cases = shapes(M::POST, path);
+    let create = |body: Value, mentions: &[&'static str]| b400(M::POST, path, body, mentions);
+    cases.extend([
+        create(json!({"events": ["*"]}), &["missing field `url`"]),
+        create(json!({"url": url}), &["missing field `events`"]),
+        create(
+            json!({"url": "ftp://x.example/", "events": ["*"]}),
+            &["url", "http or https"],
+        ),
+        create(
+            json!({"url": "https://u:p@x.example/", "events": ["*"]}),
+            &["url", "password"],
+        ),
+        create(json!({"url": 5, "events": ["*"]}), &["url", "invalid type"]),
+        create(
+            json!({"url": url, "events": []}),
+            &["events", "at least one"],
+        ),
+        create(
+            json!({"url": url, "events": ["Gateway.Down"]}),
+            &["events", "Gateway.Down"],
+        ),
+        create(
+            json!({"url": url, "events": "*"}),
+            &["events", "invalid type"],
+        ),
+        create(
+            json!({"url": url, "events": ["*"], "active": 1}),
+            &["active", "invalid type"],
+        ),
+        create(
+            json!({"url": url, "events": ["*"], "description": "d".repeat(501)}),
+            &["description", "500"],
+        ),
+        create(
+            json!({"url": url, "events": ["*"], "secret": "whsec_mine"}),
+            &["secret", "unknown field"],
+        ),
+        b404(
+            M::POST,
+            path,
+            json!({"url": url, "events": ["*"], "organization_id": 987_654}),
+            "organization_id",
+        ),
+    ]);
+    let one = &format!("/v1/webhooks/{}", c.webhook);
+    let mut edits = shapes(M::PUT, one);
+    let edit = |body: Value, mentions: &[&'static str]| b400(M::PUT, one, body, mentions);
+    edits.extend([
+        edit(json!({"events": []}), &["events", "at least one"]),
+        edit(json!({"url": "gopher://x.example"}), &["url"]),
+        // Valid but for one field: nothing of it is applied.
+        edit(
+            json!({"description": "Half applied", "events": ["a..b"]}),
+            &["events"],
+        ),
+        edit(json!({"colour": "red"}), &["colour", "unknown field"]),
+        b409(
+            M::PUT,
+            one,
+            json!({"organization_id": c.tree.partner_b}),
+            "organization_id",
+        ),
+    ]);
+    cases.extend(edits);
+    let rotate = &format!("/v1/webhooks/{}/rotate", c.webhook);
+    cases.extend([
+        b400(
+            M::POST,
+            rotate,
+            json!({"overlap_s": 604_801}),
+            &["overlap_s", "604800"],
+        ),
+        b400(
+            M::POST,
+            rotate,
+            json!({"overlap_s": "1h"}),
+            &["overlap_s", "invalid type"],
+        ),
+        b400(M::POST, rotate, "[]", &["request body", "JSON object"]),
     ]);
     c.refuse_all(&c.root, cases).await;
 }

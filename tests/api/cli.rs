@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const BIN: &str = env!("CARGO_BIN_EXE_dialtone");
 
-fn dialtone(dir: &std::path::Path) -> Command {
+pub(crate) fn dialtone(dir: &std::path::Path) -> Command {
     let mut command = Command::new(BIN);
     command
         .current_dir(dir)
@@ -24,7 +24,11 @@ fn dialtone(dir: &std::path::Path) -> Command {
     command
 }
 
-fn bootstrap(dir: &std::path::Path, username: &str, password: &str) -> std::process::Output {
+pub(crate) fn bootstrap(
+    dir: &std::path::Path,
+    username: &str,
+    password: &str,
+) -> std::process::Output {
     let mut child = dialtone(dir)
         .args(["bootstrap", "--username", username, "--password-stdin"])
         .stdin(Stdio::piped())
@@ -130,8 +134,19 @@ fn migrate_applies_and_exits() {
 // The caller waits on the returned child; the early exits kill and reap it.
 #[allow(clippy::zombie_processes)]
 fn serve(dir: &std::path::Path, notify: &std::path::Path) -> (Child, String) {
+    serve_with(dir, notify, &[])
+}
+
+/// [`serve`] with more environment variables.
+#[allow(clippy::zombie_processes)]
+pub(crate) fn serve_with(
+    dir: &std::path::Path,
+    notify: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (Child, String) {
     let mut child = dialtone(dir)
         .arg("serve")
+        .envs(env.iter().copied())
         .env("DIALTONE_HTTP_LISTEN", "127.0.0.1:0")
         .env("DIALTONE_SIP_LISTEN", "127.0.0.1:0")
         .env("DIALTONE_REDIRECT_LISTEN", "127.0.0.1:0")

@@ -91,8 +91,16 @@ fn matrix() -> Vec<Case> {
         case(M::GET,    "/v1/apikeys/{id}", None),
         case(M::PUT,    "/v1/apikeys/{id}", Some(json!({"name": "Key A renamed"}))),
         case(M::POST,   "/v1/apikeys/{id}/rotate", None),
+        case(M::GET,    "/v1/webhooks/{id}", None),
+        case(M::PUT,    "/v1/webhooks/{id}", Some(json!({"description": "changed"}))),
+        case(M::POST,   "/v1/webhooks/{id}/rotate", None),
+        case(M::POST,   "/v1/webhooks/{id}/test", None),
+        case(M::GET,    "/v1/webhooks/{id}/deliveries", None),
+        case(M::GET,    "/v1/webhooks/{id}/deliveries/{delivery_id}", None),
+        case(M::POST,   "/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver", None),
         // Destructive, in an order where each succeeds for a caller in scope.
         case(M::DELETE, "/v1/apikeys/{id}", None),
+        case(M::DELETE, "/v1/webhooks/{id}", None),
         case(M::DELETE, "/v1/users/{id}/foreignids/{foreign_id}", None),
         case(M::DELETE, "/v1/organizations/{id}/domains/{domain_id}", None),
         case(M::DELETE, "/v1/orgips/{id}", None),
@@ -139,6 +147,9 @@ struct Ids {
     /// The queued job that sends `notify_job`.
     queued_job: i64,
     apikey: i64,
+    webhook: i64,
+    /// A (test) delivery of `webhook`.
+    delivery: i64,
 }
 
 impl Ids {
@@ -164,6 +175,8 @@ impl Ids {
             notify_job: n,
             queued_job: n,
             apikey: n,
+            webhook: n,
+            delivery: n,
         }
     }
 }
@@ -198,6 +211,8 @@ fn fill(template: &str, ids: &Ids) -> String {
         ids.queued_job
     } else if template.starts_with("/v1/apikeys/") {
         ids.apikey
+    } else if template.starts_with("/v1/webhooks/") {
+        ids.webhook
     } else {
         panic!("no object id known for {template}")
     };
@@ -209,6 +224,7 @@ fn fill(template: &str, ids: &Ids) -> String {
         .replace("{ip_id}", &ids.trunk_ip.to_string())
         .replace("{domain_id}", &ids.domain.to_string())
         .replace("{foreign_id}", &ids.foreign_id.to_string())
+        .replace("{delivery_id}", &ids.delivery.to_string())
         .replace("{version}", "1")
         .replace("{job_id}", &ids.notify_job.to_string());
     assert!(!path.contains('{'), "unfilled parameter in {path}");
@@ -263,7 +279,12 @@ struct World {
 async fn world() -> World {
     // Root takes a snapshot around every call of the matrix: more than the default rate limit
     // allows one token in a window.
-    let app = TestApp::start_with(|config| config.rate_limit.requests = 100_000).await;
+    let app = TestApp::start_with(|config| {
+        config.rate_limit.requests = 100_000;
+        // The endpoint below is on loopback and never active: nothing is ever sent.
+        config.webhooks.allow_private = true;
+    })
+    .await;
     let (tree, root) = support::tree(&app).await;
     root.create_user("dist-admin", tree.dist, "admin").await;
     root.create_user("b-admin", tree.partner_b, "admin").await;
@@ -416,6 +437,20 @@ async fn world() -> World {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let apikey = body["data"]["id"].as_i64().unwrap();
+    let (status, body) = root
+        .post(
+            "/v1/webhooks",
+            json!({"organization_id": tree.partner_a, "url": "http://127.0.0.1:9/hook",
+                   "events": ["*"], "active": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let webhook = body["data"]["id"].as_i64().unwrap();
+    let (status, body) = root
+        .post(&format!("/v1/webhooks/{webhook}/test"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let delivery = body["data"]["id"].as_i64().unwrap();
 
     let parent = app.login("dist-admin", PASSWORD).await;
     let sibling = app.login("b-admin", PASSWORD).await;
@@ -439,6 +474,8 @@ async fn world() -> World {
         notify_job,
         queued_job,
         apikey,
+        webhook,
+        delivery,
     };
     World {
         _app: app,
@@ -478,6 +515,8 @@ async fn snapshot(root: &Api, ids: &Ids) -> Value {
         format!("/v1/dialplans/groups/{}", ids.policy_group),
         format!("/v1/siptrunks/{}/channels", ids.trunk),
         format!("/v1/apikeys/{}", ids.apikey),
+        format!("/v1/webhooks/{}", ids.webhook),
+        format!("/v1/webhooks/{}/deliveries", ids.webhook),
     ] {
         let (status, mut body) = root.get(&path).await;
         // Gateway health moves with the pinger, not with API calls.
@@ -497,6 +536,7 @@ async fn snapshot(root: &Api, ids: &Ids) -> Value {
         "/v1/dialplans/groups",
         "/v1/jobs",
         "/v1/apikeys",
+        "/v1/webhooks",
     ] {
         objects.insert(list.to_string(), json!(root.total(list).await));
     }
@@ -772,6 +812,11 @@ async fn lists_show_partner_a_objects_to_the_parent_only() {
             format!("/v1/apikeys?limit=1000&organization_id={a}"),
             ids.apikey,
         ),
+        ("/v1/webhooks?limit=1000".into(), ids.webhook),
+        (
+            format!("/v1/webhooks?limit=1000&organization_id={a}"),
+            ids.webhook,
+        ),
     ];
     // Organizations partner_a's objects belong to, per caller: the sibling must see nothing of
     // partner_a's subtree; the child sees its own organization but nothing of partner_a itself.
@@ -835,6 +880,7 @@ async fn lists_show_partner_a_objects_to_the_parent_only() {
         format!("/v1/numbers?organization_id={a}"),
         format!("/v1/mobiles?organization_id={a}"),
         format!("/v1/apikeys?organization_id={a}"),
+        format!("/v1/webhooks?organization_id={a}"),
     ] {
         assert_eq!(w.sibling.total(&path).await, 0, "sibling {path}");
     }
@@ -884,6 +930,11 @@ async fn creating_into_partner_a_from_outside_is_refused_and_writes_nothing() {
         (
             "/v1/apikeys",
             json!({"organization_id": a, "name": "Intruder key", "role": "admin"}),
+            "organization_id",
+        ),
+        (
+            "/v1/webhooks",
+            json!({"organization_id": a, "url": "http://127.0.0.1:9/x", "events": ["*"], "active": false}),
             "organization_id",
         ),
         (
