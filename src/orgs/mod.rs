@@ -277,6 +277,12 @@ pub async fn all_paths(db: &Db) -> Result<Vec<(i64, String)>> {
     Ok(store::all_paths(db).await?)
 }
 
+/// The materialized path of organization `id`, unscoped: for background work that files an
+/// event under the organization a job belongs to, never for API answers.
+pub async fn path_of(db: &Db, id: i64) -> Result<Option<String>> {
+    Ok(store::get(db, id).await?.map(|org| org.path))
+}
+
 /// The networks an organization's equipment must come from when it restricts access to its
 /// orgips (`restrict_to_orgips`); `None` when it does not restrict.
 pub async fn restricted_networks(

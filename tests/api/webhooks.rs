@@ -534,3 +534,25 @@ async fn kill_9_while_delivering_loses_no_committed_event() {
     }
     assert_eq!(order, keys, "every committed event, in order");
 }
+
+/// A queued job that ends is an event (`job.done`, `job.failed`) an endpoint can hear.
+#[tokio::test]
+async fn a_finished_job_is_announced() {
+    let app = start(&[1]).await;
+    let root = app.root().await;
+    let receiver = Receiver::start();
+    let (hook, _) = endpoint(&root, &receiver, 1, json!(["job.*"])).await;
+    let csv = "number,state\n+14155550101,available\n+14155550102,available\n";
+    let (status, body) = root.post("/v1/numbers/import", json!({ "csv": csv })).await;
+    assert!(status.is_success(), "{body}");
+    let got = receiver.wait_for(WAIT, |got| !got.is_empty()).await;
+    assert_eq!(got[0]["body"]["type"], "job.done", "{}", got[0]);
+    let data = &got[0]["body"]["data"];
+    assert_eq!(data["entity_type"], "job");
+    assert_eq!(data["detail"]["kind"], "numbers.import");
+    assert_eq!(data["detail"]["result"]["imported"], 2, "{data}");
+    // The delivery job itself is not announced (its end would start another without end).
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(receiver.received().await.len(), 1);
+    assert_eq!(deliveries(&root, hook).await.len(), 1);
+}

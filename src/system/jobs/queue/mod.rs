@@ -257,9 +257,11 @@ async fn run(
         ),
     };
     let failed = result.is_err();
+    let mut ended = None;
     let stored = match result {
         Ok(value) => {
             let text = value.to_string();
+            ended = Some(Ok(value));
             store::end(&db, row.id, &instance, store::End::Done(&text), now).await
         }
         Err(e) => {
@@ -275,6 +277,7 @@ async fn run(
                     run_after,
                 }
             } else {
+                ended = Some(Err(error.clone()));
                 store::End::Failed {
                     error: &error,
                     detail: Some(&detail),
@@ -283,9 +286,65 @@ async fn run(
             store::end(&db, row.id, &instance, end, now).await
         }
     };
-    if let Err(e) = stored {
-        tracing::warn!(job = row.id, error = %e, "cannot store the end of a queued job");
+    match stored {
+        Err(e) => tracing::warn!(job = row.id, error = %e, "cannot store the end of a queued job"),
+        // 0 rows: another instance took the job meanwhile; its end is that one's to tell.
+        Ok(0) => {}
+        Ok(_) => {
+            if let Some(outcome) = ended {
+                announce(&db, &row, kind, outcome).await;
+            }
+        }
     }
     jobs.count(kind, failed, panicked);
     jobs.0.queue.ended.notify_waiters();
+}
+
+/// Records `job.done` or `job.failed` for a job that ended for good, so integrations (webhooks)
+/// hear of it. Webhook delivery jobs are left out: their end would be an event, delivered by
+/// another job, without end.
+async fn announce(db: &Db, row: &store::JobRow, kind: &str, outcome: std::result::Result<Value, String>) {
+    if kind == crate::system::webhooks::deliver::KIND {
+        return;
+    }
+    let path = match crate::orgs::path_of(db, row.organization_id).await {
+        Ok(Some(path)) => path,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(job = row.id, error = %e, "cannot file the job's end event");
+            return;
+        }
+    };
+    let (event, severity, message, detail) = match outcome {
+        Ok(result) => (
+            "job.done",
+            crate::system::events::Severity::Info,
+            format!("job {} ({kind}) done", row.id),
+            serde_json::json!({"kind": kind, "attempts": row.attempts, "result": result}),
+        ),
+        Err(error) => (
+            "job.failed",
+            crate::system::events::Severity::Warning,
+            format!("job {} ({kind}) failed: {error}", row.id),
+            serde_json::json!({"kind": kind, "attempts": row.attempts, "error": error}),
+        ),
+    };
+    let recorded = crate::system::events::record(
+        db,
+        crate::system::events::NewEvent {
+            organization_id: row.organization_id,
+            organization_path: &path,
+            source: "jobs",
+            severity,
+            entity_type: "job",
+            entity_id: row.id.to_string(),
+            event,
+            message,
+            detail: Some(detail),
+        },
+    )
+    .await;
+    if let Err(e) = recorded {
+        tracing::warn!(job = row.id, error = %e, "cannot record the job's end event");
+    }
 }
