@@ -1,5 +1,5 @@
 //! Cross-cutting system services: supervised jobs and their queue, the change feed, audit log,
-//! metrics, health, logging, encrypted secrets, API keys, webhooks.
+//! metrics, health, logging, encrypted secrets, API keys, webhooks, sequences.
 
 pub mod apikeys;
 pub mod audit;
@@ -10,4 +10,5 @@ pub mod jobs;
 pub mod logging;
 pub mod metrics;
 pub mod secrets;
+pub mod sequences;
 pub mod webhooks;

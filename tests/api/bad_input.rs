@@ -188,6 +188,7 @@ impl Ctx {
             "/v1/auditlog",
             "/v1/apikeys",
             "/v1/webhooks",
+            "/v1/sequences",
         ] {
             state.insert(list.to_string(), json!(self.root.total(list).await));
         }
@@ -788,6 +789,53 @@ async fn orgips_and_domains_refuse_bad_input() {
             StatusCode::CONFLICT,
             &["domain"],
         ),
+    ]);
+    c.refuse_all(&c.root, cases).await;
+}
+
+#[tokio::test]
+async fn sequences_refuse_bad_input() {
+    use Method as M;
+    let c = ctx().await;
+    let path = "/v1/sequences";
+    let mut cases = shapes(M::POST, path);
+    let create = |body: Value, mentions: &[&'static str]| b400(M::POST, path, body, mentions);
+    cases.extend([
+        create(json!({"prefix": "INV-"}), &["missing field `name`"]),
+        create(json!({"name": "Invoice"}), &["name", "Invoice"]),
+        create(json!({"name": 7}), &["name", "invalid type"]),
+        create(
+            json!({"name": "inv", "prefix": "p".repeat(21)}),
+            &["prefix", "20"],
+        ),
+        create(
+            json!({"name": "inv", "prefix": "a\u{7}"}),
+            &["prefix", "control"],
+        ),
+        create(json!({"name": "inv", "padding": 21}), &["padding", "20"]),
+        create(json!({"name": "inv", "padding": -1}), &["padding"]),
+        create(json!({"name": "inv", "start": -5}), &["start"]),
+        create(
+            json!({"name": "inv", "next_value": 9}),
+            &["next_value", "unknown field"],
+        ),
+        b404(
+            M::POST,
+            path,
+            json!({"name": "inv", "organization_id": 987_654}),
+            "organization_id",
+        ),
+    ]);
+    let next = "/v1/sequences/invoice/next";
+    cases.extend([
+        b400(
+            M::POST,
+            next,
+            json!({"organization_id": "a"}),
+            &["organization_id", "invalid type"],
+        ),
+        b400(M::POST, next, json!({"org": 1}), &["org", "unknown field"]),
+        b400(M::POST, next, "[]", &["request body", "JSON object"]),
     ]);
     c.refuse_all(&c.root, cases).await;
 }

@@ -98,9 +98,12 @@ fn matrix() -> Vec<Case> {
         case(M::GET,    "/v1/webhooks/{id}/deliveries", None),
         case(M::GET,    "/v1/webhooks/{id}/deliveries/{delivery_id}", None),
         case(M::POST,   "/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver", None),
+        case(M::GET,    "/v1/sequences/{id}", None),
+        case(M::PUT,    "/v1/sequences/{id}", Some(json!({"prefix": "A-"}))),
         // Destructive, in an order where each succeeds for a caller in scope.
         case(M::DELETE, "/v1/apikeys/{id}", None),
         case(M::DELETE, "/v1/webhooks/{id}", None),
+        case(M::DELETE, "/v1/sequences/{id}", None),
         case(M::DELETE, "/v1/users/{id}/foreignids/{foreign_id}", None),
         case(M::DELETE, "/v1/organizations/{id}/domains/{domain_id}", None),
         case(M::DELETE, "/v1/orgips/{id}", None),
@@ -123,6 +126,9 @@ const NOT_OBJECT_ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/qrcode/{data}"),
     // Names a shipped template (a file), not a stored object; the organization is in the body.
     ("POST", "/v1/dialplans/templates/{name}/instantiate"),
+    // Names a sequence by its name; the organization is in the body. A sibling's or child's
+    // call for partner A's sequence is 404 in sequences::sequences_are_per_organization_….
+    ("POST", "/v1/sequences/{name}/next"),
 ];
 
 /// The ids of partner_a's objects.
@@ -150,6 +156,7 @@ struct Ids {
     webhook: i64,
     /// A (test) delivery of `webhook`.
     delivery: i64,
+    sequence: i64,
 }
 
 impl Ids {
@@ -177,6 +184,7 @@ impl Ids {
             apikey: n,
             webhook: n,
             delivery: n,
+            sequence: n,
         }
     }
 }
@@ -213,6 +221,8 @@ fn fill(template: &str, ids: &Ids) -> String {
         ids.apikey
     } else if template.starts_with("/v1/webhooks/") {
         ids.webhook
+    } else if template.starts_with("/v1/sequences/") {
+        ids.sequence
     } else {
         panic!("no object id known for {template}")
     };
@@ -454,6 +464,14 @@ async fn world() -> World {
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     let delivery = body["data"]["id"].as_i64().unwrap();
+    let (status, body) = root
+        .post(
+            "/v1/sequences",
+            json!({"organization_id": tree.partner_a, "name": "invoice", "prefix": "INV-"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let sequence = body["data"]["id"].as_i64().unwrap();
 
     let parent = app.login("dist-admin", PASSWORD).await;
     let sibling = app.login("b-admin", PASSWORD).await;
@@ -479,6 +497,7 @@ async fn world() -> World {
         apikey,
         webhook,
         delivery,
+        sequence,
     };
     World {
         _app: app,
@@ -520,6 +539,7 @@ async fn snapshot(root: &Api, ids: &Ids) -> Value {
         format!("/v1/apikeys/{}", ids.apikey),
         format!("/v1/webhooks/{}", ids.webhook),
         format!("/v1/webhooks/{}/deliveries", ids.webhook),
+        format!("/v1/sequences/{}", ids.sequence),
     ] {
         let (status, mut body) = root.get(&path).await;
         // Gateway health moves with the pinger, not with API calls.
@@ -540,6 +560,7 @@ async fn snapshot(root: &Api, ids: &Ids) -> Value {
         "/v1/jobs",
         "/v1/apikeys",
         "/v1/webhooks",
+        "/v1/sequences",
     ] {
         objects.insert(list.to_string(), json!(root.total(list).await));
     }
@@ -815,6 +836,7 @@ async fn lists_show_partner_a_objects_to_the_parent_only() {
             format!("/v1/apikeys?limit=1000&organization_id={a}"),
             ids.apikey,
         ),
+        ("/v1/sequences?limit=1000".into(), ids.sequence),
         ("/v1/webhooks?limit=1000".into(), ids.webhook),
         (
             format!("/v1/webhooks?limit=1000&organization_id={a}"),
@@ -884,6 +906,7 @@ async fn lists_show_partner_a_objects_to_the_parent_only() {
         format!("/v1/mobiles?organization_id={a}"),
         format!("/v1/apikeys?organization_id={a}"),
         format!("/v1/webhooks?organization_id={a}"),
+        format!("/v1/sequences?organization_id={a}"),
     ] {
         assert_eq!(w.sibling.total(&path).await, 0, "sibling {path}");
     }
@@ -940,6 +963,12 @@ async fn creating_into_partner_a_from_outside_is_refused_and_writes_nothing() {
             json!({"organization_id": a, "url": "http://127.0.0.1:9/x", "events": ["*"], "active": false}),
             "organization_id",
         ),
+        (
+            "/v1/sequences",
+            json!({"organization_id": a, "name": "intruder"}),
+            "organization_id",
+        ),
+
         (
             "/v1/devices/bulk",
             json!({"devices": [{"organization_id": a, "mac": "00:15:65:0a:00:03",

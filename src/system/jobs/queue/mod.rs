@@ -303,7 +303,12 @@ async fn run(
 /// Records `job.done` or `job.failed` for a job that ended for good, so integrations (webhooks)
 /// hear of it. Webhook delivery jobs are left out: their end would be an event, delivered by
 /// another job, without end.
-async fn announce(db: &Db, row: &store::JobRow, kind: &str, outcome: std::result::Result<Value, String>) {
+async fn announce(
+    db: &Db,
+    row: &store::JobRow,
+    kind: &str,
+    outcome: std::result::Result<Value, String>,
+) {
     if kind == crate::system::webhooks::deliver::KIND {
         return;
     }
