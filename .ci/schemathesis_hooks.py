@@ -71,3 +71,28 @@ schemathesis.openapi.format("e164", e164)
 schemathesis.openapi.format("phone-number", e164)
 schemathesis.openapi.format("sip-uri", sip_uri)
 schemathesis.openapi.format("future-date-time", future_date_time)
+
+
+def _utc_seconds(text):
+    """Seconds since 0001-01-01 UTC of an RFC 3339 time, without the datetime range (an offset
+    may put year 1 before it)."""
+    t = datetime.fromisoformat(text.replace("z", "Z"))
+    offset = t.utcoffset() or timedelta(0)
+    return (t.replace(tzinfo=None) - datetime(1, 1, 1)).total_seconds() - offset.total_seconds()
+
+
+# GET /v1/eventlog/{orgId} refuses a window whose `until` is before its `since` (a documented
+# 400 naming `until`): a rule between two parameters, which a schema cannot state. Only that
+# refusal of such a request is not counted as a schema-valid request rejected; any other answer
+# to it, and every other refusal, still is.
+@schemathesis.hook
+def filter_failure(ctx, failure, case, response):
+    if getattr(failure, "code", None) != "ST202" or case.operation.path != "/v1/eventlog/{orgId}":
+        return True
+    query = case.query or {}
+    try:
+        inverted = _utc_seconds(str(query["until"])) < _utc_seconds(str(query["since"]))
+    except (KeyError, ValueError, OverflowError):
+        return True
+    refused = response.status_code == 400 and "until: must not be before since" in response.text
+    return not (inverted and refused)

@@ -126,13 +126,29 @@ async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Envelop
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TempAuthBody {
-    /// Lifetime in seconds (default and maximum: `auth.temp_token_ttl_s`).
+    /// Lifetime in seconds (default and maximum: `auth.temp_token_ttl_s`; the document's maximum
+    /// is this daemon's).
+    #[schema(minimum = 1)]
     ttl_s: Option<u64>,
+}
+
+/// Writes this daemon's `auth.temp_token_ttl_s` into the document it serves as the maximum of
+/// `POST /v1/tempauth`'s `ttl_s`: the bound is configuration, and a client reading the document
+/// should see the one it will meet.
+pub fn document_bounds(doc: &mut serde_json::Value, config: &crate::config::AuthConfig) {
+    if let Some(field) = doc
+        .pointer_mut("/components/schemas/TempAuthBody/properties/ttl_s")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        field.insert("maximum".into(), config.temp_token_ttl_s.into());
+    }
 }
 
 /// Issue a short-lived token for the caller (e.g. for a link handed to another tool).
 #[utoipa::path(post, path = "/v1/tempauth", tag = "auth", request_body = Option<TempAuthBody>,
-    responses((status = 201, body = TempToken)), security(("bearer" = [])))]
+    responses((status = 201, body = TempToken),
+        (status = 400, description = "`ttl_s` is out of its bounds"),
+        (status = 403, description = "Not a login token")), security(("bearer" = [])))]
 async fn tempauth(
     State(state): State<AppState>,
     caller: Caller,
@@ -190,12 +206,14 @@ async fn twofactor_qrcode(State(state): State<AppState>, caller: Caller) -> Resu
 #[serde(deny_unknown_fields)]
 pub struct CodeBody {
     /// The current six-digit code.
+    #[schema(schema_with = super::totp::code_schema)]
     code: String,
 }
 
 /// Confirm the pending secret with a current code; from then on logins need `otp`.
 #[utoipa::path(post, path = "/v1/auth/twofactor/confirm", tag = "auth", request_body = CodeBody,
-    responses((status = 200, description = "Enabled"), (status = 400, description = "Wrong code"),
+    responses((status = 200, description = "Enabled"), (status = 400, description = "Not six digits"),
+              (status = 403, description = "Wrong, expired or already used code, or not a login token"),
               (status = 409, description = "No pending secret (create one first), or already enabled")),
     security(("bearer" = [])))]
 async fn twofactor_confirm(
@@ -209,7 +227,8 @@ async fn twofactor_confirm(
 
 /// Disable two-factor authentication (needs a current code).
 #[utoipa::path(delete, path = "/v1/auth/twofactor", tag = "auth", request_body = CodeBody,
-    responses((status = 200, description = "Disabled"), (status = 400, description = "Wrong code"),
+    responses((status = 200, description = "Disabled"), (status = 400, description = "Not six digits"),
+              (status = 403, description = "Wrong, expired or already used code, or not a login token"),
               (status = 409, description = "Two-factor authentication is not enabled")),
     security(("bearer" = [])))]
 async fn twofactor_disable(

@@ -30,10 +30,10 @@ pub fn uri(secret_b32: &str, issuer: &str, account: &str) -> Result<String> {
 /// skew either way accepted. The caller makes each step usable once ([`super::store`]'s
 /// `consume_totp_step`), as RFC 6238 §5.2 asks.
 pub fn verify_step(secret_b32: &str, code: &str, unix_time: u64) -> Option<u64> {
-    let code = code.trim();
-    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+    if !well_formed(code) {
         return None;
     }
+    let code = code.trim();
     let totp = totp(secret_b32, "dialtone", "check").ok()?;
     let now = unix_time / STEP_S;
     [now.saturating_sub(1), now, now + 1]
@@ -44,6 +44,23 @@ pub fn verify_step(secret_b32: &str, code: &str, unix_time: u64) -> Option<u64> 
                 code.as_bytes(),
             )
         })
+}
+
+/// Whether `code` has a code's shape: six digits, white space around.
+pub fn well_formed(code: &str) -> bool {
+    let code = code.trim();
+    code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The schema of a code as [`well_formed`] takes it.
+pub fn code_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use crate::types::schema::{WHITE_SPACE, string};
+    string(
+        "The current six-digit code of the authenticator app",
+        Some(&format!("^{WHITE_SPACE}*[0-9]{{6}}{WHITE_SPACE}*$")),
+        (None, None),
+        None,
+    )
 }
 
 /// Whether `code` is valid at `unix_time` (one step of clock skew either way is accepted).
@@ -100,6 +117,28 @@ mod tests {
         assert_eq!(verify_step(&secret, &code, now + 30), Some(now / 30));
         assert_eq!(verify_step(&secret, &code, now - 30), Some(now / 30));
         assert_eq!(verify_step(&secret, &code, now + 90), None);
+    }
+
+    #[test]
+    fn the_schema_agrees_with_the_shape_of_a_code() {
+        use crate::types::schema::check::Allows;
+        let schema = Allows::new(&code_schema());
+        for text in [
+            "123456",
+            " 000000\t",
+            "\u{3000}987654",
+            "12345",
+            "1234567",
+            "12345a",
+            "",
+            "12 3456",
+            "١٢٣٤٥٦",
+        ] {
+            assert_eq!(schema.allows(text), well_formed(text), "{text:?}");
+        }
+        let secret = new_secret();
+        let code = code_at(&secret, 1_800_000_000).unwrap();
+        assert!(verify(&secret, &format!(" {code} "), 1_800_000_000));
     }
 
     #[test]

@@ -128,14 +128,20 @@ pub async fn two_factor_uri(state: &AppState, caller: &Caller) -> Result<String>
 }
 
 /// Checks `code` against `secret` and uses its time step up: a code seen once is refused after.
+/// A code not shaped like one is a bad request (400); a well-formed code that does not prove
+/// the authenticator (wrong, expired or used) is a refusal (403), as the document says.
 async fn use_code(state: &AppState, caller: &Caller, secret: &str, code: &str) -> Result<()> {
+    if !totp::well_formed(code) {
+        return Err(Error::field("code", "must be six digits"));
+    }
     let Some(step) = totp::verify_step(secret, code, now_unix()) else {
-        return Err(Error::field("code", "invalid or expired two-factor code"));
+        return Err(Error::Forbidden(
+            "code: invalid or expired two-factor code".into(),
+        ));
     };
     if !store::consume_totp_step(&state.db, caller.user_id, step).await? {
-        return Err(Error::field(
-            "code",
-            "this two-factor code was already used; wait for the next one",
+        return Err(Error::Forbidden(
+            "code: this two-factor code was already used; wait for the next one".into(),
         ));
     }
     Ok(())

@@ -66,6 +66,7 @@ pub fn router(state: AppState) -> Router {
     let (api, openapi) = routes(&state).split_for_parts();
     let mut openapi = openapi::finish(openapi);
     crate::devices::notify::api::document_bounds(&mut openapi, &state.config.notify);
+    crate::auth::api::document_bounds(&mut openapi, &state.config.auth);
     let config = &state.config.http;
     let limits = BodyLimits {
         default: config.max_body_bytes,

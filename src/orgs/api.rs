@@ -1,7 +1,8 @@
 //! `/v1/organizations` routes and the client-access settings beside them.
 
+use super::model::{OrgName, TimeZone};
 use super::{
-    ClientAccess, NewOrganization, OrgFilter, OrgStatus, Organization, OrganizationUpdate,
+    ClientAccess, NewOrganization, OrgFilter, OrgStatus, OrgType, Organization, OrganizationUpdate,
 };
 use crate::auth::Caller;
 use crate::error::Result;
@@ -32,8 +33,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Organizations in the caller's subtree (its own included).
 #[utoipa::path(get, path = "/v1/organizations", tag = "organizations",
     params(PageParams,
-        ("type" = Option<String>, Query, description = "platform, distributor, partner or tenant"),
-        ("status" = Option<String>, Query, description = "active or suspended"),
+        ("type" = Option<OrgType>, Query, description = "platform, distributor, partner or tenant"),
+        ("status" = Option<OrgStatus>, Query, description = "active or suspended"),
         ("parent_id" = Option<i64>, Query, description = "Direct children of this organization"),
         ("name" = Option<String>, Query, description = "Case-insensitive substring of the name")),
     responses((status = 200, body = Vec<Organization>)), security(("bearer" = [])))]
@@ -56,23 +57,28 @@ async fn list_organizations(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrganization {
+    #[schema(value_type = OrgName)]
     name: String,
     /// platform › distributor › partner › tenant: a child must rank below its parent.
     #[serde(rename = "type")]
+    #[schema(value_type = OrgType)]
     org_type: String,
     /// Defaults to the caller's organization.
     parent_id: Option<i64>,
     status: Option<OrgStatus>,
     /// IANA time zone; defaults to the parent's.
+    #[schema(value_type = Option<TimeZone>)]
     timezone: Option<String>,
     /// ISO 3166-1 alpha-2 country (`US`, `GB` …); defaults to the parent's.
+    #[schema(schema_with = super::model::country_or_null)]
     country: Option<String>,
 }
 
 /// Create a child organization.
 #[utoipa::path(post, path = "/v1/organizations", tag = "organizations", request_body = CreateOrganization,
     responses((status = 201, body = Organization), (status = 400, description = "Invalid field"),
-              (status = 409, description = "Name taken under this parent")),
+              (status = 404, description = "`parent_id` names no organization the caller can see"),
+              (status = 409, description = "Name taken under this parent, or the parent's type cannot have a child of this `type` (a child ranks below its parent)")),
     security(("bearer" = [])))]
 async fn create_organization(
     State(state): State<AppState>,
@@ -111,12 +117,16 @@ async fn get_organization(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateOrganization {
+    #[schema(value_type = Option<OrgName>)]
     name: Option<String>,
     status: Option<OrgStatus>,
+    #[schema(value_type = Option<TimeZone>)]
     timezone: Option<String>,
+    #[schema(schema_with = super::model::country_or_null)]
     country: Option<String>,
     /// Accepted only when unchanged.
     #[serde(rename = "type")]
+    #[schema(value_type = Option<OrgType>)]
     org_type: Option<String>,
     /// Accepted only when unchanged.
     #[serde(default, deserialize_with = "crate::http::json::present")]

@@ -70,15 +70,13 @@ pub async fn create(
     let parent = visible_field(db, caller, "parent_id", parent_id).await?;
     // Scope first (a foreign parent is "not found"), then the permission.
     caller.require(Permission::OrganizationsCreate)?;
+    // The request is well formed; the parent it names cannot take it: a conflict with the tree.
     if !parent.org_type.child_types().any(|t| t == org_type) {
-        return Err(Error::field(
-            "type",
-            format!(
-                "a {} organization cannot have a {} child",
-                parent.org_type.as_str(),
-                org_type.as_str()
-            ),
-        ));
+        return Err(Error::Conflict(format!(
+            "type: a {} organization cannot have a {} child",
+            parent.org_type.as_str(),
+            org_type.as_str()
+        )));
     }
     let timezone = match &input.timezone {
         Some(tz) => model::validate_timezone("timezone", tz)?,

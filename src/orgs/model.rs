@@ -125,7 +125,21 @@ pub fn parse_type(field: &str, text: &str) -> Result<OrgType> {
 
 /// Parses an organization name given in input (the error names `field`).
 pub fn parse_name(field: &str, text: &str) -> Result<OrgName> {
+    as_given(field, text, NAME_MAX)?;
     OrgName::parse(text).map_err(|e| Error::field(field, e))
+}
+
+/// `text` is at most `max` characters as given, before trimming: the document's `maxLength`
+/// counts white space around too, so what it allows is what is taken and what it refuses is
+/// refused.
+pub fn as_given(field: &str, text: &str, max: usize) -> Result<()> {
+    if text.chars().count() > max {
+        return Err(Error::field(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    Ok(())
 }
 
 /// An IANA time zone name such as `Europe/Berlin`.
@@ -156,6 +170,34 @@ pub fn validate_country(field: &str, country: &str) -> Result<String> {
         ))
     }
 }
+
+/// The schema of [`validate_country`]: two ASCII letters, either case, white space around.
+pub fn country_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use crate::types::schema::{WHITE_SPACE, string};
+    string(
+        "ISO 3166-1 alpha-2 country code such as `US` or `GB` (either case)",
+        Some(&format!("^{WHITE_SPACE}*[A-Za-z]{{2}}{WHITE_SPACE}*$")),
+        (None, None),
+        None,
+    )
+}
+
+pub fn country_or_null() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    crate::types::schema::nullable(country_schema())
+}
+
+/// An IANA time zone name as [`validate_timezone`] takes it: one of `chrono_tz`'s names (its
+/// schema lists them, once, as a component).
+pub struct TimeZone;
+
+impl utoipa::PartialSchema for TimeZone {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let names: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect();
+        crate::types::schema::one_of("IANA time zone, e.g. `Europe/Berlin`", &names)
+    }
+}
+
+impl ToSchema for TimeZone {}
 
 #[cfg(test)]
 mod tests {
@@ -201,5 +243,57 @@ mod tests {
             "name: must be at most 200 characters"
         );
         assert_eq!(name(" Acme ").unwrap().as_str(), "Acme");
+    }
+
+    #[test]
+    fn the_schemas_agree_with_the_checks() {
+        use crate::types::schema::check::Allows;
+        use utoipa::PartialSchema;
+        let country = Allows::new(&country_schema());
+        for text in [
+            "US",
+            "gb",
+            " De ",
+            "\u{3000}fr\t",
+            "",
+            "U",
+            "USA",
+            "1A",
+            "Ü1",
+            "U S",
+            "ÜS",
+            "\u{1}US",
+        ] {
+            assert_eq!(
+                country.allows(text),
+                validate_country("country", text).is_ok(),
+                "{text:?}"
+            );
+        }
+        let zone = Allows::new(&TimeZone::schema());
+        for text in ["Europe/Berlin", "UTC", "America/Argentina/Buenos_Aires"] {
+            assert!(
+                zone.allows(text) && validate_timezone("t", text).is_ok(),
+                "{text}"
+            );
+        }
+        for text in ["", "Mars/Olympus", "europe/berlin", " UTC"] {
+            assert!(!zone.allows(text), "{text:?}");
+        }
+        for name in chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()) {
+            assert!(
+                zone.allows(name) && validate_timezone("t", name).is_ok(),
+                "{name}"
+            );
+        }
+        let name = Allows::new(&OrgName::schema());
+        let fits = format!("Acme{}", "\u{85}".repeat(NAME_MAX - 4));
+        assert!(name.allows(&fits) && parse_name("name", &fits).is_ok());
+        let over = format!("{fits} ");
+        assert!(!name.allows(&over) && parse_name("name", &over).is_err());
+        assert!(!Allows::new(&OrgType::schema()).allows("reseller"));
+        for t in ORG_TYPES {
+            assert!(Allows::new(&OrgType::schema()).allows(t) && parse_type("type", t).is_ok());
+        }
     }
 }

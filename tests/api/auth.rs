@@ -480,6 +480,18 @@ async fn tempauth_ttl_must_be_between_one_and_the_configured_maximum() {
     let app = TestApp::start_with(|c| c.auth.temp_token_ttl_s = 60).await;
     let root = app.root().await;
 
+    // The document states the bounds this daemon enforces.
+    let (status, doc) = root.get("/swagger.json").await;
+    assert_eq!(status, StatusCode::OK);
+    let ttl = &doc["components"]["schemas"]["TempAuthBody"]["properties"]["ttl_s"];
+    assert_eq!(
+        (ttl["minimum"].as_u64(), ttl["maximum"].as_u64()),
+        (Some(1), Some(60)),
+        "{ttl}"
+    );
+    let (status, body) = root.post("/v1/tempauth", json!({"ttl_s": 60})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
     let (status, body) = root.post("/v1/tempauth", json!({"ttl_s": 0})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(message(&body).starts_with("ttl_s"), "{body}");
@@ -567,7 +579,7 @@ async fn two_factor_enrolment_login_and_disable() {
             json!({"code": wrong_code(&secret)}),
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert!(message(&body).starts_with("code"), "{body}");
     let (_, body) = root.get("/v1/auth/twofactor").await;
     assert_eq!(
@@ -646,7 +658,7 @@ async fn two_factor_enrolment_login_and_disable() {
             Some(json!({"code": wrong_code(&secret)})),
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert!(message(&body).starts_with("code"), "{body}");
 
     let (status, body) = root
@@ -1230,7 +1242,7 @@ async fn a_two_factor_code_signs_in_once() {
             Some(json!({"code": code})),
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert!(message(&body).contains("already used"), "{body}");
     let (status, body) =
         login_with_otp(&app, ROOT_USER, ROOT_PASSWORD, &current_code(&secret)).await;

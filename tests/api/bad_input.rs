@@ -359,23 +359,27 @@ async fn create_organization_refuses_bad_input() {
             json!({"name": "New", "type": "tenant", "parent_id": 987_654}),
             "parent_id",
         ),
-        // A tenant cannot have children; a partner cannot have a partner.
-        b400(
+        // A tenant cannot have children; a partner cannot have a partner: well-formed requests
+        // the parent cannot take, so a conflict.
+        bad(
             M::POST,
             path,
-            json!({"name": "Sub", "type": "tenant", "parent_id": a1}),
+            &json!({"name": "Sub", "type": "tenant", "parent_id": a1}).to_string(),
+            StatusCode::CONFLICT,
             &["type", "tenant"],
         ),
-        b400(
+        bad(
             M::POST,
             path,
-            json!({"name": "Sub", "type": "partner", "parent_id": a}),
+            &json!({"name": "Sub", "type": "partner", "parent_id": a}).to_string(),
+            StatusCode::CONFLICT,
             &["type", "partner"],
         ),
-        b400(
+        bad(
             M::POST,
             path,
-            json!({"name": "Another", "type": "platform", "parent_id": 1}),
+            &json!({"name": "Another", "type": "platform", "parent_id": 1}).to_string(),
+            StatusCode::CONFLICT,
             &["type", "platform"],
         ),
         bad(

@@ -71,7 +71,7 @@ async fn hierarchy_rules_and_defaults() {
             .await;
         assert_eq!(
             status,
-            StatusCode::BAD_REQUEST,
+            StatusCode::CONFLICT,
             "{child} under {parent}: {body}"
         );
         assert!(

@@ -91,7 +91,7 @@ async fn self_service_password_change_needs_the_current_one_and_ends_other_sessi
     let (status, body) = second
         .put(&path, json!({"password": "a-new-password"}))
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(
         body["message"]
             .as_str()
@@ -104,7 +104,7 @@ async fn self_service_password_change_needs_the_current_one_and_ends_other_sessi
             json!({"password": "a-new-password", "current_password": "wrong-one!"}),
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = second
         .put(
             &path,

@@ -36,12 +36,14 @@ async fn list_domains(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDomain {
+    #[schema(schema_with = domains::domain_schema)]
     domain: String,
 }
 
 #[utoipa::path(post, path = "/v1/organizations/{id}/domains", tag = "organizations",
     params(("id" = i64, Path)), request_body = NewDomain,
-    responses((status = 201, body = Domain), (status = 400), (status = 409, description = "Domain taken")),
+    responses((status = 201, body = Domain), (status = 400), (status = 404),
+        (status = 409, description = "Domain taken")),
     security(("bearer" = [])))]
 async fn add_domain(
     State(state): State<AppState>,

@@ -23,6 +23,7 @@ pub struct Domain {
 
 /// A DNS name: lower-cased, labels of letters, digits and hyphens, at least two labels.
 pub fn validate_domain(text: &str) -> Result<String> {
+    crate::orgs::model::as_given("domain", text, DOMAIN_MAX)?;
     let domain = text.trim().trim_end_matches('.').to_ascii_lowercase();
     let bad = |why: &str| {
         Err(Error::field(
@@ -30,7 +31,7 @@ pub fn validate_domain(text: &str) -> Result<String> {
             format!("{why}: {}", quote_prefix(text)),
         ))
     };
-    if domain.len() > 253 {
+    if domain.len() > DOMAIN_MAX {
         return bad("longer than 253 characters");
     }
     let labels: Vec<&str> = domain.split('.').collect();
@@ -57,6 +58,27 @@ pub fn validate_domain(text: &str) -> Result<String> {
         return bad("an IP address is not a domain");
     }
     Ok(domain)
+}
+
+/// The longest domain [`validate_domain`] takes.
+const DOMAIN_MAX: usize = 253;
+
+/// The schema of [`validate_domain`]: labels of letters, digits and inner hyphens, at least two,
+/// a final dot and white space allowed around, 253 characters as given. The document offers only
+/// domains whose last label starts with a letter (the check takes any last label that is not all
+/// digits).
+pub fn domain_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use crate::types::schema::{WHITE_SPACE, string};
+    let label = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+    let tld = "[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+    string(
+        "A DNS name of at least two labels, e.g. `pbx.example.com` (stored lower case)",
+        Some(&format!(
+            r"^{WHITE_SPACE}*(?:{label}\.)+{tld}\.?{WHITE_SPACE}*$"
+        )),
+        (None, Some(DOMAIN_MAX)),
+        None,
+    )
 }
 
 pub async fn list(db: &Db, caller: &Caller, org_id: i64) -> Result<Vec<Domain>> {
@@ -126,5 +148,54 @@ mod tests {
         ] {
             assert!(validate_domain(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_schema_agrees_with_the_check() {
+        use crate::types::schema::check::{Allows, texts};
+        let schema = Allows::new(&super::domain_schema());
+        let takes = |t: &str| validate_domain(t).is_ok();
+        for text in [
+            "pbx.example.com",
+            " PBX.Example.COM. ",
+            "a-b.c1",
+            "x.y.z.example",
+            &format!("{}.com", "a".repeat(63)),
+            "",
+            "localhost",
+            "a..b",
+            "-a.com",
+            "a-.com",
+            "a_b.com",
+            "10.0.0.1",
+            "exa mple.com",
+            ".a.com",
+            &format!("{}.com", "a".repeat(64)),
+            &format!("{}com", "a.".repeat(126)),
+            "ü.com",
+        ] {
+            assert_eq!(schema.allows(text), takes(text), "{text:?}");
+        }
+        let fits = format!("a.com{}", "\u{85}".repeat(super::DOMAIN_MAX - 5));
+        assert!(schema.allows(&fits) && takes(&fits));
+        let over = format!("{fits} ");
+        assert!(!schema.allows(&over) && !takes(&over));
+        // What the document leaves out: last labels not starting with a letter, more than one
+        // final dot.
+        for text in ["a.1com", "a.com.."] {
+            assert!(takes(text) && !schema.allows(text), "{text}");
+        }
+        let mut allowed = 0;
+        for text in texts(
+            &["a", "Z", "0", "-", ".", " ", "_", "ab", "c.", "\u{a0}"],
+            12,
+            4000,
+        ) {
+            if schema.allows(&text) {
+                assert!(takes(&text), "allowed but refused: {text:?}");
+                allowed += 1;
+            }
+        }
+        assert!(allowed > 100, "{allowed}");
     }
 }

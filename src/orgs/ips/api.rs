@@ -7,8 +7,9 @@ use crate::http::envelope::{Envelope, ListEnvelope, done};
 use crate::http::json::JsonBody;
 use crate::http::pagination::{PageParams, Params};
 use crate::http::path;
-use crate::orgs::ips;
+use crate::orgs::ips::{self, OrgIpDescription};
 use crate::state::AppState;
+use crate::types::Cidr;
 use axum::extract::{Path, State};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -40,8 +41,10 @@ async fn list_orgips(
 pub struct NewOrgIp {
     organization_id: i64,
     /// An address or network; host bits must be zero.
+    #[schema(value_type = Cidr)]
     cidr: String,
     #[serde(default)]
+    #[schema(value_type = OrgIpDescription)]
     description: String,
 }
 
@@ -79,7 +82,9 @@ async fn get_orgip(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateOrgIp {
+    #[schema(value_type = Option<Cidr>)]
     cidr: Option<String>,
+    #[schema(value_type = Option<OrgIpDescription>)]
     description: Option<String>,
 }
 

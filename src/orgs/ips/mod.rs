@@ -36,11 +36,16 @@ pub struct OrgIp {
 
 /// Parses an address or network given as `cidr` (host bits set is refused with the network
 /// the operator probably meant: see [`Cidr::parse`]).
+/// The longest CIDR text, as given (the `Cidr` schema's `maxLength`).
+const CIDR_MAX: usize = 64;
+
 pub fn parse_cidr(text: &str) -> Result<Cidr> {
+    crate::orgs::model::as_given("cidr", text, CIDR_MAX)?;
     Cidr::parse(text).map_err(|e| Error::field("cidr", e))
 }
 
 fn parse_description(text: &str) -> Result<OrgIpDescription> {
+    crate::orgs::model::as_given("description", text, DESCRIPTION_MAX)?;
     OrgIpDescription::parse(text).map_err(|e| Error::field("description", e))
 }
 
@@ -289,5 +294,31 @@ mod tests {
             err("a\nb"),
             "description: must not contain control characters"
         );
+    }
+
+    /// The lengths are counted as the document counts them: padded to its `maxLength` with
+    /// white space a value is taken, one character more is refused by both.
+    #[test]
+    fn the_lengths_are_the_documents() {
+        use super::{Cidr, OrgIpDescription};
+        use crate::types::schema::check::Allows;
+        use utoipa::PartialSchema;
+        type Parses = dyn Fn(&str) -> bool;
+        let cases: [(_, &str, &Parses); 2] = [
+            (Cidr::schema(), "::", &|t| parse_cidr(t).is_ok()),
+            (OrgIpDescription::schema(), "rack 4", &|t| {
+                parse_description(t).is_ok()
+            }),
+        ];
+        for (schema, value, parses) in cases {
+            let max = serde_json::to_value(&schema).unwrap()["maxLength"]
+                .as_u64()
+                .unwrap() as usize;
+            let allows = Allows::new(&schema);
+            let fits = format!("{value}{}", "\u{85}".repeat(max - value.len()));
+            assert!(allows.allows(&fits) && parses(&fits), "{fits:?}");
+            let over = format!("{fits} ");
+            assert!(!allows.allows(&over) && !parses(&over), "{over:?}");
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! `/v1/users` routes, foreign ids and permissions.
 
-use super::{ForeignId, NewUser, Permissions, User, UserFilter, UserUpdate};
+use super::{ForeignId, NewUser, Permissions, User, UserFilter, UserUpdate, validate};
 use crate::auth::Caller;
+use crate::auth::Role;
 use crate::error::Result;
 use crate::http::envelope::{Envelope, ListEnvelope, done};
 use crate::http::json::{JsonBody, JsonEdit, ReadOnlyFields};
@@ -27,7 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/v1/users", tag = "users",
     params(PageParams,
         ("organization_id" = Option<i64>, Query, description = "Only this organization"),
-        ("role" = Option<String>, Query, description = "admin, user or readonly"),
+        ("role" = Option<Role>, Query, description = "admin, user or readonly"),
         ("username" = Option<String>, Query, description = "Substring of the username")),
     responses((status = 200, body = Vec<User>)), security(("bearer" = [])))]
 async fn list_users(
@@ -50,16 +51,22 @@ async fn list_users(
 pub struct CreateUser {
     /// Defaults to the caller's organization.
     organization_id: Option<i64>,
+    #[schema(schema_with = validate::username_schema)]
     username: String,
     /// Write-only; at least 8 characters.
+    #[schema(schema_with = validate::password_schema)]
     password: String,
     /// admin, user (default) or readonly.
+    #[schema(value_type = Option<Role>)]
     role: Option<String>,
+    #[schema(schema_with = validate::email_or_null)]
     email: Option<String>,
 }
 
 #[utoipa::path(post, path = "/v1/users", tag = "users", request_body = CreateUser,
-    responses((status = 201, body = User), (status = 400), (status = 409, description = "Username taken")),
+    responses((status = 201, body = User), (status = 400),
+              (status = 404, description = "`organization_id` names no organization the caller can see"),
+              (status = 409, description = "Username taken")),
     security(("bearer" = [])))]
 async fn create_user(
     State(state): State<AppState>,
@@ -95,12 +102,15 @@ async fn get_user(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
+    #[schema(schema_with = validate::password_or_null)]
     password: Option<String>,
-    /// Required when changing your own password.
+    /// Required when changing your own password (403 when missing or wrong).
     current_password: Option<String>,
+    #[schema(value_type = Option<Role>)]
     role: Option<String>,
+    /// Null or blank clears it.
     #[serde(default, deserialize_with = "crate::http::json::present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = validate::email_or_null)]
     email: Option<Option<String>>,
     /// Accepted only when unchanged.
     organization_id: Option<i64>,
@@ -118,7 +128,9 @@ impl ReadOnlyFields for UpdateUser {
 
 /// Change a user (only the fields given). A password change ends the user's other sessions.
 #[utoipa::path(put, path = "/v1/users/{id}", tag = "users", params(("id" = i64, Path)), request_body = UpdateUser,
-    responses((status = 200, body = User), (status = 400), (status = 404),
+    responses((status = 200, body = User), (status = 400),
+              (status = 403, description = "Changing your own password without the right `current_password`, or a permission is missing"),
+              (status = 404),
               (status = 409, description = "`organization_id` cannot be changed, or the user name is taken")),
     security(("bearer" = [])))]
 async fn update_user(
@@ -175,8 +187,10 @@ async fn list_foreign_ids(
 #[serde(deny_unknown_fields)]
 pub struct NewForeignId {
     /// The other system's name (e.g. `crm`); one id per user per source.
+    #[schema(value_type = super::foreign_ids::Source)]
     source: String,
     /// The user's id there; unique within the source.
+    #[schema(value_type = super::foreign_ids::ExternalId)]
     foreign_id: String,
 }
 

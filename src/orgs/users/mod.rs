@@ -171,16 +171,17 @@ pub async fn update(db: &Db, caller: &Caller, id: i64, input: UserUpdate) -> Res
         Some(new) => {
             caller.require_user_login("Password changes")?;
             password::validate("password", new)?;
+            // Whether the caller may change its own password depends on proving the current
+            // one, not on the request's shape: missing or wrong, it is a refusal (403).
             if is_self {
                 let current = input.current_password.as_deref().ok_or_else(|| {
-                    Error::field(
-                        "current_password",
-                        "is required to change your own password",
+                    Error::Forbidden(
+                        "current_password: is required to change your own password".into(),
                     )
                 })?;
                 let stored = store::password_hash(db, id).await?;
                 if !password::verify(current, stored.as_deref()).await {
-                    return Err(Error::field("current_password", "is wrong"));
+                    return Err(Error::Forbidden("current_password: is wrong".into()));
                 }
             }
             Some(password::hash(new).await?)

@@ -26,10 +26,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         ("entity_id" = Option<String>, Query, description = "Only this object"),
         ("event" = Option<String>, Query, description = "Short event name, e.g. gateway.down"),
         ("severity" = Option<Severity>, Query, description = "info, warning or error"),
-        ("since" = Option<String>, Query,
+        ("since" = Option<DateTime<Utc>>, Query,
             description = "RFC 3339 time; events at or after it (encode `+` as %2B or use Z)"),
-        ("until" = Option<String>, Query,
-            description = "RFC 3339 time; events before it (encode `+` as %2B or use Z)")),
+        ("until" = Option<DateTime<Utc>>, Query,
+            description = "RFC 3339 time, not before `since`; events before it (encode `+` as %2B or use Z)")),
     responses((status = 200, body = Vec<EventRecord>),
         (status = 400, description = "A parameter is invalid; the message names it"),
         (status = 404, description = "Organization not in scope")),
@@ -149,6 +149,42 @@ mod tests {
         for bad in ["yesterday", "2025-01-31", "2025-13-01T00:00:00Z", "1 2"] {
             let err = time(&params(&[("until", bad)]), "until").unwrap_err();
             assert!(err.to_string().starts_with("until:"), "{bad}: {err}");
+        }
+    }
+
+    /// The document says `format: date-time`: every time of RFC 3339's grammar (§5.6), any
+    /// date, offset and fraction, is one the parameter takes.
+    #[test]
+    fn every_rfc_3339_date_time_is_taken() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(20261202);
+        for _ in 0..2000 {
+            let date = chrono::NaiveDate::from_num_days_from_ce_opt(rng.random_range(1..3_652_059))
+                .unwrap();
+            let fraction = match rng.random_range(0..7) {
+                0 => String::new(),
+                n => format!(".{:0n$}", rng.random_range(0..10u64.pow(n as u32))),
+            };
+            let offset = match rng.random_range(0..3) {
+                0 => "Z".to_string(),
+                _ => format!(
+                    "{}{:02}:{:02}",
+                    if rng.random_bool(0.5) { '+' } else { '-' },
+                    rng.random_range(0..24),
+                    rng.random_range(0..60)
+                ),
+            };
+            let text = format!(
+                "{}T{:02}:{:02}:{:02}{fraction}{offset}",
+                date.format("%Y-%m-%d"),
+                rng.random_range(0..24),
+                rng.random_range(0..60),
+                rng.random_range(0..60),
+            );
+            assert!(
+                time(&params(&[("since", &text)]), "since").is_ok(),
+                "{text}"
+            );
         }
     }
 

@@ -15,6 +15,17 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 /// The values of the `state` filter.
 pub const STATES: [&str; 5] = ["queued", "running", "done", "failed", "cancelled"];
 
+/// The `state` filter's schema: the values [`STATES`] lists.
+struct StateFilter;
+
+impl utoipa::PartialSchema for StateFilter {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::types::schema::one_of("A queued job's state", &STATES)
+    }
+}
+
+impl utoipa::ToSchema for StateFilter {}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_jobs))
@@ -25,7 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/v1/jobs", tag = "jobs",
     params(PageParams,
         ("kind" = Option<String>, Query, description = "Only jobs of this kind (devices.notify, numbers.import)"),
-        ("state" = Option<String>, Query, description = "queued, running, done, failed or cancelled"),
+        ("state" = inline(Option<StateFilter>), Query, description = "queued, running, done, failed or cancelled"),
         ("organization_id" = Option<i64>, Query, description = "Only the jobs of this organization")),
     responses((status = 200, body = Vec<QueuedJob>), (status = 400)), security(("bearer" = [])))]
 async fn list_jobs(
@@ -54,4 +65,34 @@ async fn get_job(
 ) -> Result<Envelope<QueuedJob>> {
     let id = path::id(&id, "job")?;
     Ok(Envelope::ok(view::visible(&state.db, &caller, id).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::pagination::Params;
+    use crate::types::schema::check::Allows;
+    use utoipa::PartialSchema;
+
+    #[test]
+    fn the_state_filter_schema_lists_what_the_filter_takes() {
+        let schema = Allows::new(&StateFilter::schema());
+        for text in [
+            "queued",
+            "running",
+            "done",
+            "failed",
+            "cancelled",
+            "",
+            "Done",
+            "x",
+        ] {
+            let params = Params([("state".to_string(), text.to_string())].into());
+            assert_eq!(
+                schema.allows(text),
+                params.one_of("state", &STATES).is_ok(),
+                "{text:?}"
+            );
+        }
+    }
 }
