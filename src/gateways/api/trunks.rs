@@ -78,7 +78,7 @@ impl ReadOnlyFields for CreateTrunk {
 /// Create a trunk with its gateways.
 #[utoipa::path(post, path = "/v1/siptrunks", tag = "telephony", request_body = CreateTrunk,
     responses((status = 201, body = TrunkView), (status = 400, description = "Invalid field"),
-              (status = 409, description = "Name taken in this organization")),
+              (status = 409, description = "Name taken in this organization, or two gateways with the same URI")),
     security(("bearer" = [])))]
 pub(super) async fn create_siptrunk(
     State(state): State<AppState>,
@@ -156,7 +156,8 @@ impl ReadOnlyFields for UpdateTrunk {
 /// Change a trunk (only the fields given; `gateways`, if given, replaces the list).
 #[utoipa::path(put, path = "/v1/siptrunks/{id}", tag = "telephony", params(("id" = i64, Path)),
     request_body = UpdateTrunk,
-    responses((status = 200, body = TrunkView), (status = 400), (status = 404), (status = 409)),
+    responses((status = 200, body = TrunkView), (status = 400), (status = 404),
+              (status = 409, description = "Name taken in this organization, or two gateways with the same URI")),
     security(("bearer" = [])))]
 pub(super) async fn update_siptrunk(
     State(state): State<AppState>,

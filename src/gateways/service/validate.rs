@@ -165,7 +165,7 @@ impl ParsedGateway {
     }
 }
 
-/// Checks a trunk's gateway list: every entry valid, no URI twice, not too many.
+/// Checks a trunk's gateway list: every entry valid (400), not too many, no URI twice (409).
 pub(super) fn gateway_list(inputs: &[GatewayInput]) -> Result<Vec<ParsedGateway>> {
     if inputs.len() > MAX_GATEWAYS {
         return Err(Error::field(
@@ -176,11 +176,13 @@ pub(super) fn gateway_list(inputs: &[GatewayInput]) -> Result<Vec<ParsedGateway>
     let mut parsed: Vec<ParsedGateway> = Vec::with_capacity(inputs.len());
     for (i, input) in inputs.iter().enumerate() {
         let gateway = ParsedGateway::parse(&format!("gateways[{i}]."), input)?;
+        // Each entry is valid; two that normalise alike conflict (409), as a URI already on
+        // the trunk does for a single gateway: no schema can say "unique once normalised".
         if let Some(j) = parsed.iter().position(|p| p.uri == gateway.uri) {
-            return Err(Error::field(
-                &format!("gateways[{i}].uri"),
-                format!("{} is already gateways[{j}]", gateway.uri),
-            ));
+            return Err(Error::Conflict(format!(
+                "gateways[{i}].uri: {} is already gateways[{j}]",
+                gateway.uri
+            )));
         }
         parsed.push(gateway);
     }
@@ -225,6 +227,10 @@ mod tests {
             err.starts_with("gateways[1].uri: ") && err.contains("gateways[0]"),
             "{err}"
         );
+        assert!(matches!(
+            gateway_list(&[input("sip:a.example.com"), input("sip:A.example.com")]),
+            Err(Error::Conflict(_))
+        ));
         let mut zero = input("sip:a.example.com");
         zero.ping_interval_s = Some(Some(0));
         let err = gateway_list(&[zero]).unwrap_err().to_string();

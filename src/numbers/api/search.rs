@@ -46,7 +46,7 @@ pub struct SearchNumbers {
 /// descendants) and tag; every given criterion must hold. Paginated like lists (in the body or
 /// the query string), with the total of matches.
 #[utoipa::path(post, path = "/v1/numbers/search", tag = "numbers", params(PageParams),
-    request_body = SearchNumbers,
+    request_body = Option<SearchNumbers>,
     responses((status = 200, body = Vec<Number>), (status = 400)), security(("bearer" = [])))]
 pub(super) async fn search_numbers(
     State(state): State<AppState>,
