@@ -85,6 +85,23 @@ pub struct Conditions {
     pub organizations: Vec<i64>,
 }
 
+/// A weekday as `weekdays` reads it (documentation only): its first three letters, any case,
+/// then anything (`mon`, `Monday`).
+pub struct WeekdayName;
+
+impl utoipa::PartialSchema for WeekdayName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::types::schema::string(
+            "`mon` … `sun` (any case; longer names such as `monday` too)",
+            Some("^(?:[Mm][Oo][Nn]|[Tt][Uu][Ee]|[Ww][Ee][Dd]|[Tt][Hh][Uu]|[Ff][Rr][Ii]|[Ss][Aa][Tt]|[Ss][Uu][Nn])"),
+            (None, None),
+            None,
+        )
+    }
+}
+
+impl ToSchema for WeekdayName {}
+
 /// A recurring window of local time, optionally limited to weekdays and a date range.
 /// `to` earlier than `from` spans midnight (22:00–06:00); the weekday is that of the window's
 /// start. Both ends absent means the whole day.
@@ -93,7 +110,7 @@ pub struct Conditions {
 pub struct TimeWindow {
     /// `mon` … `sun`; empty means every day.
     #[serde(default, skip_serializing_if = "Vec::is_empty", with = "weekdays")]
-    #[schema(value_type = Vec<String>)]
+    #[schema(value_type = Vec<WeekdayName>)]
     pub weekdays: Vec<Weekday>,
     /// `HH:MM` (or `HH:MM:SS`), inclusive.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "hhmm")]
@@ -248,6 +265,20 @@ mod weekdays {
 
 #[cfg(test)]
 mod tests {
+    /// The weekday pattern takes what `weekdays` reads.
+    #[test]
+    fn the_weekday_pattern_agrees_with_the_parser() {
+        use crate::types::schema::check::Allows;
+        use utoipa::PartialSchema;
+        let allows = Allows::new(&WeekdayName::schema());
+        let parses = |t: &str| {
+            serde_json::from_value::<TimeWindow>(serde_json::json!({ "weekdays": [t] })).is_ok()
+        };
+        for text in ["mon", "Sunday", "THU", "", "mo", "xmon", "mön", "frix", "sat\n"] {
+            assert_eq!(allows.allows(text), parses(text), "{text:?}");
+        }
+    }
+
     /// The document's time pattern takes only what `hhmm` parses, and null is absent.
     #[test]
     fn the_time_pattern_agrees_with_the_parser() {

@@ -3,7 +3,7 @@
 
 use super::diff::Diff;
 use super::groups::{self, Group, GroupInput};
-use super::model::{Policy, PolicyVersion};
+use super::model::{Policy, PolicyDescription, PolicyName, PolicyVersion};
 use super::read::{self, Search};
 use super::write::{self, NewPolicy, PolicyUpdate};
 use super::{archive, instantiate};
@@ -289,15 +289,18 @@ async fn list_groups(
 pub struct GroupBody {
     /// Defaults to the caller's organization; on a PUT accepted only when unchanged.
     organization_id: Option<i64>,
+    #[schema(value_type = Option<PolicyName>)]
     name: Option<String>,
+    #[schema(value_type = Option<PolicyDescription>)]
     description: Option<String>,
     /// Only platform, distributor and partner organizations may enforce a group.
     enforced: Option<bool>,
     /// -1000 to 1000, lower first among the organization's groups (default 0).
     priority: Option<i64>,
-    /// Policies of the organization, in evaluation order.
+    /// Policies of the organization, in evaluation order, each once (twice is a 409).
     policy_ids: Option<Vec<i64>>,
-    /// Groups of the organization or a parent evaluated before this one; no cycles.
+    /// Groups of the organization or a parent evaluated before this one, each once (twice is a
+    /// 409); no cycles.
     depends_on: Option<Vec<i64>>,
 }
 
@@ -326,15 +329,18 @@ pub struct CreateGroup {
     /// Defaults to the caller's organization.
     organization_id: Option<i64>,
     /// Unique within the organization.
+    #[schema(value_type = PolicyName)]
     name: String,
+    #[schema(value_type = Option<PolicyDescription>)]
     description: Option<String>,
     /// Only platform, distributor and partner organizations may enforce a group.
     enforced: Option<bool>,
     /// -1000 to 1000, lower first among the organization's groups (default 0).
     priority: Option<i64>,
-    /// Policies of the organization, in evaluation order.
+    /// Policies of the organization, in evaluation order, each once (twice is a 409).
     policy_ids: Option<Vec<i64>>,
-    /// Groups of the organization or a parent evaluated before this one; no cycles.
+    /// Groups of the organization or a parent evaluated before this one, each once (twice is a
+    /// 409); no cycles.
     depends_on: Option<Vec<i64>>,
 }
 
@@ -358,7 +364,8 @@ impl From<CreateGroup> for GroupBody {
 
 #[utoipa::path(post, path = "/v1/dialplans/groups", tag = "dialplans", request_body = CreateGroup,
     responses((status = 201, body = Group), (status = 400),
-              (status = 409, description = "Name taken, or a dependency cycle")),
+              (status = 404, description = "A listed policy or group not found"),
+              (status = 409, description = "Name taken, a dependency cycle, or an id listed twice")),
     security(("bearer" = [])))]
 async fn create_group(
     State(state): State<AppState>,
@@ -387,7 +394,8 @@ async fn get_group(
 #[utoipa::path(put, path = "/v1/dialplans/groups/{id}", tag = "dialplans",
     params(("id" = i64, Path)), request_body = GroupBody,
     responses((status = 200, body = Group), (status = 400), (status = 404),
-              (status = 409, description = "Name taken, a dependency cycle, or `organization_id` cannot be changed")),
+              (status = 404, description = "The group, or a listed policy or group, not found"),
+              (status = 409, description = "Name taken, a dependency cycle, an id listed twice, or `organization_id` cannot be changed")),
     security(("bearer" = [])))]
 async fn update_group(
     State(state): State<AppState>,

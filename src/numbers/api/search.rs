@@ -54,7 +54,10 @@ pub(super) async fn search_numbers(
     mut params: Params,
     body: Bytes,
 ) -> Result<ListEnvelope<Number>> {
-    let body: SearchNumbers = if body.iter().all(u8::is_ascii_whitespace) {
+    // No body, or JSON null: no criteria (the document's body is optional).
+    let body: SearchNumbers = if body.iter().all(u8::is_ascii_whitespace)
+        || body.trim_ascii() == b"null"
+    {
         SearchNumbers::default()
     } else {
         json::parse(&body)?
