@@ -38,10 +38,14 @@ async fn evaluate(
     ))
 }
 
+/// The most channels a report may claim (the document's maximum).
+const MAX_IN_USE: u32 = 1_000_000;
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelsBody {
-    /// Calls up on the trunk now, as the PBX counts them.
+    /// Calls up on the trunk now, as the PBX counts them (at most 1000000).
+    #[schema(maximum = 1_000_000)]
     in_use: u32,
 }
 
@@ -78,7 +82,7 @@ async fn put_channels(
     let trunk = crate::gateways::visible_trunk(&state.db, &caller, id).await?;
     // A full trunk diverts traffic: reporting is a change, not a read.
     caller.require(crate::auth::Permission::OrganizationsWrite)?;
-    if body.in_use > 1_000_000 {
+    if body.in_use > MAX_IN_USE {
         return Err(Error::field("in_use", "must be at most 1000000"));
     }
     state
@@ -86,4 +90,23 @@ async fn put_channels(
         .channels
         .report(id, body.in_use, chrono::Utc::now());
     Ok(Envelope::ok(evaluation::channels_view(&state, &trunk)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utoipa::PartialSchema;
+
+    #[test]
+    fn the_channel_report_maximum_is_the_checked_one() {
+        let schema = serde_json::to_value(ChannelsBody::schema()).unwrap();
+        assert_eq!(
+            schema["properties"]["in_use"]["maximum"],
+            serde_json::json!(MAX_IN_USE)
+        );
+        assert_eq!(
+            schema["properties"]["in_use"]["minimum"],
+            serde_json::json!(0)
+        );
+    }
 }

@@ -27,10 +27,14 @@ pub struct EvaluateRequest {
     /// send it).
     #[serde(alias = "organization")]
     pub organization_id: i64,
-    /// The caller's number or SIP URI (may be `anonymous`).
+    /// The caller's number or SIP URI (may be `anonymous`); at most 256 characters, no control
+    /// characters.
     #[serde(default)]
+    #[schema(schema_with = from_schema)]
     pub from: String,
-    /// The dialled number, national or E.164, or a `sip:`/`tel:` URI.
+    /// The dialled number, national or E.164, or a `sip:`/`tel:` URI; 1-256 characters
+    /// (trimmed), no control characters.
+    #[schema(schema_with = to_schema)]
     pub to: String,
     /// The instant to decide for (time-of-day rules); default now.
     pub at: Option<DateTime<Utc>>,
@@ -67,15 +71,30 @@ impl Network for LiveNetwork<'_> {
     }
 }
 
+/// `check_number` for `to`: required, so not blank.
+fn to_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use crate::types::schema::{string, text_pattern};
+    let pattern = text_pattern(true, false);
+    string("A number or URI", Some(&pattern), (Some(1), Some(MAX_NUMBER)), None)
+}
+
+/// `check_number` for `from`: may be blank.
+fn from_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use crate::types::schema::{string, text_pattern};
+    let pattern = text_pattern(false, false);
+    string("A number or URI", Some(&pattern), (None, Some(MAX_NUMBER)), None)
+}
+
 fn check_number(field: &'static str, text: &str, required: bool) -> Result<(), EvaluationError> {
     let bad = |message: String| EvaluationError::BadNumber { field, message };
     if required && text.trim().is_empty() {
         return Err(bad("must not be empty".into()));
     }
-    if text.len() > MAX_NUMBER {
+    if text.chars().count() > MAX_NUMBER {
         return Err(bad(format!("must be at most {MAX_NUMBER} characters")));
     }
-    check_control(text, false).map_err(|e| bad(e.to_string()))
+    // The number is used trimmed: white space around it (a tab, a line break) is not in it.
+    check_control(text.trim(), false).map_err(|e| bad(e.to_string()))
 }
 
 /// The decision for `request` on the plan in force. Reads only memory (plan, trunk snapshot,
@@ -164,5 +183,24 @@ pub fn channels_view(state: &AppState, trunk: &Trunk) -> ChannelsView {
         in_use: report.map_or(0, |r| r.in_use),
         max_channels: trunk.max_channels,
         reported_at: report.map(|r| r.reported_at),
+    }
+}
+
+#[cfg(test)]
+mod schema_tests {
+    use super::*;
+    use crate::types::schema::check::Allows;
+
+    /// `to` and `from` are documented as `check_number` takes them.
+    #[test]
+    fn the_number_schemas_agree_with_the_check() {
+        let to = Allows::new(&to_schema());
+        let from = Allows::new(&from_schema());
+        let long = "1".repeat(MAX_NUMBER);
+        let over = "1".repeat(MAX_NUMBER + 1);
+        for text in ["+14155550134", " 0207 ", "\t1\n", "sip:a@b", "", "  ", "a\tb", &long, &over, "é"] {
+            assert_eq!(to.allows(text), check_number("to", text, true).is_ok(), "{text:?}");
+            assert_eq!(from.allows(text), check_number("from", text, false).is_ok(), "{text:?}");
+        }
     }
 }

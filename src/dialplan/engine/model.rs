@@ -85,6 +85,23 @@ pub struct Conditions {
     pub organizations: Vec<i64>,
 }
 
+/// A weekday as `weekdays` reads it (documentation only): its first three letters, any case,
+/// then anything (`mon`, `Monday`).
+pub struct WeekdayName;
+
+impl utoipa::PartialSchema for WeekdayName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::types::schema::string(
+            "`mon` … `sun` (any case; longer names such as `monday` too)",
+            Some("^(?:[Mm][Oo][Nn]|[Tt][Uu][Ee]|[Ww][Ee][Dd]|[Tt][Hh][Uu]|[Ff][Rr][Ii]|[Ss][Aa][Tt]|[Ss][Uu][Nn])"),
+            (None, None),
+            None,
+        )
+    }
+}
+
+impl ToSchema for WeekdayName {}
+
 /// A recurring window of local time, optionally limited to weekdays and a date range.
 /// `to` earlier than `from` spans midnight (22:00–06:00); the weekday is that of the window's
 /// start. Both ends absent means the whole day.
@@ -93,23 +110,23 @@ pub struct Conditions {
 pub struct TimeWindow {
     /// `mon` … `sun`; empty means every day.
     #[serde(default, skip_serializing_if = "Vec::is_empty", with = "weekdays")]
-    #[schema(value_type = Vec<String>)]
+    #[schema(value_type = Vec<WeekdayName>)]
     pub weekdays: Vec<Weekday>,
-    /// `HH:MM`, inclusive.
+    /// `HH:MM` (or `HH:MM:SS`), inclusive.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "hhmm")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?$")]
     pub from: Option<NaiveTime>,
-    /// `HH:MM`, exclusive.
+    /// `HH:MM` (or `HH:MM:SS`), exclusive.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "hhmm")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?$")]
     pub to: Option<NaiveTime>,
     /// First local date the window applies (inclusive), `YYYY-MM-DD`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Date)]
     pub date_from: Option<NaiveDate>,
     /// Last local date the window applies (inclusive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Date)]
     pub date_to: Option<NaiveDate>,
 }
 
@@ -195,8 +212,11 @@ mod hhmm {
         }
     }
 
+    /// null reads as absent, as for every other optional field (the document says nullable).
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveTime>, D::Error> {
-        let text = String::deserialize(d)?;
+        let Some(text) = Option::<String>::deserialize(d)? else {
+            return Ok(None);
+        };
         NaiveTime::parse_from_str(&text, "%H:%M")
             .or_else(|_| NaiveTime::parse_from_str(&text, "%H:%M:%S"))
             .map(Some)
@@ -245,6 +265,53 @@ mod weekdays {
 
 #[cfg(test)]
 mod tests {
+    /// The weekday pattern takes what `weekdays` reads.
+    #[test]
+    fn the_weekday_pattern_agrees_with_the_parser() {
+        use crate::types::schema::check::Allows;
+        use utoipa::PartialSchema;
+        let allows = Allows::new(&WeekdayName::schema());
+        let parses = |t: &str| {
+            serde_json::from_value::<TimeWindow>(serde_json::json!({ "weekdays": [t] })).is_ok()
+        };
+        for text in ["mon", "Sunday", "THU", "", "mo", "xmon", "mön", "frix", "sat\n"] {
+            assert_eq!(allows.allows(text), parses(text), "{text:?}");
+        }
+    }
+
+    /// The document's time pattern takes only what `hhmm` parses, and null is absent.
+    #[test]
+    fn the_time_pattern_agrees_with_the_parser() {
+        use crate::types::schema::check::Allows;
+        use utoipa::PartialSchema;
+        let schema = serde_json::to_value(TimeWindow::schema()).unwrap();
+        let from: utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> =
+            serde_json::from_value(schema["properties"]["from"].clone()).unwrap();
+        let allows = Allows::new(&from);
+        let parses = |t: &str| {
+            serde_json::from_value::<TimeWindow>(serde_json::json!({ "from": t })).is_ok()
+        };
+        for h in 0..30 {
+            for m in [0, 5, 59, 60, 99] {
+                for text in [format!("{h:02}:{m:02}"), format!("{h:02}:{m:02}:{m:02}")] {
+                    if allows.allows(&text) {
+                        assert!(parses(&text), "{text:?}");
+                    }
+                }
+            }
+        }
+        assert!(allows.allows("22:00") && allows.allows("06:30:15"));
+        // chrono also takes `7:00`; the document offers two digits only.
+        assert!(!allows.allows("7:00"));
+        for text in ["24:00", "12:60", "", "noon"] {
+            assert!(!allows.allows(text), "{text:?}");
+            assert!(!parses(text), "{text:?}");
+        }
+        let window: TimeWindow =
+            serde_json::from_value(serde_json::json!({ "from": null, "to": null })).unwrap();
+        assert_eq!((window.from, window.to), (None, None));
+    }
+
     use super::*;
 
     #[test]

@@ -3,14 +3,14 @@
 
 use super::diff::Diff;
 use super::groups::{self, Group, GroupInput};
-use super::model::{Policy, PolicyVersion};
+use super::model::{Policy, PolicyDescription, PolicyName, PolicyVersion};
 use super::read::{self, Search};
 use super::write::{self, NewPolicy, PolicyUpdate};
 use super::{archive, instantiate};
 use crate::auth::Caller;
 use crate::dialplan::engine::model::Rule;
 use crate::dialplan::engine::templates::TemplateInfo;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http::envelope::{Envelope, ListEnvelope, done};
 use crate::http::json::{JsonBody, JsonEdit, ReadOnlyFields, STORED};
 use crate::http::pagination::{PageParams, Params};
@@ -53,7 +53,7 @@ fn group_id(text: &str) -> Result<i64> {
         ("organization_id" = Option<i64>, Query, description = "Only this organization's policies"),
         ("name" = Option<String>, Query, description = "Case-insensitive substring of the name"),
         ("q" = Option<String>, Query, description = "Case-insensitive substring of the rules or description"),
-        ("prefix" = Option<String>, Query, description = "Policies with a rule whose destination prefix or pattern overlaps these digits")),
+        ("prefix" = Option<PrefixFilter>, Query, description = "Policies with a rule whose destination prefix or pattern overlaps these digits")),
     responses((status = 200, body = Vec<Policy>), (status = 400)), security(("bearer" = [])))]
 async fn list_policies(
     State(state): State<AppState>,
@@ -70,6 +70,24 @@ async fn list_policies(
     let (rows, total) = read::list(&state, &caller, &search, page).await?;
     Ok(ListEnvelope::new(rows, total, page))
 }
+
+/// The `prefix` filter of the list (documentation only: the list reads it as text): digits,
+/// optionally after `+`; blank reads as absent.
+struct PrefixFilter;
+
+impl utoipa::PartialSchema for PrefixFilter {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let ws = crate::types::schema::WHITE_SPACE;
+        crate::types::schema::string(
+            "Digits, optionally after `+` (blank: any)",
+            Some(&format!("^{ws}*\\+*[0-9]*{ws}*$")),
+            (None, None),
+            None,
+        )
+    }
+}
+
+impl ToSchema for PrefixFilter {}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -271,15 +289,18 @@ async fn list_groups(
 pub struct GroupBody {
     /// Defaults to the caller's organization; on a PUT accepted only when unchanged.
     organization_id: Option<i64>,
+    #[schema(value_type = Option<PolicyName>)]
     name: Option<String>,
+    #[schema(value_type = Option<PolicyDescription>)]
     description: Option<String>,
     /// Only platform, distributor and partner organizations may enforce a group.
     enforced: Option<bool>,
     /// -1000 to 1000, lower first among the organization's groups (default 0).
     priority: Option<i64>,
-    /// Policies of the organization, in evaluation order.
+    /// Policies of the organization, in evaluation order, each once (twice is a 409).
     policy_ids: Option<Vec<i64>>,
-    /// Groups of the organization or a parent evaluated before this one; no cycles.
+    /// Groups of the organization or a parent evaluated before this one, each once (twice is a
+    /// 409); no cycles.
     depends_on: Option<Vec<i64>>,
 }
 
@@ -301,18 +322,57 @@ impl From<GroupBody> for GroupInput {
     }
 }
 
-#[utoipa::path(post, path = "/v1/dialplans/groups", tag = "dialplans", request_body = GroupBody,
+/// A new group: as [`GroupBody`], with `name` required.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateGroup {
+    /// Defaults to the caller's organization.
+    organization_id: Option<i64>,
+    /// Unique within the organization.
+    #[schema(value_type = PolicyName)]
+    name: String,
+    #[schema(value_type = Option<PolicyDescription>)]
+    description: Option<String>,
+    /// Only platform, distributor and partner organizations may enforce a group.
+    enforced: Option<bool>,
+    /// -1000 to 1000, lower first among the organization's groups (default 0).
+    priority: Option<i64>,
+    /// Policies of the organization, in evaluation order, each once (twice is a 409).
+    policy_ids: Option<Vec<i64>>,
+    /// Groups of the organization or a parent evaluated before this one, each once (twice is a
+    /// 409); no cycles.
+    depends_on: Option<Vec<i64>>,
+}
+
+impl ReadOnlyFields for CreateGroup {
+    const READ_ONLY: &'static [&'static str] = &STORED;
+}
+
+impl From<CreateGroup> for GroupBody {
+    fn from(body: CreateGroup) -> Self {
+        GroupBody {
+            organization_id: body.organization_id,
+            name: Some(body.name),
+            description: body.description,
+            enforced: body.enforced,
+            priority: body.priority,
+            policy_ids: body.policy_ids,
+            depends_on: body.depends_on,
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/v1/dialplans/groups", tag = "dialplans", request_body = CreateGroup,
     responses((status = 201, body = Group), (status = 400),
-              (status = 409, description = "Name taken, or a dependency cycle")),
+              (status = 404, description = "A listed policy or group not found"),
+              (status = 409, description = "Name taken, a dependency cycle, or an id listed twice")),
     security(("bearer" = [])))]
 async fn create_group(
     State(state): State<AppState>,
     caller: Caller,
-    JsonEdit(body): JsonEdit<GroupBody>,
+    JsonEdit(body): JsonEdit<CreateGroup>,
 ) -> Result<Envelope<Group>> {
-    if body.name.is_none() {
-        return Err(Error::field("name", "is required"));
-    }
+    let body = GroupBody::from(body);
     Ok(Envelope::created(
         groups::create(&state, &caller, body.into()).await?,
     ))
@@ -334,7 +394,8 @@ async fn get_group(
 #[utoipa::path(put, path = "/v1/dialplans/groups/{id}", tag = "dialplans",
     params(("id" = i64, Path)), request_body = GroupBody,
     responses((status = 200, body = Group), (status = 400), (status = 404),
-              (status = 409, description = "Name taken, a dependency cycle, or `organization_id` cannot be changed")),
+              (status = 404, description = "The group, or a listed policy or group, not found"),
+              (status = 409, description = "Name taken, a dependency cycle, an id listed twice, or `organization_id` cannot be changed")),
     security(("bearer" = [])))]
 async fn update_group(
     State(state): State<AppState>,
@@ -396,4 +457,25 @@ async fn instantiate_template(
         instantiate::instantiate(&state, &caller, &name, body.organization_id, &body.bindings)
             .await?;
     Ok(ListEnvelope::created(groups))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::schema::check::{Allows, texts};
+    use utoipa::PartialSchema;
+
+    /// The prefix filter's pattern takes what the list takes: blank (absent) or digits after
+    /// optional `+`.
+    #[test]
+    fn the_prefix_filter_pattern_agrees_with_the_check() {
+        let allows = Allows::new(&PrefixFilter::schema());
+        let takes = |t: &str| t.trim().is_empty() || read::valid_prefix(t.trim());
+        for text in ["", " ", "+1415", "1415", "+", "++1", " +44 ", "1+1", "x", "+1 415"] {
+            assert_eq!(allows.allows(text), takes(text), "{text:?}");
+        }
+        for text in texts(&["+", "1", "0", " ", "x", "\u{a0}", "-"], 6, 5000) {
+            assert_eq!(allows.allows(&text), takes(&text), "{text:?}");
+        }
+    }
 }

@@ -15,11 +15,25 @@ pub const MAX_RULES: usize = 1000;
 
 /// The `name` field of a policy or a group, or the 400 naming it.
 pub(super) fn name(text: &str) -> Result<PolicyName> {
+    as_given("name", text, NAME_MAX_CHARS)?;
     PolicyName::parse(text).map_err(|e| Error::field("name", e))
+}
+
+/// The longest policy or group name and description, counted as given (white space
+/// included), as the document's `maxLength` counts them.
+const NAME_MAX_CHARS: usize = 100;
+const DESCRIPTION_MAX_CHARS: usize = 1000;
+
+fn as_given(field: &str, text: &str, max: usize) -> Result<()> {
+    if text.chars().count() > max {
+        return Err(Error::field(field, format!("must be at most {max} characters")));
+    }
+    Ok(())
 }
 
 /// The `description` field of a policy or a group, or the 400 naming it.
 pub(super) fn description(text: &str) -> Result<PolicyDescription> {
+    as_given("description", text, DESCRIPTION_MAX_CHARS)?;
     PolicyDescription::parse(text).map_err(|e| Error::field("description", e))
 }
 
@@ -139,6 +153,27 @@ pub(super) async fn check_references(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_and_descriptions_are_bounded_as_the_document_counts() {
+        use crate::types::schema::check::Allows;
+        use utoipa::PartialSchema;
+        type Parses = dyn Fn(&str) -> bool;
+        let cases: [(_, &str, &Parses); 2] = [
+            (PolicyName::schema(), "UK", &|t| name(t).is_ok()),
+            (PolicyDescription::schema(), "calls", &|t| description(t).is_ok()),
+        ];
+        for (schema, value, parses) in cases {
+            let max = serde_json::to_value(&schema).unwrap()["maxLength"]
+                .as_u64()
+                .unwrap() as usize;
+            let allows = Allows::new(&schema);
+            let fits = format!("{value}{}", "\u{85}".repeat(max - value.len()));
+            assert!(allows.allows(&fits) && parses(&fits), "{fits:?}");
+            let over = format!("{fits} ");
+            assert!(!allows.allows(&over) && !parses(&over), "{over:?}");
+        }
+    }
 
     #[test]
     fn names_and_descriptions_are_checked() {

@@ -152,26 +152,27 @@ async fn check_links(
     let policies = store::policies::all_policies_in_tx(tx).await?;
     for (i, id) in policy_ids.iter().enumerate() {
         if policy_ids[..i].contains(id) {
-            return Err(Error::field(
-                &format!("policy_ids[{i}]"),
-                format!("policy {id} is listed twice"),
-            ));
+            // Each id is valid alone; together they conflict (409), as rows of a bulk do.
+            return Err(Error::Conflict(format!(
+                "policy_ids[{i}]: policy {id} is listed twice"
+            )));
         }
         if !policies
             .iter()
             .any(|p| p.id == *id && p.organization_id == org.id)
         {
-            return Err(Error::field(
-                &format!("policy_ids[{i}]"),
-                format!("policy {id} not found in organization {}", org.id),
-            ));
+            // A missing reference: 404, as for any id that names nothing the caller may use.
+            return Err(Error::NotFound(format!(
+                "policy_ids[{i}]: policy {id} not found in organization {}",
+                org.id
+            )));
         }
     }
     let groups = store::groups::all_groups_in_tx(tx).await?;
     for (i, id) in depends_on.iter().enumerate() {
         let field = format!("depends_on[{i}]");
         if depends_on[..i].contains(id) {
-            return Err(Error::field(&field, format!("group {id} is listed twice")));
+            return Err(Error::Conflict(format!("{field}: group {id} is listed twice")));
         }
         if Some(*id) == self_id {
             return Err(Error::Conflict(format!(
@@ -181,13 +182,10 @@ async fn check_links(
         match groups.iter().find(|g| g.id == *id) {
             Some(g) if org.path.starts_with(&g.organization_path) => {}
             _ => {
-                return Err(Error::field(
-                    &field,
-                    format!(
-                        "policy group {id} not found among the groups of the organization and \
-                         its parents"
-                    ),
-                ));
+                return Err(Error::NotFound(format!(
+                    "{field}: policy group {id} not found among the groups of the organization \
+                     and its parents"
+                )));
             }
         }
     }

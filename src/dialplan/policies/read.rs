@@ -100,12 +100,7 @@ pub async fn list(
         let policies = rows.into_iter().map(Policy::try_from);
         return Ok((policies.collect::<sqlx::Result<_>>()?, total));
     };
-    if prefix.is_empty()
-        || !prefix
-            .trim_start_matches('+')
-            .bytes()
-            .all(|b| b.is_ascii_digit())
-    {
+    if !valid_prefix(prefix) {
         return Err(Error::field(
             "prefix",
             "must be digits, optionally after a +",
@@ -151,4 +146,13 @@ mod tests {
         assert!(rule_touches_prefix(&pattern, "+1415"));
         assert!(!rule_touches_prefix(&pattern, "+1212"));
     }
+}
+
+/// A `prefix` filter (trimmed): digits, optionally after `+`.
+pub(super) fn valid_prefix(prefix: &str) -> bool {
+    !prefix.is_empty()
+        && prefix
+            .trim_start_matches('+')
+            .bytes()
+            .all(|b| b.is_ascii_digit())
 }

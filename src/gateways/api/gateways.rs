@@ -8,6 +8,7 @@ use crate::gateways::views::GatewayView;
 use crate::http::envelope::{Envelope, done};
 use crate::http::json::{JsonEdit, ReadOnlyFields};
 use crate::state::AppState;
+use crate::types::SipUri;
 use axum::extract::{Path, State};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -27,16 +28,17 @@ pub(super) const GATEWAY_READ_ONLY: [&str; 6] = [
 #[serde(deny_unknown_fields)]
 pub struct GatewayBody {
     /// `sip:host[:port][;transport=udp|tcp]`; stored normalised. Unique within the trunk.
+    #[schema(value_type = SipUri)]
     uri: String,
     /// Default true (on a PUT, an existing gateway keeps its value).
     enabled: Option<bool>,
     /// Seconds between pings while up (1-3600); null: the pinger's default.
     #[serde(default, deserialize_with = "crate::http::json::present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 3600)]
     ping_interval_s: Option<Option<i64>>,
     /// Seconds between pings while down (1-3600); null: the pinger's default.
     #[serde(default, deserialize_with = "crate::http::json::present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 3600)]
     down_ping_interval_s: Option<Option<i64>>,
 }
 
@@ -99,15 +101,16 @@ pub(super) async fn get_gateway(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateGateway {
+    #[schema(value_type = Option<SipUri>)]
     uri: Option<String>,
     enabled: Option<bool>,
     /// 1-3600; null: the pinger's default.
     #[serde(default, deserialize_with = "crate::http::json::present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 3600)]
     ping_interval_s: Option<Option<i64>>,
     /// 1-3600; null: the pinger's default.
     #[serde(default, deserialize_with = "crate::http::json::present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 3600)]
     down_ping_interval_s: Option<Option<i64>>,
 }
 

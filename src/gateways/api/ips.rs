@@ -3,12 +3,13 @@
 use super::trunk_id;
 use crate::auth::Caller;
 use crate::error::Result;
-use crate::gateways::model::TrunkIp;
+use crate::gateways::model::{IpDescription, TrunkIp};
 use crate::gateways::service;
 use crate::http::envelope::{Envelope, ListEnvelope, done};
 use crate::http::json::JsonBody;
 use crate::http::path;
 use crate::state::AppState;
+use crate::types::Cidr;
 use axum::extract::{Path, State};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -32,8 +33,10 @@ pub(super) async fn list_trunk_ips(
 #[serde(deny_unknown_fields)]
 pub struct NewTrunkIp {
     /// An address or network; host bits must be zero.
+    #[schema(value_type = Cidr)]
     cidr: String,
     #[serde(default)]
+    #[schema(value_type = IpDescription)]
     description: String,
 }
 

@@ -4,6 +4,7 @@
 
 mod gateways;
 mod ips;
+mod schemas;
 mod trunks;
 
 use crate::error::Result;

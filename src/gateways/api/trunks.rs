@@ -1,10 +1,10 @@
 //! The trunk routes: list, create (with gateways), read, change, delete.
 
 use super::gateways::{GATEWAY_READ_ONLY, GatewayBody};
-use super::trunk_id;
+use super::{schemas, trunk_id};
 use crate::auth::Caller;
 use crate::error::Result;
-use crate::gateways::model::{DIRECTIONS, Direction};
+use crate::gateways::model::{DIRECTIONS, Direction, TrunkName};
 use crate::gateways::service::{self, trunks::NewTrunk, trunks::TrunkUpdate};
 use crate::gateways::store::trunks::TrunkFilter;
 use crate::gateways::views::TrunkView;
@@ -20,7 +20,7 @@ use utoipa::ToSchema;
 #[utoipa::path(get, path = "/v1/siptrunks", tag = "telephony",
     params(PageParams,
         ("organization_id" = Option<i64>, Query, description = "Only this organization's trunks"),
-        ("direction" = Option<String>, Query, description = "inbound, outbound or both"),
+        ("direction" = Option<Direction>, Query, description = "inbound, outbound or both"),
         ("name" = Option<String>, Query, description = "Case-insensitive substring of the name")),
     responses((status = 200, body = Vec<TrunkView>), (status = 400)), security(("bearer" = [])))]
 pub(super) async fn list_siptrunks(
@@ -47,19 +47,25 @@ pub(super) async fn list_siptrunks(
 pub struct CreateTrunk {
     /// Defaults to the caller's organization.
     organization_id: Option<i64>,
-    /// Unique within the organization.
+    /// Unique within the organization (1-100 characters, trimmed).
+    #[schema(value_type = TrunkName)]
     name: String,
     direction: Direction,
     /// Concurrent calls allowed (1-100000).
+    #[schema(minimum = 1, maximum = 100000)]
     max_channels: i64,
     /// Reply codes that prove a gateway alive; default `2xx,4xx,!408`.
+    #[schema(schema_with = schemas::alive_codes_or_null)]
     alive_codes: Option<String>,
     /// Consecutive failed pings that take a gateway down (1-100, default 3).
+    #[schema(minimum = 1, maximum = 100)]
     failures_to_down: Option<i64>,
     /// Consecutive good pings that bring a down gateway back up (1-100, default 2).
+    #[schema(minimum = 1, maximum = 100)]
     successes_to_up: Option<i64>,
-    /// In order of preference.
+    /// In order of preference (at most 100).
     #[serde(default)]
+    #[schema(max_items = 100)]
     gateways: Vec<GatewayBody>,
 }
 
@@ -72,7 +78,7 @@ impl ReadOnlyFields for CreateTrunk {
 /// Create a trunk with its gateways.
 #[utoipa::path(post, path = "/v1/siptrunks", tag = "telephony", request_body = CreateTrunk,
     responses((status = 201, body = TrunkView), (status = 400, description = "Invalid field"),
-              (status = 409, description = "Name taken in this organization")),
+              (status = 409, description = "Name taken in this organization, or two gateways with the same URI")),
     security(("bearer" = [])))]
 pub(super) async fn create_siptrunk(
     State(state): State<AppState>,
@@ -124,14 +130,20 @@ pub(super) async fn get_siptrunk(
 pub struct UpdateTrunk {
     /// Accepted only when unchanged.
     organization_id: Option<i64>,
+    #[schema(value_type = Option<TrunkName>)]
     name: Option<String>,
     direction: Option<Direction>,
+    #[schema(minimum = 1, maximum = 100000)]
     max_channels: Option<i64>,
+    #[schema(schema_with = schemas::alive_codes_or_null)]
     alive_codes: Option<String>,
+    #[schema(minimum = 1, maximum = 100)]
     failures_to_down: Option<i64>,
+    #[schema(minimum = 1, maximum = 100)]
     successes_to_up: Option<i64>,
-    /// The whole new list, in order. A gateway whose URI is already on the trunk keeps its id
+    /// The whole new list, in order (at most 100). A gateway whose URI is already on the trunk keeps its id
     /// and health; unlisted gateways are removed.
+    #[schema(max_items = 100)]
     gateways: Option<Vec<GatewayBody>>,
 }
 
@@ -144,7 +156,8 @@ impl ReadOnlyFields for UpdateTrunk {
 /// Change a trunk (only the fields given; `gateways`, if given, replaces the list).
 #[utoipa::path(put, path = "/v1/siptrunks/{id}", tag = "telephony", params(("id" = i64, Path)),
     request_body = UpdateTrunk,
-    responses((status = 200, body = TrunkView), (status = 400), (status = 404), (status = 409)),
+    responses((status = 200, body = TrunkView), (status = 400), (status = 404),
+              (status = 409, description = "Name taken in this organization, or two gateways with the same URI")),
     security(("bearer" = [])))]
 pub(super) async fn update_siptrunk(
     State(state): State<AppState>,

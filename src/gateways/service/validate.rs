@@ -9,16 +9,35 @@ use crate::gateways::store::gateways::GatewayFields;
 use crate::types::{Cidr, SipUri};
 use std::ops::RangeInclusive;
 
+/// The longest trunk name and IP description, counted as given (white space included), as
+/// the document's `maxLength` counts them.
+pub(super) const NAME_MAX_CHARS: usize = 100;
+pub(super) const DESCRIPTION_MAX_CHARS: usize = 500;
+/// The longest CIDR text, as given (the `Cidr` schema's `maxLength`).
+pub(super) const CIDR_MAX_CHARS: usize = 64;
+
+/// `text` is at most `max` characters as given, before trimming: what the document allows is
+/// what is taken, also with white space around.
+fn as_given(field: &str, text: &str, max: usize) -> Result<()> {
+    if text.chars().count() > max {
+        return Err(Error::field(field, format!("must be at most {max} characters")));
+    }
+    Ok(())
+}
+
 pub(super) fn name(text: &str) -> Result<TrunkName> {
+    as_given("name", text, NAME_MAX_CHARS)?;
     TrunkName::parse(text).map_err(|e| Error::field("name", e))
 }
 
 pub(super) fn description(text: &str) -> Result<IpDescription> {
+    as_given("description", text, DESCRIPTION_MAX_CHARS)?;
     IpDescription::parse(text).map_err(|e| Error::field("description", e))
 }
 
 /// An address or network; host bits set is refused (with the network probably meant).
 pub(super) fn cidr(text: &str) -> Result<Cidr> {
+    as_given("cidr", text, CIDR_MAX_CHARS)?;
     Cidr::parse(text).map_err(|e| Error::field("cidr", e))
 }
 
@@ -146,7 +165,7 @@ impl ParsedGateway {
     }
 }
 
-/// Checks a trunk's gateway list: every entry valid, no URI twice, not too many.
+/// Checks a trunk's gateway list: every entry valid (400), not too many, no URI twice (409).
 pub(super) fn gateway_list(inputs: &[GatewayInput]) -> Result<Vec<ParsedGateway>> {
     if inputs.len() > MAX_GATEWAYS {
         return Err(Error::field(
@@ -157,11 +176,13 @@ pub(super) fn gateway_list(inputs: &[GatewayInput]) -> Result<Vec<ParsedGateway>
     let mut parsed: Vec<ParsedGateway> = Vec::with_capacity(inputs.len());
     for (i, input) in inputs.iter().enumerate() {
         let gateway = ParsedGateway::parse(&format!("gateways[{i}]."), input)?;
+        // Each entry is valid; two that normalise alike conflict (409), as a URI already on
+        // the trunk does for a single gateway: no schema can say "unique once normalised".
         if let Some(j) = parsed.iter().position(|p| p.uri == gateway.uri) {
-            return Err(Error::field(
-                &format!("gateways[{i}].uri"),
-                format!("{} is already gateways[{j}]", gateway.uri),
-            ));
+            return Err(Error::Conflict(format!(
+                "gateways[{i}].uri: {} is already gateways[{j}]",
+                gateway.uri
+            )));
         }
         parsed.push(gateway);
     }
@@ -206,6 +227,10 @@ mod tests {
             err.starts_with("gateways[1].uri: ") && err.contains("gateways[0]"),
             "{err}"
         );
+        assert!(matches!(
+            gateway_list(&[input("sip:a.example.com"), input("sip:A.example.com")]),
+            Err(Error::Conflict(_))
+        ));
         let mut zero = input("sip:a.example.com");
         zero.ping_interval_s = Some(Some(0));
         let err = gateway_list(&[zero]).unwrap_err().to_string();
@@ -254,6 +279,30 @@ mod tests {
         assert!(in_range("max_channels", 100_000, MAX_CHANNELS, "").is_ok());
         assert!(name("  ").is_err());
         assert_eq!(name(" Carrier A ").unwrap().as_str(), "Carrier A");
+    }
+
+    /// The lengths are counted as the document counts them: padded to its `maxLength` with
+    /// white space a value is taken, one character more is refused by both.
+    #[test]
+    fn the_lengths_are_the_documents() {
+        use crate::types::schema::check::Allows;
+        use utoipa::PartialSchema;
+        type Parses = dyn Fn(&str) -> bool;
+        let cases: [(_, &str, &Parses); 3] = [
+            (TrunkName::schema(), "Carrier", &|t| name(t).is_ok()),
+            (IpDescription::schema(), "office", &|t| description(t).is_ok()),
+            (Cidr::schema(), "192.0.2.0/24", &|t| cidr(t).is_ok()),
+        ];
+        for (schema, value, parses) in cases {
+            let max = serde_json::to_value(&schema).unwrap()["maxLength"]
+                .as_u64()
+                .unwrap() as usize;
+            let allows = Allows::new(&schema);
+            let fits = format!("{value}{}", "\u{85}".repeat(max - value.len()));
+            assert!(allows.allows(&fits) && parses(&fits), "{fits:?}");
+            let over = format!("{fits} ");
+            assert!(!allows.allows(&over) && !parses(&over), "{over:?}");
+        }
     }
 
     /// The words clients see, exactly as before the shared text types took over.

@@ -24,7 +24,7 @@ pub struct Channels {
 pub struct SetChannels {
     /// 0-10000, or null for unlimited. Required.
     #[serde(default, deserialize_with = "crate::http::json::present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, required = true, minimum = 0, maximum = 10000)]
     limit: Option<Option<i64>>,
 }
 
@@ -72,4 +72,23 @@ pub(super) async fn set_channels(
         number_id: number.id,
         limit: number.channel_limit,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::numbers::model::CHANNEL_LIMITS;
+    use serde_json::json;
+    use utoipa::PartialSchema;
+
+    /// `limit` is required (null being unlimited) and bounded as `validate_channel_limit` checks.
+    #[test]
+    fn the_limit_is_required_and_bounded_as_checked() {
+        let schema = serde_json::to_value(SetChannels::schema()).unwrap();
+        assert_eq!(schema["required"], json!(["limit"]));
+        let limit = &schema["properties"]["limit"];
+        assert_eq!(limit["minimum"], json!(CHANNEL_LIMITS.start()));
+        assert_eq!(limit["maximum"], json!(CHANNEL_LIMITS.end()));
+        assert_eq!(limit["type"], json!(["integer", "null"]));
+    }
 }

@@ -1,5 +1,6 @@
 //! The inventory routes: list, create, read, change (also moves and state moves), delete.
 
+use super::schemas::{PatternFilter, PrefixFilter, TagFilter, TagItem};
 use super::{number_id, pattern_filter, prefix_filter, tag_filter};
 use crate::auth::Caller;
 use crate::error::Result;
@@ -17,11 +18,11 @@ use utoipa::ToSchema;
 /// Numbers of the caller's subtree, in number order.
 #[utoipa::path(get, path = "/v1/numbers", tag = "numbers",
     params(PageParams,
-        ("state" = Option<String>, Query, description = "available, reserved, active, suspended, porting or released"),
+        ("state" = Option<NumberState>, Query, description = "available, reserved, active, suspended, porting or released"),
         ("organization_id" = Option<i64>, Query, description = "Only this organization's numbers (not its descendants'; see search)"),
-        ("tag" = Option<String>, Query, description = "Numbers with this tag"),
-        ("prefix" = Option<String>, Query, description = "E.164 prefix, e.g. +1415"),
-        ("pattern" = Option<String>, Query, description = "Whole-number pattern: digits, x (any digit), n (2-9), z (1-9), e.g. +1415555xxxx")),
+        ("tag" = Option<TagFilter>, Query, description = "Numbers with this tag"),
+        ("prefix" = Option<PrefixFilter>, Query, description = "E.164 prefix, e.g. +1415"),
+        ("pattern" = Option<PatternFilter>, Query, description = "Whole-number pattern: digits, x (any digit), n (2-9), z (1-9), e.g. +1415555xxxx")),
     responses((status = 200, body = Vec<Number>), (status = 400)), security(("bearer" = [])))]
 pub(super) async fn list_numbers(
     State(state): State<AppState>,
@@ -46,6 +47,7 @@ pub(super) async fn list_numbers(
 pub struct CreateNumber {
     /// E.164 (`+14155550134`) or national in the organization's country (`(415) 555-0134`,
     /// `020 7946 0958`); stored as E.164. Unique platform-wide.
+    #[schema(schema_with = crate::types::e164::input_schema)]
     number: String,
     /// Defaults to the caller's organization.
     organization_id: Option<i64>,
@@ -55,8 +57,10 @@ pub struct CreateNumber {
     /// device line of the organization, or a dial plan id.
     assignment: Option<Assignment>,
     /// Concurrent calls, 0-10000; absent or null: unlimited.
+    #[schema(minimum = 0, maximum = 10000)]
     channel_limit: Option<i64>,
     /// Lower-case `[a-z0-9_-]{1,32}`, at most 20.
+    #[schema(value_type = Option<Vec<TagItem>>, max_items = 20)]
     tags: Option<Vec<String>>,
 }
 
@@ -104,6 +108,7 @@ pub(super) async fn get_number(
 #[serde(deny_unknown_fields)]
 pub struct UpdateNumber {
     /// Accepted only when it names the same number.
+    #[schema(schema_with = number_or_null)]
     number: Option<String>,
     /// Moves the number down the tree: only to a descendant of its organization that the
     /// caller sees (never up or sideways). Audited and recorded in the history as `move`; the
@@ -117,10 +122,15 @@ pub struct UpdateNumber {
     assignment: Option<Option<Assignment>>,
     /// 0-10000; null: unlimited.
     #[serde(default, deserialize_with = "crate::http::json::present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 10000)]
     channel_limit: Option<Option<i64>>,
-    /// Replaces the tags.
+    /// Replaces the tags (at most 20).
+    #[schema(value_type = Option<Vec<TagItem>>, max_items = 20)]
     tags: Option<Vec<String>>,
+}
+
+fn number_or_null() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    crate::types::schema::nullable(crate::types::e164::input_schema())
 }
 
 impl ReadOnlyFields for UpdateNumber {

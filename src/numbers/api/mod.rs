@@ -7,6 +7,7 @@ mod channels;
 mod history;
 mod import;
 mod inventory;
+mod schemas;
 mod search;
 
 use super::pattern::{self, Pattern};

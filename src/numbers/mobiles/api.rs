@@ -10,7 +10,7 @@ use crate::http::json::{JsonBody, JsonEdit, ReadOnlyFields};
 use crate::http::pagination::{PageParams, Params};
 use crate::http::path;
 use crate::state::AppState;
-use crate::types::iccid::Iccid;
+use crate::types::iccid::{Iccid, Imsi};
 use axum::extract::{Path, State};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -30,8 +30,8 @@ fn mobile_id(text: &str) -> Result<i64> {
 #[utoipa::path(get, path = "/v1/mobiles", tag = "mobiles",
     params(PageParams,
         ("organization_id" = Option<i64>, Query, description = "Only this organization's SIMs"),
-        ("state" = Option<String>, Query, description = "active, suspended or inactive"),
-        ("iccid" = Option<String>, Query, description = "Exact ICCID"),
+        ("state" = Option<MobileState>, Query, description = "active, suspended or inactive"),
+        ("iccid" = Option<Iccid>, Query, description = "Exact ICCID"),
         ("msisdn_number_id" = Option<i64>, Query, description = "The SIM of this number")),
     responses((status = 200, body = Vec<Mobile>), (status = 400)), security(("bearer" = [])))]
 async fn list_mobiles(
@@ -60,8 +60,10 @@ pub struct CreateMobile {
     /// Defaults to the caller's organization.
     organization_id: Option<i64>,
     /// 19-20 digits starting 89, with a valid Luhn check digit (spaces allowed); unique.
+    #[schema(value_type = Iccid)]
     iccid: String,
     /// 15 digits (MCC 2xx-7xx or the test network 001); unique.
+    #[schema(value_type = Option<Imsi>)]
     imsi: Option<String>,
     /// Id of a number of the same organization, the SIM's MSISDN (one SIM per number).
     msisdn_number_id: Option<i64>,
@@ -113,10 +115,11 @@ async fn get_mobile(
 pub struct UpdateMobile {
     /// Accepted only when unchanged.
     organization_id: Option<i64>,
+    #[schema(value_type = Option<Iccid>)]
     iccid: Option<String>,
     /// null removes it.
     #[serde(default, deserialize_with = "crate::http::json::present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<Imsi>)]
     imsi: Option<Option<String>>,
     /// null unlinks the number.
     #[serde(default, deserialize_with = "crate::http::json::present")]

@@ -57,6 +57,7 @@ pub struct Assignment {
     #[serde(rename = "type")]
     pub kind: AssignmentType,
     /// Id of the trunk, user, device or dial plan.
+    #[schema(minimum = 1)]
     pub id: i64,
     /// Line position (0-15) for `device_line`; absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]

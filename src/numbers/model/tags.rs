@@ -6,8 +6,14 @@ use crate::types::text::quote_prefix;
 pub const MAX_TAGS: usize = 20;
 
 /// Tags: each lower-cased and checked against `[a-z0-9_-]{1,32}`; duplicates dropped, order
-/// kept; at most 20.
+/// kept; at most 20 given (duplicates counted, as the document's `maxItems` counts them).
 pub fn validate_tags(field: &str, tags: &[String]) -> Result<Vec<String>, String> {
+    if tags.len() > MAX_TAGS {
+        return Err(format!(
+            "{field}: at most {MAX_TAGS} tags, got {}",
+            tags.len()
+        ));
+    }
     let mut out: Vec<String> = Vec::with_capacity(tags.len());
     for tag in tags {
         let tag = tag.trim().to_ascii_lowercase();
@@ -83,5 +89,8 @@ mod tests {
                 .unwrap_err()
                 .contains("at most 20")
         );
+        // Counted as given, as the document's maxItems counts them.
+        assert!(validate_tags("tags", &vec!["a".to_string(); 20]).is_ok());
+        assert!(validate_tags("tags", &vec!["a".to_string(); 21]).is_err());
     }
 }
