@@ -16,11 +16,13 @@ repo=$PWD
 export BENCH_BIN="${BENCH_BIN:-$repo/target/debug/dialtone}"
 export BENCH_EXAMPLES_DIR="${BENCH_EXAMPLES_DIR:-$(dirname "$BENCH_BIN")/examples}"
 export BENCH_SKIP_BUILD=1
-if [[ ! -x "$BENCH_BIN" || ! -x "$BENCH_EXAMPLES_DIR/notify_phones" || ! -x "$BENCH_EXAMPLES_DIR/udp_responders" ]]; then
+if [[ ! -x "$BENCH_BIN" || ! -x "$BENCH_EXAMPLES_DIR/notify_phones" || ! -x "$BENCH_EXAMPLES_DIR/udp_responders" ||
+    ! -x "$BENCH_EXAMPLES_DIR/webhook_sink" ]]; then
     [[ "$BENCH_BIN" == "$repo/target/debug/dialtone" ]] ||
         { echo "smoke: $BENCH_BIN or its examples in $BENCH_EXAMPLES_DIR are missing" >&2; exit 1; }
     echo "smoke: cargo build (debug) of dialtone and the loopback peers" >&2
-    cargo build --quiet --bin dialtone --example notify_phones --example udp_responders
+    cargo build --quiet --bin dialtone --example notify_phones --example udp_responders \
+        --example webhook_sink
 fi
 logs="${SMOKE_LOGS:-$(mktemp -d -t dialtone-smoke.XXXXXX)}"
 mkdir -p "$logs"
@@ -34,6 +36,7 @@ checks=(
     "boot_storm.sh" '^ratio dialtone/nginx: [0-9.]+ of the requests/s'
     "notify_fanout.sh" '"ok":20,'
     "pinger_5000.sh" '^dialtone: [0-9]+ pings in [0-9.]+ s'
+    "webhooks.sh" '^webhook_latency: [0-9]+ deliveries'
     "pinger_5000.sh" '^kamailio: [0-9]+ pings in [0-9.]+ s'
 )
 

@@ -75,14 +75,24 @@ impl Network for LiveNetwork<'_> {
 fn to_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
     use crate::types::schema::{string, text_pattern};
     let pattern = text_pattern(true, false);
-    string("A number or URI", Some(&pattern), (Some(1), Some(MAX_NUMBER)), None)
+    string(
+        "A number or URI",
+        Some(&pattern),
+        (Some(1), Some(MAX_NUMBER)),
+        None,
+    )
 }
 
 /// `check_number` for `from`: may be blank.
 fn from_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
     use crate::types::schema::{string, text_pattern};
     let pattern = text_pattern(false, false);
-    string("A number or URI", Some(&pattern), (None, Some(MAX_NUMBER)), None)
+    string(
+        "A number or URI",
+        Some(&pattern),
+        (None, Some(MAX_NUMBER)),
+        None,
+    )
 }
 
 fn check_number(field: &'static str, text: &str, required: bool) -> Result<(), EvaluationError> {
@@ -198,9 +208,28 @@ mod schema_tests {
         let from = Allows::new(&from_schema());
         let long = "1".repeat(MAX_NUMBER);
         let over = "1".repeat(MAX_NUMBER + 1);
-        for text in ["+14155550134", " 0207 ", "\t1\n", "sip:a@b", "", "  ", "a\tb", &long, &over, "é"] {
-            assert_eq!(to.allows(text), check_number("to", text, true).is_ok(), "{text:?}");
-            assert_eq!(from.allows(text), check_number("from", text, false).is_ok(), "{text:?}");
+        for text in [
+            "+14155550134",
+            " 0207 ",
+            "\t1\n",
+            "sip:a@b",
+            "",
+            "  ",
+            "a\tb",
+            &long,
+            &over,
+            "é",
+        ] {
+            assert_eq!(
+                to.allows(text),
+                check_number("to", text, true).is_ok(),
+                "{text:?}"
+            );
+            assert_eq!(
+                from.allows(text),
+                check_number("from", text, false).is_ok(),
+                "{text:?}"
+            );
         }
     }
 }

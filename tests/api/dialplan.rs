@@ -996,8 +996,14 @@ async fn groups_are_validated_and_scoped() {
         ),
     ] {
         let (status, answer) = attempt(body.clone()).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
-        assert!(message(&answer).starts_with(field), "{body}: {answer}");
+        // A missing (or foreign) policy or group is a 404, one listed twice a 409; the rest 400.
+        let expected = match field {
+            "policy_ids[0]" | "depends_on[0]" => StatusCode::NOT_FOUND,
+            "policy_ids[1]" => StatusCode::CONFLICT,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        assert_eq!(status, expected, "{body}: {answer}");
+        assert!(message(&answer).contains(field), "{body}: {answer}");
     }
     assert_eq!(
         root.total(&format!(

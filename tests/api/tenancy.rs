@@ -968,7 +968,6 @@ async fn creating_into_partner_a_from_outside_is_refused_and_writes_nothing() {
             json!({"organization_id": a, "name": "intruder"}),
             "organization_id",
         ),
-
         (
             "/v1/devices/bulk",
             json!({"devices": [{"organization_id": a, "mac": "00:15:65:0a:00:03",

@@ -93,7 +93,9 @@ impl utoipa::PartialSchema for WeekdayName {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         crate::types::schema::string(
             "`mon` … `sun` (any case; longer names such as `monday` too)",
-            Some("^(?:[Mm][Oo][Nn]|[Tt][Uu][Ee]|[Ww][Ee][Dd]|[Tt][Hh][Uu]|[Ff][Rr][Ii]|[Ss][Aa][Tt]|[Ss][Uu][Nn])"),
+            Some(
+                "^(?:[Mm][Oo][Nn]|[Tt][Uu][Ee]|[Ww][Ee][Dd]|[Tt][Hh][Uu]|[Ff][Rr][Ii]|[Ss][Aa][Tt]|[Ss][Uu][Nn])",
+            ),
             (None, None),
             None,
         )
@@ -274,7 +276,9 @@ mod tests {
         let parses = |t: &str| {
             serde_json::from_value::<TimeWindow>(serde_json::json!({ "weekdays": [t] })).is_ok()
         };
-        for text in ["mon", "Sunday", "THU", "", "mo", "xmon", "mön", "frix", "sat\n"] {
+        for text in [
+            "mon", "Sunday", "THU", "", "mo", "xmon", "mön", "frix", "sat\n",
+        ] {
             assert_eq!(allows.allows(text), parses(text), "{text:?}");
         }
     }

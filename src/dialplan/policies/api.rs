@@ -471,7 +471,9 @@ mod tests {
     fn the_prefix_filter_pattern_agrees_with_the_check() {
         let allows = Allows::new(&PrefixFilter::schema());
         let takes = |t: &str| t.trim().is_empty() || read::valid_prefix(t.trim());
-        for text in ["", " ", "+1415", "1415", "+", "++1", " +44 ", "1+1", "x", "+1 415"] {
+        for text in [
+            "", " ", "+1415", "1415", "+", "++1", " +44 ", "1+1", "x", "+1 415",
+        ] {
             assert_eq!(allows.allows(text), takes(text), "{text:?}");
         }
         for text in texts(&["+", "1", "0", " ", "x", "\u{a0}", "-"], 6, 5000) {

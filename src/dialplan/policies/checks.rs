@@ -26,7 +26,10 @@ const DESCRIPTION_MAX_CHARS: usize = 1000;
 
 fn as_given(field: &str, text: &str, max: usize) -> Result<()> {
     if text.chars().count() > max {
-        return Err(Error::field(field, format!("must be at most {max} characters")));
+        return Err(Error::field(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     Ok(())
 }
@@ -161,7 +164,9 @@ mod tests {
         type Parses = dyn Fn(&str) -> bool;
         let cases: [(_, &str, &Parses); 2] = [
             (PolicyName::schema(), "UK", &|t| name(t).is_ok()),
-            (PolicyDescription::schema(), "calls", &|t| description(t).is_ok()),
+            (PolicyDescription::schema(), "calls", &|t| {
+                description(t).is_ok()
+            }),
         ];
         for (schema, value, parses) in cases {
             let max = serde_json::to_value(&schema).unwrap()["maxLength"]

@@ -172,7 +172,9 @@ async fn check_links(
     for (i, id) in depends_on.iter().enumerate() {
         let field = format!("depends_on[{i}]");
         if depends_on[..i].contains(id) {
-            return Err(Error::Conflict(format!("{field}: group {id} is listed twice")));
+            return Err(Error::Conflict(format!(
+                "{field}: group {id} is listed twice"
+            )));
         }
         if Some(*id) == self_id {
             return Err(Error::Conflict(format!(

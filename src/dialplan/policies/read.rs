@@ -124,6 +124,15 @@ pub async fn list(
     ))
 }
 
+/// A `prefix` filter (trimmed): digits, optionally after `+`.
+pub(super) fn valid_prefix(prefix: &str) -> bool {
+    !prefix.is_empty()
+        && prefix
+            .trim_start_matches('+')
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,13 +155,4 @@ mod tests {
         assert!(rule_touches_prefix(&pattern, "+1415"));
         assert!(!rule_touches_prefix(&pattern, "+1212"));
     }
-}
-
-/// A `prefix` filter (trimmed): digits, optionally after `+`.
-pub(super) fn valid_prefix(prefix: &str) -> bool {
-    !prefix.is_empty()
-        && prefix
-            .trim_start_matches('+')
-            .bytes()
-            .all(|b| b.is_ascii_digit())
 }

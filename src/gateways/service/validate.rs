@@ -20,7 +20,10 @@ pub(super) const CIDR_MAX_CHARS: usize = 64;
 /// what is taken, also with white space around.
 fn as_given(field: &str, text: &str, max: usize) -> Result<()> {
     if text.chars().count() > max {
-        return Err(Error::field(field, format!("must be at most {max} characters")));
+        return Err(Error::field(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     Ok(())
 }
@@ -290,7 +293,9 @@ mod tests {
         type Parses = dyn Fn(&str) -> bool;
         let cases: [(_, &str, &Parses); 3] = [
             (TrunkName::schema(), "Carrier", &|t| name(t).is_ok()),
-            (IpDescription::schema(), "office", &|t| description(t).is_ok()),
+            (IpDescription::schema(), "office", &|t| {
+                description(t).is_ok()
+            }),
             (Cidr::schema(), "192.0.2.0/24", &|t| cidr(t).is_ok()),
         ];
         for (schema, value, parses) in cases {

@@ -142,7 +142,16 @@ mod tests {
     #[test]
     fn the_tag_pattern_agrees_with_the_check() {
         let parses = |t: &str| validate_tags("tags", &[t.to_string()]).is_ok();
-        let samples = ["vip", " VIP ", "a_b-c", "", " ", "a b", "é", &"x".repeat(32)];
+        let samples = [
+            "vip",
+            " VIP ",
+            "a_b-c",
+            "",
+            " ",
+            "a b",
+            "é",
+            &"x".repeat(32),
+        ];
         let pieces = ["a", "Z", "0", "_", "-", " ", "é", ",", "\u{a0}"];
         agree(&Allows::new(&tag()), &parses, &samples, &pieces);
         assert!(!Allows::new(&tag()).allows(&"x".repeat(33)));
@@ -156,8 +165,16 @@ mod tests {
     fn the_prefix_pattern_agrees_with_the_parser() {
         let parses = |t: &str| pattern::prefix(t).is_ok();
         let samples = [
-            "+1415", "1415", " +1 415-555 ", "+", "", "+x", "0", "+1234567890123456",
-            "+123456789012345", "1+1",
+            "+1415",
+            "1415",
+            " +1 415-555 ",
+            "+",
+            "",
+            "+x",
+            "0",
+            "+1234567890123456",
+            "+123456789012345",
+            "1+1",
         ];
         let pieces = ["+", "1", "0", " ", "-", "x", "\u{3000}"];
         agree(&Allows::new(&prefix()), &parses, &samples, &pieces);
@@ -170,8 +187,16 @@ mod tests {
     fn the_number_pattern_pattern_agrees_with_the_parser() {
         let parses = |t: &str| Pattern::parse(t).is_ok();
         let samples = [
-            "+1415555xxxx", "+1 NXX-555-xxxx", "z", "0xx", "+0", "", "+", "x1y",
-            "+1234567890123456", "123456789012345",
+            "+1415555xxxx",
+            "+1 NXX-555-xxxx",
+            "z",
+            "0xx",
+            "+0",
+            "",
+            "+",
+            "x1y",
+            "+1234567890123456",
+            "123456789012345",
         ];
         let pieces = ["+", "1", "0", "x", "N", "z", " ", "-", "y"];
         agree(&Allows::new(&pattern()), &parses, &samples, &pieces);
@@ -192,8 +217,14 @@ mod tests {
         ] {
             let field = |name: &str| body["properties"][name].clone();
             assert_eq!(field("tags")["maxItems"], json!(MAX_TAGS));
-            assert_eq!(field("channel_limit")["minimum"], json!(CHANNEL_LIMITS.start()));
-            assert_eq!(field("channel_limit")["maximum"], json!(CHANNEL_LIMITS.end()));
+            assert_eq!(
+                field("channel_limit")["minimum"],
+                json!(CHANNEL_LIMITS.start())
+            );
+            assert_eq!(
+                field("channel_limit")["maximum"],
+                json!(CHANNEL_LIMITS.end())
+            );
         }
     }
 }

@@ -55,13 +55,12 @@ pub(super) async fn search_numbers(
     body: Bytes,
 ) -> Result<ListEnvelope<Number>> {
     // No body, or JSON null: no criteria (the document's body is optional).
-    let body: SearchNumbers = if body.iter().all(u8::is_ascii_whitespace)
-        || body.trim_ascii() == b"null"
-    {
-        SearchNumbers::default()
-    } else {
-        json::parse(&body)?
-    };
+    let body: SearchNumbers =
+        if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null" {
+            SearchNumbers::default()
+        } else {
+            json::parse(&body)?
+        };
     for (name, value) in [
         ("limit", body.limit),
         ("per_page", body.per_page),
