@@ -32,14 +32,12 @@ pub async fn check_assignment(
             other => other,
         }
     };
+    // A target that exists but serves another organization conflicts with the number's owner.
     let elsewhere = |what: &str, owner: i64| {
-        Error::field(
-            "assignment.id",
-            format!(
-                "{what} {} belongs to organization {owner}, not to the number's organization {}",
-                a.id, org.id
-            ),
-        )
+        Error::Conflict(format!(
+            "assignment.id: {what} {} belongs to organization {owner}, not to the number's organization {}",
+            a.id, org.id
+        ))
     };
     match a.kind {
         AssignmentType::Trunk => {
@@ -47,13 +45,10 @@ pub async fn check_assignment(
                 .await
                 .map_err(not_found("trunk"))?;
             if !org.path.starts_with(&trunk.organization_path) {
-                return Err(Error::field(
-                    "assignment.id",
-                    format!(
-                        "trunk {} belongs to organization {}, which is not organization {} or one of its ancestors",
-                        a.id, trunk.organization_id, org.id
-                    ),
-                ));
+                return Err(Error::Conflict(format!(
+                    "assignment.id: trunk {} belongs to organization {}, which is not organization {} or one of its ancestors",
+                    a.id, trunk.organization_id, org.id
+                )));
             }
         }
         AssignmentType::User => {
@@ -78,9 +73,9 @@ pub async fn check_assignment(
                 ));
             };
             if !device.lines.iter().any(|l| l.position == line) {
-                return Err(Error::field(
+                return Err(Error::missing(
                     "assignment.line",
-                    format!("device {} has no line {line}", a.id),
+                    format_args!("line {line} on device {}", a.id),
                 ));
             }
         }
@@ -89,13 +84,10 @@ pub async fn check_assignment(
                 .await
                 .map_err(not_found("dial plan"))?;
             if !org.path.starts_with(&policy.organization_path) {
-                return Err(Error::field(
-                    "assignment.id",
-                    format!(
-                        "dial plan {} belongs to organization {}, which is not organization {} or one of its ancestors",
-                        a.id, policy.organization_id, org.id
-                    ),
-                ));
+                return Err(Error::Conflict(format!(
+                    "assignment.id: dial plan {} belongs to organization {}, which is not organization {} or one of its ancestors",
+                    a.id, policy.organization_id, org.id
+                )));
             }
         }
     }

@@ -425,7 +425,7 @@ async fn a_parents_enforced_deny_beats_a_childs_route() {
             json!({"name": "Mine", "enforced": true}),
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert!(message(&body).starts_with("enforced"), "{body}");
 }
 

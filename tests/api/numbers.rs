@@ -755,7 +755,7 @@ async fn moving_down_the_tree_is_audited_and_in_history_up_and_sideways_refused(
 
     // The user belongs to partner_a: the assignment does not survive a move as is.
     let (status, body) = a.put(&path, json!({"organization_id": t.tenant_a1})).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert!(
         message(&body).starts_with("assignment.id: user") && message(&body).contains("when moving"),
         "{body}"
@@ -911,7 +911,7 @@ async fn assignment_targets_are_checked() {
         (json!({"type": "user", "id": a_user}), "assignment.id: user"),
         (
             json!({"type": "device_line", "id": device, "line": 3}),
-            "assignment.line: device",
+            "assignment.line: line 3 on device",
         ),
         (
             json!({"type": "device_line", "id": device}),
@@ -942,10 +942,14 @@ async fn assignment_targets_are_checked() {
         (json!({"type": "user", "id": "x"}), "assignment.id"),
     ] {
         let (status, body) = root.put(&path, json!({ "assignment": bad })).await;
-        let expected = if needle.ends_with("not found") {
-            StatusCode::NOT_FOUND
-        } else {
-            StatusCode::BAD_REQUEST
+        // Missing targets (and lines) are 404; one serving another organization is a 409.
+        let expected = match needle {
+            _ if needle.ends_with("not found") => StatusCode::NOT_FOUND,
+            "assignment.line: line 3 on device" => StatusCode::NOT_FOUND,
+            "assignment.id: trunk" | "assignment.id: user" | "assignment.id: dial plan" => {
+                StatusCode::CONFLICT
+            }
+            _ => StatusCode::BAD_REQUEST,
         };
         assert_eq!(status, expected, "{bad}: {body}");
         assert!(message(&body).starts_with(needle), "{bad}: {body}");

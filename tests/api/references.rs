@@ -377,10 +377,11 @@ async fn a_dialplan_assignment_names_a_policy_of_the_number_or_its_ancestors() {
         ),
     ] {
         let (status, body) = assign(number, plan).await;
+        // A plan that exists but serves another organization conflicts with the number's owner.
         let expected = if needle.ends_with("not found") {
             StatusCode::NOT_FOUND
         } else {
-            StatusCode::BAD_REQUEST
+            StatusCode::CONFLICT
         };
         assert_eq!(status, expected, "{plan}: {body}");
         assert!(message(&body).starts_with(&needle), "{needle}: {body}");
@@ -392,7 +393,7 @@ async fn a_dialplan_assignment_names_a_policy_of_the_number_or_its_ancestors() {
             json!({"assignment": {"type": "dialplan", "id": b_plan}}),
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert!(
         message(&body).contains("which is not organization"),
         "{body}"

@@ -293,7 +293,7 @@ pub struct GroupBody {
     name: Option<String>,
     #[schema(value_type = Option<PolicyDescription>)]
     description: Option<String>,
-    /// Only platform, distributor and partner organizations may enforce a group.
+    /// Only platform, distributor and partner organizations may enforce a group (a tenant: 409).
     enforced: Option<bool>,
     /// -1000 to 1000, lower first among the organization's groups (default 0).
     priority: Option<i64>,
@@ -333,7 +333,7 @@ pub struct CreateGroup {
     name: String,
     #[schema(value_type = Option<PolicyDescription>)]
     description: Option<String>,
-    /// Only platform, distributor and partner organizations may enforce a group.
+    /// Only platform, distributor and partner organizations may enforce a group (a tenant: 409).
     enforced: Option<bool>,
     /// -1000 to 1000, lower first among the organization's groups (default 0).
     priority: Option<i64>,
@@ -365,7 +365,7 @@ impl From<CreateGroup> for GroupBody {
 #[utoipa::path(post, path = "/v1/dialplans/groups", tag = "dialplans", request_body = CreateGroup,
     responses((status = 201, body = Group), (status = 400),
               (status = 404, description = "A listed policy or group not found"),
-              (status = 409, description = "Name taken, a dependency cycle, or an id listed twice")),
+              (status = 409, description = "Name taken, a dependency cycle, an id listed twice, or a tenant enforcing")),
     security(("bearer" = [])))]
 async fn create_group(
     State(state): State<AppState>,
@@ -395,7 +395,7 @@ async fn get_group(
     params(("id" = i64, Path)), request_body = GroupBody,
     responses((status = 200, body = Group), (status = 400), (status = 404),
               (status = 404, description = "The group, or a listed policy or group, not found"),
-              (status = 409, description = "Name taken, a dependency cycle, an id listed twice, or `organization_id` cannot be changed")),
+              (status = 409, description = "Name taken, a dependency cycle, an id listed twice, a tenant enforcing, or `organization_id` cannot be changed")),
     security(("bearer" = [])))]
 async fn update_group(
     State(state): State<AppState>,

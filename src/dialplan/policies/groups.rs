@@ -126,9 +126,11 @@ pub(super) struct Checked {
 
 fn check_enforced(org: &Organization, enforced: bool) -> Result<bool> {
     if enforced && org.kind() == OrgType::Tenant {
-        return Err(Error::field(
-            "enforced",
-            "only platform, distributor and partner organizations may enforce a group",
+        // A well-formed request the organization's type cannot take: a conflict, like a parent
+        // that cannot take a child of that type.
+        return Err(Error::Conflict(
+            "enforced: only platform, distributor and partner organizations may enforce a group"
+                .to_string(),
         ));
     }
     Ok(enforced)

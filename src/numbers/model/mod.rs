@@ -50,18 +50,86 @@ impl AssignmentType {
     }
 }
 
-/// A number's assignment target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// A number's assignment target. Its document is [`AssignmentSchema`]'s: `line` belongs to a
+/// `device_line` only, which the derived schema could not say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Assignment {
     #[serde(rename = "type")]
     pub kind: AssignmentType,
     /// Id of the trunk, user, device or dial plan.
-    #[schema(minimum = 1)]
     pub id: i64,
     /// Line position (0-15) for `device_line`; absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<i64>,
+}
+
+/// `Assignment` in the document: a trunk, user or dial plan by id (no `line`), or a device line
+/// by device id and line position.
+impl utoipa::PartialSchema for Assignment {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        assignment_schema().into()
+    }
+}
+
+impl ToSchema for Assignment {}
+
+fn assignment_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+    let id = || {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Int64,
+            )))
+            .minimum(Some(1))
+            .description(Some("Id of the trunk, user, device or dial plan."))
+    };
+    let kind = |names: &[&str]| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(names.iter().copied()))
+    };
+    let by_id = ObjectBuilder::new()
+        .property("type", kind(&["trunk", "user", "dialplan"]))
+        .property("id", id())
+        .property(
+            "line",
+            ObjectBuilder::new()
+                .schema_type(Type::Null)
+                .description(Some("Only a device_line has a line.")),
+        )
+        .required("type")
+        .required("id")
+        .additional_properties(Some(
+            utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+        ));
+    let device_line = ObjectBuilder::new()
+        .property("type", kind(&["device_line"]))
+        .property("id", id())
+        .property(
+            "line",
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                    utoipa::openapi::KnownFormat::Int64,
+                )))
+                .minimum(Some(0))
+                .description(Some("The line's position on the device, from 0.")),
+        )
+        .required("type")
+        .required("id")
+        .required("line")
+        .additional_properties(Some(
+            utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+        ));
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .description(Some("What a number routes to."))
+            .item(by_id)
+            .item(device_line)
+            .build(),
+    )
 }
 
 /// A number as stored and as the API shows it.

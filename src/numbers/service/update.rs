@@ -94,6 +94,9 @@ pub async fn update(db: &Db, caller: &Caller, id: i64, input: NumberUpdate) -> R
                         Error::BadRequest(m) => Error::BadRequest(format!(
                             "{m}; change or clear the assignment when moving the number"
                         )),
+                        Error::Conflict(m) => Error::Conflict(format!(
+                            "{m}; change or clear the assignment when moving the number"
+                        )),
                         other => other,
                     })?,
             ),
