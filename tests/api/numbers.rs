@@ -1129,3 +1129,47 @@ async fn import_size_is_bounded_in_rows_and_bytes() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(root.total("/v1/numbers").await, 0);
 }
+
+#[tokio::test]
+async fn well_formed_numbers_the_organization_or_state_cannot_take_are_conflicts() {
+    let app = TestApp::start().await;
+    let (t, root) = tree(&app).await;
+    // A country without a numbering plan here: national numbers cannot be read, E.164 can.
+    let nowhere = org_in(&root, "Nowhere", "tenant", t.partner_a, "AA").await;
+    let (status, body) = root
+        .post(
+            "/v1/numbers",
+            json!({"number": "020 7946 0000", "organization_id": nowhere}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        message(&body).starts_with("number: organization") && message(&body).contains("E.164"),
+        "{body}"
+    );
+    create(
+        &root,
+        json!({"number": "+442079460000", "organization_id": nowhere}),
+    )
+    .await;
+
+    // A released number with an assignment: the state cannot take it; nothing is written.
+    let user = root.create_user("a1-user", t.tenant_a1, "user").await;
+    let (status, body) = root
+        .post(
+            "/v1/numbers",
+            json!({"number": "+14155550111", "organization_id": t.tenant_a1, "state": "released",
+                   "assignment": {"type": "user", "id": user}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        message(&body).starts_with("assignment: a released number"),
+        "{body}"
+    );
+    assert_eq!(
+        root.total(&format!("/v1/numbers?organization_id={}", t.tenant_a1))
+            .await,
+        0
+    );
+}

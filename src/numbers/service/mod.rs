@@ -61,8 +61,19 @@ pub async fn subtree_of(db: &Db, caller: &Caller, field: &str, id: i64) -> Resul
         .path)
 }
 
-/// Reads `text` as a number of `org`'s country (400 naming `field`).
+/// Reads `text` as a number of `org`'s country (400 naming `field`). A national number for an
+/// organization whose country has no numbering plan here is a 409: the request is well formed,
+/// the organization's data cannot read it (give it in E.164, or set the country).
 pub fn normalise(field: &str, text: &str, org: &Organization) -> Result<E164> {
+    let international = text.trim().starts_with('+');
+    if !international && crate::types::e164::country_of(&org.country).is_none() {
+        return Err(Error::Conflict(format!(
+            "{field}: organization {} has no known country ({}), so national numbers cannot be \
+             read; give the number in E.164 form (+…)",
+            org.id,
+            crate::types::text::quote_prefix(&org.country)
+        )));
+    }
     E164::parse(text, Some(&org.country)).map_err(|e| Error::field(field, e))
 }
 
@@ -83,9 +94,9 @@ pub async fn history(
     Ok(store::history(db, id, page).await?)
 }
 
+/// 409: an assignment on a released number conflicts with its state (well formed, not possible).
 fn released_unassigned() -> Error {
-    Error::field(
-        "assignment",
-        "a released number has no assignment (releasing a number clears it)",
+    Error::Conflict(
+        "assignment: a released number has no assignment (releasing a number clears it)".into(),
     )
 }

@@ -42,7 +42,7 @@ struct CreateSequence {
     organization_id: Option<i64>,
     name: SequenceName,
     /// Put before every number, at most 20 characters (default none).
-    #[schema(max_length = 20, pattern = "^[^\\x00-\\x1f\\x7f]*$")]
+    #[schema(max_length = 20, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
     prefix: Option<String>,
     /// Zero-pad numbers to this many digits (default 0: no padding).
     #[schema(minimum = 0, maximum = 20)]
@@ -91,7 +91,7 @@ async fn get_sequence(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateSequence {
-    #[schema(max_length = 20, pattern = "^[^\\x00-\\x1f\\x7f]*$")]
+    #[schema(max_length = 20, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
     prefix: Option<String>,
     #[schema(minimum = 0, maximum = 20)]
     padding: Option<u32>,

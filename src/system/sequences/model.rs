@@ -176,5 +176,10 @@ mod tests {
         assert!(check_prefix(&"p".repeat(21)).is_err());
         assert!(check_prefix("INV\n").is_err());
         assert!(check_prefix("INV-").is_ok());
+        // C1 controls too, as the document's pattern says (`\x7f-\x9f`).
+        for c1 in ['\u{7f}', '\u{80}', '\u{85}', '\u{9f}'] {
+            assert!(check_prefix(&format!("INV{c1}")).is_err(), "{c1:?}");
+        }
+        assert!(check_prefix("Ā-").is_ok());
     }
 }

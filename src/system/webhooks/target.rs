@@ -16,12 +16,16 @@ pub const MAX_URL_CHARS: usize = 2048;
 /// The URLs the document offers: a host name whose labels start with a letter, an optional
 /// port, a path and query without white space (the parser takes more: IP addresses, other
 /// host names).
-const URL_PATTERN: &str =
-    r"^https?://[a-z][a-z0-9-]{0,62}(\.[a-z][a-z0-9-]{0,62})*(:[1-9][0-9]{0,3})?(/[^\s#]*)?$";
+const URL_PATTERN: &str = r"^https?://[a-z][a-z0-9-]{0,62}(\.[a-z][a-z0-9-]{0,62})*(:[1-9][0-9]{0,3})?(/(%[0-9A-Fa-f]{2}|[A-Za-z0-9._~!$&'()*+,;=:@/?-])*)?$";
 
 /// An endpoint's URL, parsed and checked for shape (the address check is [`Guard`]'s).
+/// It is kept and shown as written (trimmed), so what an operator reads back is what they sent
+/// and what the document describes; requests go to its parsed form.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebhookUrl(Url);
+pub struct WebhookUrl {
+    text: String,
+    url: Url,
+}
 
 impl WebhookUrl {
     pub fn parse(text: &str) -> Result<Self, String> {
@@ -35,6 +39,7 @@ impl WebhookUrl {
                 crate::types::text::quote_prefix(text)
             )
         })?;
+        check_uri_characters(text)?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(format!("must be http or https, not {}", url.scheme()));
         }
@@ -49,25 +54,49 @@ impl WebhookUrl {
         if url.fragment().is_some() {
             return Err("must not have a #fragment".into());
         }
-        Ok(Self(url))
+        Ok(Self {
+            text: text.to_string(),
+            url,
+        })
     }
 
     pub fn as_url(&self) -> &Url {
-        &self.0
+        &self.url
     }
 
+    /// The URL as written.
     pub fn as_str(&self) -> &str {
-        self.0.as_str()
+        &self.text
     }
 
     /// The literal address the URL names, if it names one instead of a host name.
     pub fn literal_ip(&self) -> Option<IpAddr> {
-        let host = self.0.host_str()?;
+        let host = self.url.host_str()?;
         host.trim_start_matches('[')
             .trim_end_matches(']')
             .parse()
             .ok()
     }
+}
+
+/// RFC 3986's characters only, `%` starting an escape: a URL is sent as written, so an IRI
+/// (`/½`) or a space must be percent-encoded by whoever writes it, not guessed at here.
+fn check_uri_characters(text: &str) -> Result<(), String> {
+    let bytes = text.as_bytes();
+    for (at, c) in text.char_indices() {
+        let escape = c == '%'
+            && bytes.get(at + 1).is_some_and(u8::is_ascii_hexdigit)
+            && bytes.get(at + 2).is_some_and(u8::is_ascii_hexdigit);
+        let allowed = c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=".contains(c);
+        if !(allowed || escape) {
+            return Err(format!(
+                "{c:?} at character {} is not allowed in a URL; percent-encode it (an \
+                 international host name goes in its xn-- form)",
+                text[..at].chars().count() + 1
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl Serialize for WebhookUrl {
@@ -321,6 +350,10 @@ mod tests {
             ("https://example.com/#x", "fragment"),
             ("not a url", "not a URL"),
             ("mailto:a@example.com", "http or https"),
+            ("https://e.com/\u{bd}\u{b2}", "percent-encode"),
+            ("https://e.com/a b", "percent-encode"),
+            ("https://e.com/%zz", "percent-encode"),
+            ("https://e.com/<x>", "percent-encode"),
         ] {
             let error = WebhookUrl::parse(bad).expect_err(bad);
             assert!(error.contains(why), "{bad}: {error}");
@@ -328,6 +361,20 @@ mod tests {
         assert!(
             WebhookUrl::parse(&format!("https://e.com/{}", "a".repeat(MAX_URL_CHARS))).is_err()
         );
+    }
+
+    #[test]
+    fn a_url_reads_back_as_written() {
+        let host = format!(
+            "h{}.example",
+            "a".repeat(MAX_URL_CHARS - "https://h.example".len())
+        );
+        let given = format!("https://{host}");
+        assert_eq!(given.chars().count(), MAX_URL_CHARS);
+        let url = WebhookUrl::parse(&format!(" {given}\n")).expect("longest");
+        assert_eq!(url.as_str(), given, "trimmed, not normalised");
+        assert_eq!(url.as_url().path(), "/", "sent in its normal form");
+        assert_eq!(WebhookUrl::parse(url.as_str()), Ok(url));
     }
 
     #[test]
@@ -339,6 +386,7 @@ mod tests {
             "https://hooks.example.com/in?x=1",
             "http://h-1.example:8080",
             "https://e.com",
+            "https://e.com/a%20b/~x;y=1,2@z?q=(1)&r=$*+!'",
         ] {
             assert!(
                 pattern.is_match(good) && WebhookUrl::parse(good).is_ok(),
@@ -352,6 +400,10 @@ mod tests {
             "https:///x",
             "http://1.2.3.4/",
             "http://e.com:99999/",
+            "https://e.com/\u{bd}",
+            "https://e.com/a b",
+            "https://e.com/%zz",
+            "https://e.com/{x}",
         ] {
             assert!(!pattern.is_match(bad), "{bad}");
         }

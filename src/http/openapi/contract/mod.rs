@@ -365,7 +365,8 @@ fn operation_ids(paths: &Map<String, Value>) -> Vec<(String, String, String)> {
 }
 
 /// Links from a create (`POST /v1/things`) to the operations on what it created
-/// (`/v1/things/{id}` and its sub-paths that take no other parameter), fed by `data.id`.
+/// (`/v1/things/{id}` and its sub-paths that take no other parameter), fed by `data.id` (or by
+/// the field a path is keyed by, `data.name` for `{name}`).
 fn add_links(path: &str, operation: &mut Map<String, Value>, ids: &[(String, String, String)]) {
     let Some(created) = operation
         .get_mut("responses")
@@ -395,11 +396,19 @@ fn add_links(path: &str, operation: &mut Map<String, Value>, ids: &[(String, Str
         if tail.contains('{') || !is_method(method) {
             continue;
         }
+        // `{id}` (or `{orgId}` …) is the created object's id; a path keyed by another field
+        // (`/v1/sequences/{name}`) takes that field.
+        let field = if parameter == "id" || parameter.ends_with("Id") || parameter.ends_with("_id")
+        {
+            "id"
+        } else {
+            parameter
+        };
         links.insert(
             id.clone(),
             json!({
                 "operationId": id,
-                "parameters": {parameter: "$response.body#/data/id"}
+                "parameters": {parameter: format!("$response.body#/data/{field}")}
             }),
         );
     }
