@@ -2,10 +2,11 @@
 
 use super::twofactor::{TwoFactorSecret, TwoFactorStatus};
 use super::{Caller, Session, TempToken};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::http::client_ip::ClientIp;
 use crate::http::envelope::{Envelope, done};
 use crate::http::json::JsonBody;
+use crate::http::pagination::Params;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
@@ -240,16 +241,38 @@ async fn twofactor_disable(
     Ok(Envelope::ok(json!({"enabled": false})))
 }
 
-/// Any text as a QR code (SVG), e.g. a provisioning URL for a phone's screen.
+/// Any text as a QR code, e.g. a provisioning URL for a phone's screen: SVG (the default) or
+/// PNG, `size` pixels square (64-2048, default 256; a PNG may be a few pixels larger, each
+/// module being whole pixels).
 #[utoipa::path(get, path = "/v1/qrcode/{data}", tag = "system",
-    params(("data" = String, Path, description = "Text to encode (URL-encoded)")),
-    responses((status = 200, content_type = "image/svg+xml", description = "QR code")),
+    params(("data" = String, Path, description = "Text to encode (URL-encoded)"),
+        ("format" = Option<String>, Query, description = "`svg` (default) or `png`", pattern = "^(?:[Ss][Vv][Gg]|[Pp][Nn][Gg])$"),
+        ("size" = Option<u32>, Query, description = "Edge in pixels (default 256)", minimum = 64, maximum = 2048)),
+    responses((status = 200, content_type = "image/svg+xml", description = "QR code (SVG)"),
+              (status = 200, content_type = "image/png", description = "QR code (PNG)"),
+              (status = 400, description = "A bad format or size, or text too long for a QR code")),
     security(("bearer" = [])))]
-async fn qrcode(_caller: Caller, Path(data): Path<String>) -> Result<Response> {
-    svg(&data)
+async fn qrcode(_caller: Caller, Path(data): Path<String>, params: Params) -> Result<Response> {
+    use crate::system::qrcode::{DEFAULT_SIZE, MAX_SIZE, MIN_SIZE, QrFormat, render};
+    let format = match params.str("format") {
+        None => QrFormat::Svg,
+        Some(text) => {
+            QrFormat::parse(text).ok_or_else(|| Error::field("format", "must be svg or png"))?
+        }
+    };
+    let size = match params.i64("size")? {
+        None => DEFAULT_SIZE,
+        Some(n) => u32::try_from(n)
+            .ok()
+            .filter(|n| (MIN_SIZE..=MAX_SIZE).contains(n))
+            .ok_or_else(|| Error::field("size", format!("must be {MIN_SIZE}-{MAX_SIZE}")))?,
+    };
+    let image = render(&data, format, size)?;
+    Ok(([(header::CONTENT_TYPE, format.content_type())], image).into_response())
 }
 
 fn svg(data: &str) -> Result<Response> {
-    let image = super::totp::qr_svg(data)?;
+    use crate::system::qrcode::{DEFAULT_SIZE, QrFormat, render};
+    let image = render(data, QrFormat::Svg, DEFAULT_SIZE)?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], image).into_response())
 }

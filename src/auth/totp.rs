@@ -82,16 +82,6 @@ pub fn code_at(secret_b32: &str, unix_time: u64) -> Result<String> {
         .to_string())
 }
 
-/// An SVG QR code of `data`.
-pub fn qr_svg(data: &str) -> Result<String> {
-    let code = qrcode::QrCode::new(data.as_bytes())
-        .map_err(|e| Error::bad_request(format!("data: cannot be encoded as a QR code: {e}")))?;
-    Ok(code
-        .render::<qrcode::render::svg::Color>()
-        .min_dimensions(200, 200)
-        .build())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,6 +137,7 @@ mod tests {
         let uri = uri(&secret, "dialtone", "alice").unwrap();
         assert!(uri.starts_with("otpauth://totp/dialtone:alice?"), "{uri}");
         assert!(uri.contains(&format!("secret={secret}")));
-        assert!(qr_svg(&uri).unwrap().starts_with("<?xml"));
+        let svg = crate::system::qrcode::render(&uri, crate::system::qrcode::QrFormat::Svg, 256);
+        assert!(svg.unwrap().starts_with(b"<?xml"));
     }
 }

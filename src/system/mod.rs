@@ -1,5 +1,5 @@
 //! Cross-cutting system services: supervised jobs and their queue, the change feed, audit log,
-//! metrics, health, logging, encrypted secrets, API keys, webhooks, sequences.
+//! metrics, health, logging, encrypted secrets, API keys, webhooks, sequences, QR codes.
 
 pub mod apikeys;
 pub mod audit;
@@ -9,6 +9,7 @@ pub mod health;
 pub mod jobs;
 pub mod logging;
 pub mod metrics;
+pub mod qrcode;
 pub mod secrets;
 pub mod sequences;
 pub mod webhooks;

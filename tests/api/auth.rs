@@ -790,6 +790,47 @@ async fn qrcode_renders_any_text_as_svg_for_a_logged_in_caller() {
     assert!(response.text().await.unwrap().contains("<svg"));
     let (status, _) = app.anonymous().get("/v1/qrcode/hello").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // PNG at a size: a real PNG a scanner can read, about that many pixels square.
+    let response = root
+        .request(Method::GET, "/v1/qrcode/hello%20world?format=png&size=300")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "image/png");
+    let bytes = response.bytes().await.unwrap();
+    let reader = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .unwrap();
+    let (width, height) = (reader.info().width, reader.info().height);
+    assert!(
+        width == height && (300..340).contains(&width),
+        "{width}x{height}"
+    );
+    let svg = root
+        .request(Method::GET, "/v1/qrcode/hello?format=SVG&size=1024")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(svg.contains("width=\"10"), "{}", &svg[..200]);
+
+    for (query, field) in [
+        ("format=gif", "format:"),
+        ("size=10", "size:"),
+        ("size=4096", "size:"),
+        ("size=big", "size:"),
+    ] {
+        let (status, body) = root.get(&format!("/v1/qrcode/hello?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert!(message(&body).starts_with(field), "{query}: {body}");
+    }
+    let (status, body) = root.get(&format!("/v1/qrcode/{}", "x".repeat(3000))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(message(&body).starts_with("data:"), "{body}");
 }
 
 // ---------------------------------------------------------------------------------------------
