@@ -248,13 +248,13 @@ async fn twofactor_disable(
     params(("data" = String, Path, description = "Text to encode (URL-encoded)"),
         ("format" = Option<String>, Query, description = "`svg` (default) or `png`", pattern = "^(?:[Ss][Vv][Gg]|[Pp][Nn][Gg])$"),
         ("size" = Option<u32>, Query, description = "Edge in pixels (default 256)", minimum = 64, maximum = 2048)),
-    responses((status = 200, content_type = "image/svg+xml", description = "QR code (SVG)"),
-              (status = 200, content_type = "image/png", description = "QR code (PNG)"),
+    responses((status = 200, description = "QR code: SVG, or PNG with format=png",
+                  content((String = "image/svg+xml"), (Vec<u8> = "image/png"))),
               (status = 400, description = "A bad format or size, or text too long for a QR code")),
     security(("bearer" = [])))]
 async fn qrcode(_caller: Caller, Path(data): Path<String>, params: Params) -> Result<Response> {
     use crate::system::qrcode::{DEFAULT_SIZE, MAX_SIZE, MIN_SIZE, QrFormat, render};
-    let format = match params.str("format") {
+    let format = match params.raw("format") {
         None => QrFormat::Svg,
         Some(text) => {
             QrFormat::parse(text).ok_or_else(|| Error::field("format", "must be svg or png"))?

@@ -820,6 +820,7 @@ async fn qrcode_renders_any_text_as_svg_for_a_logged_in_caller() {
 
     for (query, field) in [
         ("format=gif", "format:"),
+        ("format=", "format:"),
         ("size=10", "size:"),
         ("size=4096", "size:"),
         ("size=big", "size:"),
