@@ -81,9 +81,15 @@ pub enum Permission {
     /// Create, change, rotate, test and delete webhook endpoints; redeliver.
     #[serde(rename = "webhooks:write")]
     WebhooksWrite,
+    /// See call queues' latest figures and time series.
+    #[serde(rename = "queues:read")]
+    QueuesRead,
+    /// Report call queues' state (a PBX) and delete queues.
+    #[serde(rename = "queues:write")]
+    QueuesWrite,
 }
 
-pub const ALL: [Permission; 11] = [
+pub const ALL: [Permission; 13] = [
     Permission::OrganizationsRead,
     Permission::OrganizationsWrite,
     Permission::OrganizationsCreate,
@@ -95,6 +101,8 @@ pub const ALL: [Permission; 11] = [
     Permission::ApiKeysWrite,
     Permission::WebhooksRead,
     Permission::WebhooksWrite,
+    Permission::QueuesRead,
+    Permission::QueuesWrite,
 ];
 
 impl Permission {
@@ -111,6 +119,8 @@ impl Permission {
             Permission::ApiKeysWrite => "apikeys:write",
             Permission::WebhooksRead => "webhooks:read",
             Permission::WebhooksWrite => "webhooks:write",
+            Permission::QueuesRead => "queues:read",
+            Permission::QueuesWrite => "queues:write",
         }
     }
 
@@ -123,7 +133,9 @@ impl Permission {
 pub fn allows(role: Role, org_type: OrgType, permission: Permission) -> bool {
     use Permission::*;
     match permission {
-        OrganizationsRead | UsersRead | AuditRead | ProfileWrite => true,
+        OrganizationsRead | UsersRead | AuditRead | ProfileWrite | QueuesRead => true,
+        // A PBX reports with a key of role user (or one holding just this permission).
+        QueuesWrite => role != Role::Readonly,
         OrganizationsWrite | UsersWrite | ApiKeysRead | ApiKeysWrite | WebhooksRead
         | WebhooksWrite => role == Role::Admin,
         OrganizationsCreate => role == Role::Admin && org_type.child_types().next().is_some(),

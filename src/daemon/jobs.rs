@@ -76,7 +76,8 @@ pub(super) fn spawn_jobs(state: &AppState) {
     jobs.start_queue(state.db.clone());
 }
 
-/// Expired tokens, and events and webhook deliveries past their retention, go; on one instance at a time (leased).
+/// Expired tokens, and events, call queue samples (kept as long as events) and webhook
+/// deliveries past their retention, go; on one instance at a time (leased).
 async fn housekeeping(state: AppState) -> crate::error::Result<()> {
     let tokens = crate::auth::purge_expired_tokens(&state).await?;
     if tokens > 0 {
@@ -87,6 +88,10 @@ async fn housekeeping(state: AppState) -> crate::error::Result<()> {
     let events = crate::system::events::purge_older_than(&state.db, cutoff).await?;
     if events > 0 {
         tracing::info!(purged = events, "old events removed");
+    }
+    let samples = crate::system::queues::purge_samples(&state.db, cutoff).await?;
+    if samples > 0 {
+        tracing::info!(purged = samples, "old call queue samples removed");
     }
     let retention = state.config.webhooks.log_retention_days;
     let deliveries = crate::system::webhooks::purge_log(&state.db, retention).await?;

@@ -127,12 +127,19 @@ pub async fn endpoint(State(state): State<AppState>, headers: axum::http::Header
             .into_response();
         }
     }
+    let mut text = state.metrics.render();
+    // Figures kept in the database (the same on every instance), read at scrape time; a
+    // database that does not answer leaves them out rather than failing the scrape.
+    match crate::system::queues::exposition(&state.db).await {
+        Ok(queues) => text.push_str(&queues),
+        Err(e) => tracing::warn!(error = %e, "queue figures left out of /metrics"),
+    }
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(),
+        text,
     )
         .into_response()
 }

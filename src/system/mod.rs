@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod logging;
 pub mod metrics;
 pub mod qrcode;
+pub mod queues;
 pub mod secrets;
 pub mod sequences;
 pub mod webhooks;

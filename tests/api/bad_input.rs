@@ -845,6 +845,63 @@ async fn sequences_refuse_bad_input() {
 }
 
 #[tokio::test]
+async fn queue_reports_refuse_bad_input() {
+    use Method as M;
+    let c = ctx().await;
+    let path = "/v1/queues/support/stats";
+    let good = json!({"waiting": 1, "longest_wait_s": 30, "agents_logged_in": 2,
+                      "agents_available": 1, "answered": 10, "abandoned": 0});
+    let with = |field: &str, value: Value| {
+        let mut body = good.clone();
+        body[field] = value;
+        body
+    };
+    let mut cases = shapes(M::POST, path);
+    let report = |body: Value, mentions: &[&'static str]| b400(M::POST, path, body, mentions);
+    cases.extend([
+        report(json!({"waiting": 1}), &["missing field"]),
+        report(with("waiting", json!(-1)), &["waiting", "0 to"]),
+        report(with("abandoned", json!(10_000_001)), &["abandoned", "0 to"]),
+        report(with("answered", json!("7")), &["answered", "invalid type"]),
+        report(with("longest_wait_s", json!(1.5)), &["longest_wait_s"]),
+        report(with("colour", json!("red")), &["colour", "unknown field"]),
+        b400(
+            M::POST,
+            "/v1/queues/bad%20name/stats",
+            good.clone(),
+            &["name", "queue name"],
+        ),
+        b404(
+            M::POST,
+            path,
+            with("organization_id", json!(987_654)),
+            "organization_id",
+        ),
+    ]);
+    cases.extend([
+        b400(
+            M::GET,
+            "/v1/queues?organization_id=x",
+            "",
+            &["organization_id", "integer"],
+        ),
+        b400(
+            M::GET,
+            "/v1/queues/support/stats?since=yesterday",
+            "",
+            &["since"],
+        ),
+    ]);
+    c.refuse_all(&c.root, cases).await;
+    let (status, body) = c.root.get("/v1/queues").await;
+    assert_eq!(
+        (status, body["total"].clone()),
+        (StatusCode::OK, json!(0)),
+        "{body}"
+    );
+}
+
+#[tokio::test]
 async fn webhooks_refuse_bad_input() {
     use Method as M;
     let c = ctx().await;

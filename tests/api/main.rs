@@ -23,6 +23,7 @@ mod numbers;
 mod organizations;
 mod pinger;
 mod provisioning;
+mod queues;
 mod redirect;
 mod references;
 mod rest_core;

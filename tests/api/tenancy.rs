@@ -129,6 +129,12 @@ const NOT_OBJECT_ROUTES: &[(&str, &str)] = &[
     // Names a sequence by its name; the organization is in the body. A sibling's or child's
     // call for partner A's sequence is 404 in sequences::sequences_are_per_organization_….
     ("POST", "/v1/sequences/{name}/next"),
+    // Name a call queue by its PBX name; the organization is a query parameter (or the
+    // caller's). Other organizations' queues are 404 in queues::queues_are_per_organization_….
+    ("GET", "/v1/queues/{name}"),
+    ("DELETE", "/v1/queues/{name}"),
+    ("POST", "/v1/queues/{name}/stats"),
+    ("GET", "/v1/queues/{name}/stats"),
 ];
 
 /// The ids of partner_a's objects.

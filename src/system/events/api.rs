@@ -97,7 +97,7 @@ fn filter(params: &Params) -> Result<EventFilter> {
 
 /// An RFC 3339 time parameter. A space where the offset's `+` belongs is read as `+`, since an
 /// unencoded `+` in a query string arrives as a space.
-fn time(params: &Params, name: &str) -> Result<Option<DateTime<Utc>>> {
+pub(crate) fn time(params: &Params, name: &str) -> Result<Option<DateTime<Utc>>> {
     let Some(text) = params.str(name) else {
         return Ok(None);
     };
