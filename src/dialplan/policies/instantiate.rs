@@ -98,7 +98,9 @@ impl utoipa::ToSchema for TemplateName {}
 /// template's bindings given for another is a 400 naming the variable; which template the path
 /// names is a relation a body schema cannot state).
 pub(super) fn bindings_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, Type};
+    use utoipa::openapi::schema::{
+        AdditionalProperties, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
+    };
     let mut sets: Vec<Vec<&str>> = Vec::new();
     for template in templates::shipped() {
         let set: Vec<&str> = template.file.variables.keys().map(String::as_str).collect();
@@ -116,6 +118,7 @@ pub(super) fn bindings_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schem
         for variable in set {
             let trunk = ObjectBuilder::new()
                 .schema_type(Type::Integer)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
                 .minimum(Some(1))
                 .description(Some(
                     templates::shipped()
