@@ -119,8 +119,11 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
             Ok(value)
         }
         Err(e) if e.inner().to_string().contains("floating point") => {
-            let value: serde_json::Value = serde_json::from_slice(bytes)
-                .map_err(|e| Error::bad_request(format!("malformed JSON: {e}")))?;
+            // Whole floats read as the integers they spell, exactly (see `whole_numbers`).
+            let text = String::from_utf8_lossy(bytes);
+            let value: serde_json::Value =
+                serde_json::from_str(&super::whole_numbers::rewrite(&text))
+                    .map_err(|e| Error::bad_request(format!("malformed JSON: {e}")))?;
             deserialize_named(value)
         }
         Err(e) => Err(named(e)),
