@@ -136,7 +136,11 @@ fn tag(object: ObjectBuilder, name: &str) -> ObjectBuilder {
 }
 
 fn strip() -> ObjectBuilder {
-    integer(0, Some(MAX_PREFIX as i64), Some("Digits to strip from the front"))
+    integer(
+        0,
+        Some(MAX_PREFIX as i64),
+        Some("Digits to strip from the front"),
+    )
 }
 
 fn prepend() -> RefOr<Schema> {
@@ -251,7 +255,10 @@ fn translate() -> RefOr<Schema> {
 fn deny() -> RefOr<Schema> {
     tag(closed(ObjectBuilder::new()), "deny")
         .description(Some("Refuse the call with this SIP code and reason."))
-        .property("sip_code", integer(400, Some(699), Some("A SIP failure code")))
+        .property(
+            "sip_code",
+            integer(400, Some(699), Some("A SIP failure code")),
+        )
         .required("sip_code")
         .property(
             "reason",

@@ -24,7 +24,9 @@ fn the_prefix_pattern_agrees_with_check_prefix() {
     agree(
         prefix(""),
         |t| check_prefix(t).is_ok(),
-        &["+", "+44", "*21#", "", "++1", "1+", "x", &long, &longer, "+4\n", "٣"],
+        &[
+            "+", "+44", "*21#", "", "++1", "1+", "x", &long, &longer, "+4\n", "٣",
+        ],
         &["+", "1", "0", "*", "#", "x", " ", "\u{663}", "11111111"],
     );
 }
@@ -47,7 +49,18 @@ fn the_dial_pattern_agrees_with_the_parser() {
     agree(
         schema,
         takes,
-        &["+1415555xxxx", "+.", "+", ".", "", "NXX.", "1.2", "+1+", "x..", &"x".repeat(33)],
+        &[
+            "+1415555xxxx",
+            "+.",
+            "+",
+            ".",
+            "",
+            "NXX.",
+            "1.2",
+            "+1+",
+            "x..",
+            &"x".repeat(33),
+        ],
         &["+", "1", "x", "N", "z", ".", "*", "a", "xxxxxxxx"],
     );
 }
@@ -55,16 +68,43 @@ fn the_dial_pattern_agrees_with_the_parser() {
 #[test]
 fn rule_names_and_reasons_agree_with_check_text() {
     let samples = [
-        "", " ", "UK premium", " padded ", "tab\there", "bell\u{7}", "\u{85}", "\u{a0}x",
-        "é", "\u{2028}",
+        "",
+        " ",
+        "UK premium",
+        " padded ",
+        "tab\there",
+        "bell\u{7}",
+        "\u{85}",
+        "\u{a0}x",
+        "é",
+        "\u{2028}",
     ];
-    let pieces = ["a", " ", "\u{a0}", "\u{85}", "\t", "é", "\u{3000}", "aaaaaaaaaaaaaaaaaaaaaaaa"];
-    agree(rule_name(), |t| check_text(t, true).is_ok(), &samples, &pieces);
+    let pieces = [
+        "a",
+        " ",
+        "\u{a0}",
+        "\u{85}",
+        "\t",
+        "é",
+        "\u{3000}",
+        "aaaaaaaaaaaaaaaaaaaaaaaa",
+    ];
+    agree(
+        rule_name(),
+        |t| check_text(t, true).is_ok(),
+        &samples,
+        &pieces,
+    );
     let reason = || {
         let schema = serde_json::to_value(deny()).unwrap();
         serde_json::from_value::<RefOr<Schema>>(schema["properties"]["reason"].clone()).unwrap()
     };
-    agree(reason(), |t| check_text(t, false).is_ok(), &samples, &pieces);
+    agree(
+        reason(),
+        |t| check_text(t, false).is_ok(),
+        &samples,
+        &pieces,
+    );
 }
 
 /// The action's bounds are the compiler's: the codes, weights and lengths it checks.
@@ -80,7 +120,10 @@ fn the_action_schema_states_the_compilers_bounds() {
     assert_eq!(deny["properties"]["reason"]["maxLength"], MAX_TEXT);
     let target = &weighted["properties"]["routes"]["items"];
     assert_eq!(target["properties"]["weight"]["maximum"], 1000);
-    assert_eq!(target["required"], serde_json::json!(["trunk_id", "weight"]));
+    assert_eq!(
+        target["required"],
+        serde_json::json!(["trunk_id", "weight"])
+    );
     assert_eq!(weighted["properties"]["routes"]["maxItems"], MAX_ROUTES);
     assert_eq!(ordered["properties"]["routes"]["minItems"], 1);
     assert_eq!(

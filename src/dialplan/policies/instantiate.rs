@@ -113,8 +113,9 @@ pub(super) fn bindings_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schem
          uk take `outbound` and `international`. A trunk the organization cannot use: 404.",
     ));
     for set in sets {
-        let mut object = ObjectBuilder::new()
-            .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)));
+        let mut object =
+            ObjectBuilder::new()
+                .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)));
         for variable in set {
             let trunk = ObjectBuilder::new()
                 .schema_type(Type::Integer)
