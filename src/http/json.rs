@@ -110,6 +110,10 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
             "request body: a JSON object is required",
         ));
     }
+    // Whole floats (`3.0`, `1e3`) read as the integers they spell, exactly, into any body
+    // (typed or a `Value` for an edit); see `whole_numbers`.
+    let rewritten = super::whole_numbers::rewrite(&String::from_utf8_lossy(bytes));
+    let bytes = rewritten.as_bytes();
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize(&mut deserializer) {
         Ok(value) => {

@@ -13,6 +13,7 @@ pub mod path;
 pub mod rate_limit;
 pub mod request_id;
 pub mod trailing_slash;
+pub mod whole_numbers;
 
 use crate::state::AppState;
 use axum::Router;

@@ -94,16 +94,28 @@ async fn policies_are_validated_scoped_and_searchable() {
         json!([{"name": "UK", "match": {"prefixes": ["+44"]}, "action": route_to(&[partner_trunk])}]),
     )
     .await;
-    // … not to a sibling's, and the error names the rule field.
+    // … not to a sibling's: a 404 naming the rule field, as the trunk's own URL would answer.
     let (status, body) = tenant
         .post(
             "/v1/dialplans",
             json!({"name": "x", "rules": [{"action": route_to(&[sibling_trunk])}]}),
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert!(
         message(&body).starts_with("rules[0].action.routes[0].trunk_id: "),
+        "{body}"
+    );
+    // A route listing a trunk twice is a 409 naming the second.
+    let (status, body) = tenant
+        .post(
+            "/v1/dialplans",
+            json!({"name": "x", "rules": [{"action": route_to(&[partner_trunk, partner_trunk])}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        message(&body).starts_with("rules[0].action.routes[1].trunk_id: trunk listed twice"),
         "{body}"
     );
     // Rules the compiler refuses name their field.
@@ -465,6 +477,18 @@ async fn templates_are_listed_and_emergency_first_binds_everyone() {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // A binding to a trunk the organization cannot use is a 404 naming the variable.
+    let (status, body) = root
+        .post(
+            "/v1/dialplans/templates/emergency-first/instantiate",
+            json!({"organization_id": tree.platform, "bindings": {"emergency": outbound}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(
+        message(&body).starts_with("bindings.emergency: SIP trunk"),
+        "{body}"
+    );
 
     let (status, created) = root
         .post(

@@ -13,6 +13,7 @@ pub mod model;
 pub mod number;
 pub mod pattern;
 pub mod plan;
+pub mod schema;
 pub mod templates;
 pub mod trie;
 pub mod window;

@@ -45,6 +45,7 @@ pub enum NumberClass {
 pub struct Rule {
     /// Free text shown in evaluation trails ("UK premium block").
     #[serde(default)]
+    #[schema(schema_with = super::schema::rule_name)]
     pub name: String,
     #[serde(default, rename = "match")]
     pub conditions: Conditions,
@@ -59,17 +60,21 @@ pub struct Rule {
 pub struct Conditions {
     /// Destination prefixes such as `+44`, `+1900`; longest match wins within a policy.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(schema_with = super::schema::prefixes)]
     pub prefixes: Vec<String>,
     /// Destination pattern: `+` and digits with `x` (any digit), `n` (2–9), `z` (1–9) and a
     /// trailing `.` (one or more of anything), e.g. `+1415555xxxx`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = super::schema::dial_pattern)]
     pub pattern: Option<String>,
     /// Destination regular expression (anchored), for what a pattern cannot say. Compiled
     /// once; only tried for rules the prefix trie already selected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = super::schema::regex)]
     pub regex: Option<String>,
     /// Caller numbers or prefixes (`+1415`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(schema_with = super::schema::caller_prefixes)]
     pub caller_prefixes: Vec<String>,
     /// Number classes of the destination in the organization's country.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -79,9 +84,11 @@ pub struct Conditions {
     pub time: Vec<TimeWindow>,
     /// The trunk the call arrived on.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(schema_with = super::schema::trunks)]
     pub trunks: Vec<i64>,
     /// The calling organization (useful in a parent's group that applies to some children).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(schema_with = super::schema::organizations)]
     pub organizations: Vec<i64>,
 }
 
@@ -132,8 +139,8 @@ pub struct TimeWindow {
     pub date_to: Option<NaiveDate>,
 }
 
-/// What a matching rule does.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+/// What a matching rule does (its document schema is written in [`super::schema`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Action {
     /// Send the call to these trunks: in order (failover) or spread by weight.

@@ -9,7 +9,7 @@ use super::write::{self, NewPolicy, PolicyUpdate};
 use super::{archive, instantiate};
 use crate::auth::Caller;
 use crate::dialplan::engine::model::Rule;
-use crate::dialplan::engine::templates::TemplateInfo;
+use crate::dialplan::engine::templates::{self, TemplateInfo};
 use crate::error::Result;
 use crate::http::envelope::{Envelope, ListEnvelope, done};
 use crate::http::json::{JsonBody, JsonEdit, ReadOnlyFields, STORED};
@@ -53,7 +53,7 @@ fn group_id(text: &str) -> Result<i64> {
         ("organization_id" = Option<i64>, Query, description = "Only this organization's policies"),
         ("name" = Option<String>, Query, description = "Case-insensitive substring of the name"),
         ("q" = Option<String>, Query, description = "Case-insensitive substring of the rules or description"),
-        ("prefix" = Option<PrefixFilter>, Query, description = "Policies with a rule whose destination prefix or pattern overlaps these digits")),
+        ("prefix" = inline(Option<PrefixFilter>), Query, description = "Policies with a rule whose destination prefix or pattern overlaps these digits")),
     responses((status = 200, body = Vec<Policy>), (status = 400)), security(("bearer" = [])))]
 async fn list_policies(
     State(state): State<AppState>,
@@ -95,17 +95,22 @@ pub struct CreatePolicy {
     /// Defaults to the caller's organization.
     organization_id: Option<i64>,
     /// Unique within the organization.
+    #[schema(value_type = PolicyName)]
     name: String,
     #[serde(default)]
+    #[schema(value_type = PolicyDescription)]
     description: String,
     /// In order; see the policy semantics in the README.
+    #[schema(max_items = 1000)]
     rules: Vec<Rule>,
 }
 
-/// Create a policy (version 1). Refused with 400 naming the rule field if it does not compile.
+/// Create a policy (version 1). Refused with 400 naming the rule field if it does not compile,
+/// 404 naming it if it names a trunk or group the organization cannot use.
 #[utoipa::path(post, path = "/v1/dialplans", tag = "dialplans", request_body = CreatePolicy,
     responses((status = 201, body = Policy), (status = 400, description = "Invalid field"),
-              (status = 409, description = "Name taken in this organization")),
+              (status = 404, description = "The organization, or a trunk or group a rule names, not found"),
+              (status = 409, description = "Name taken in this organization, or a route lists a trunk twice")),
     security(("bearer" = [])))]
 async fn create_policy(
     State(state): State<AppState>,
@@ -142,9 +147,12 @@ async fn get_policy(
 pub struct UpdatePolicy {
     /// Accepted only when unchanged.
     organization_id: Option<i64>,
+    #[schema(value_type = Option<PolicyName>)]
     name: Option<String>,
+    #[schema(value_type = Option<PolicyDescription>)]
     description: Option<String>,
     /// The whole new list.
+    #[schema(max_items = 1000)]
     rules: Option<Vec<Rule>>,
 }
 
@@ -155,7 +163,9 @@ impl ReadOnlyFields for UpdatePolicy {
 /// Change a policy: a new version; the one before is archived.
 #[utoipa::path(put, path = "/v1/dialplans/{id}", tag = "dialplans", params(("id" = i64, Path)),
     request_body = UpdatePolicy,
-    responses((status = 200, body = Policy), (status = 400), (status = 404), (status = 409)),
+    responses((status = 200, body = Policy), (status = 400),
+              (status = 404, description = "The policy, or a trunk or group a rule names, not found"),
+              (status = 409, description = "Name taken, a route lists a trunk twice, or `organization_id` cannot be changed")),
     security(("bearer" = [])))]
 async fn update_policy(
     State(state): State<AppState>,
@@ -296,6 +306,7 @@ pub struct GroupBody {
     /// Only platform, distributor and partner organizations may enforce a group (a tenant: 409).
     enforced: Option<bool>,
     /// -1000 to 1000, lower first among the organization's groups (default 0).
+    #[schema(minimum = -1000, maximum = 1000)]
     priority: Option<i64>,
     /// Policies of the organization, in evaluation order, each once (twice is a 409).
     policy_ids: Option<Vec<i64>>,
@@ -336,6 +347,7 @@ pub struct CreateGroup {
     /// Only platform, distributor and partner organizations may enforce a group (a tenant: 409).
     enforced: Option<bool>,
     /// -1000 to 1000, lower first among the organization's groups (default 0).
+    #[schema(minimum = -1000, maximum = 1000)]
     priority: Option<i64>,
     /// Policies of the organization, in evaluation order, each once (twice is a 409).
     policy_ids: Option<Vec<i64>>,
@@ -429,7 +441,7 @@ async fn delete_group(
 #[utoipa::path(get, path = "/v1/dialplans/templates", tag = "dialplans",
     responses((status = 200, body = Vec<TemplateInfo>)), security(("bearer" = [])))]
 async fn list_templates(_caller: Caller) -> Result<ListEnvelope<TemplateInfo>> {
-    Ok(ListEnvelope::all(crate::dialplan::engine::templates::all()))
+    Ok(ListEnvelope::all(templates::all()))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -437,15 +449,18 @@ async fn list_templates(_caller: Caller) -> Result<ListEnvelope<TemplateInfo>> {
 pub struct InstantiateBody {
     /// Defaults to the caller's organization.
     organization_id: Option<i64>,
-    /// Trunk ids for the template's `$variables`.
-    #[serde(default)]
+    /// Trunk ids for the template's `$variables`: every one it declares, no other.
+    #[schema(schema_with = instantiate::bindings_schema)]
     bindings: BTreeMap<String, i64>,
 }
 
 /// Create the template's groups and policies for an organization, in one transaction.
 #[utoipa::path(post, path = "/v1/dialplans/templates/{name}/instantiate", tag = "dialplans",
-    params(("name" = String, Path)), request_body = InstantiateBody,
-    responses((status = 201, body = Vec<Group>), (status = 400), (status = 404), (status = 409)),
+    params(("name" = inline(instantiate::TemplateName), Path)), request_body = InstantiateBody,
+    responses((status = 201, body = Vec<Group>),
+              (status = 400, description = "A variable of the template not bound, or one it does not declare"),
+              (status = 404, description = "The template, the organization or a bound trunk not found"),
+              (status = 409, description = "A name the template creates is taken in the organization")),
     security(("bearer" = [])))]
 async fn instantiate_template(
     State(state): State<AppState>,

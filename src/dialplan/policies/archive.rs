@@ -102,7 +102,7 @@ pub async fn diff(
             latest.first().map_or(0, |v| v.version)
         }
     };
-    let from = from.unwrap_or((to - 1).max(1));
+    let from = from.unwrap_or(to.saturating_sub(1).max(1));
     let a = stored_version(state, id, from)
         .await?
         .ok_or_else(|| Error::missing("from", format_args!("version {from}")))?;

@@ -52,22 +52,26 @@ pub(super) fn check_compiles(
         description: description.to_string(),
         rules: rules.to_vec(),
     };
-    match CompiledPolicy::compile(0, &body) {
-        Ok(_) => Ok(()),
-        Err(errors) => {
-            let Some(first) = errors.first() else {
-                return Ok(());
-            };
-            let more = match errors.len() {
-                1 => String::new(),
-                n => format!(" (and {} more problems)", n - 1),
-            };
-            Err(Error::field(
-                &first.field,
-                format!("{}{more}", first.message),
-            ))
-        }
-    }
+    let Err(errors) = CompiledPolicy::compile(0, &body) else {
+        return Ok(());
+    };
+    // A malformed field answers 400 before any conflict (a trunk listed twice) answers 409.
+    let (invalid, conflicts): (Vec<_>, Vec<_>) = errors.iter().partition(|e| !e.conflict);
+    let (first, conflict) = match (invalid.first(), conflicts.first()) {
+        (Some(first), _) => (*first, false),
+        (None, Some(first)) => (*first, true),
+        (None, None) => return Ok(()),
+    };
+    let more = match errors.len() {
+        1 => String::new(),
+        n => format!(" (and {} more problems)", n - 1),
+    };
+    let message = format!("{}: {}{more}", first.field, first.message);
+    Err(if conflict {
+        Error::Conflict(message)
+    } else {
+        Error::bad_request(message)
+    })
 }
 
 /// Checks what only the database knows: every trunk a rule routes to or matches on, and every group it
@@ -91,7 +95,7 @@ pub(super) async fn check_references(
     let mut trunk_refs = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
         for (k, trunk_id) in rule.conditions.trunks.iter().enumerate() {
-            trunk_refs.push((format!("rules[{i}].conditions.trunks[{k}]"), *trunk_id));
+            trunk_refs.push((format!("rules[{i}].match.trunks[{k}]"), *trunk_id));
         }
         if let Action::Route { routes, .. } = &rule.action {
             for (j, route) in routes.iter().enumerate() {
@@ -117,11 +121,10 @@ pub(super) async fn check_references(
             }
         };
         if !usable {
-            return Err(Error::field(
+            return Err(Error::missing(
                 &field,
                 format!(
-                    "SIP trunk {trunk_id} not found among the trunks of the policy's \
-                     organization and its parents"
+                    "SIP trunk {trunk_id} (of the policy's organization or one of its parents)"
                 ),
             ));
         }
@@ -137,11 +140,11 @@ pub(super) async fn check_references(
                 match known.iter().find(|g| g.id == *group_id) {
                     Some(g) if organization_path.starts_with(&g.organization_path) => {}
                     _ => {
-                        return Err(Error::field(
+                        return Err(Error::missing(
                             &format!("rules[{i}].action.group_id"),
                             format!(
-                                "policy group {group_id} not found among the groups of the \
-                                 policy's organization and its parents"
+                                "policy group {group_id} (of the policy's organization or one \
+                                 of its parents)"
                             ),
                         ));
                     }

@@ -38,16 +38,24 @@ pub async fn instantiate(
         crate::orgs::visible_field(&state.db, caller, "organization_id", organization_id).await?;
     caller.require(Permission::OrganizationsWrite)?;
     let template_groups = templates::instantiate(name, bindings).map_err(template_error)?;
+    for (variable, trunk_id) in bindings {
+        let usable = crate::gateways::trunk(&state.db, *trunk_id)
+            .await?
+            .is_some_and(|t| org.path.starts_with(&t.organization_path));
+        if !usable {
+            return Err(Error::missing(
+                &format!("bindings.{variable}"),
+                format!("SIP trunk {trunk_id} (of the organization or one of its parents)"),
+            ));
+        }
+    }
     let mut tx = state.db.begin().await?;
     let mut created = Vec::with_capacity(template_groups.len());
     for (position, group) in template_groups.into_iter().enumerate() {
         let mut policy_ids = Vec::with_capacity(group.policies.len());
         for policy in &group.policies {
-            check_references(state, &mut tx, &org.path, &policy.rules)
-                .await
-                .map_err(|e| {
-                    Error::bad_request(format!("template policy {:?}: {e}", policy.name))
-                })?;
+            // The bindings were looked up above; this holds the trunks against a delete.
+            check_references(state, &mut tx, &org.path, &policy.rules).await?;
             // A unit test proves every shipped name and description fits; this never refuses.
             let name = checks::name(&policy.name)?;
             let description = checks::description(&policy.description)?;
@@ -69,6 +77,61 @@ pub async fn instantiate(
     }
     commit_and_swap(state, tx).await?;
     Ok(created)
+}
+
+/// The `name` of a shipped template (documentation only: the path reads it as text).
+pub(super) struct TemplateName;
+
+impl utoipa::PartialSchema for TemplateName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let names: Vec<&str> = templates::shipped()
+            .iter()
+            .map(|t| t.file.name.as_str())
+            .collect();
+        crate::types::schema::one_of("A shipped template", &names)
+    }
+}
+
+impl utoipa::ToSchema for TemplateName {}
+
+/// The bindings of one of the shipped templates: each template's variables, all required (a
+/// template's bindings given for another is a 400 naming the variable; which template the path
+/// names is a relation a body schema cannot state).
+pub(super) fn bindings_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{
+        AdditionalProperties, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
+    };
+    let mut sets: Vec<Vec<&str>> = Vec::new();
+    for template in templates::shipped() {
+        let set: Vec<&str> = template.file.variables.keys().map(String::as_str).collect();
+        if !sets.contains(&set) {
+            sets.push(set);
+        }
+    }
+    let mut one_of = OneOfBuilder::new().description(Some(
+        "Trunk ids for the template's `$variables`: emergency-first takes `emergency`; nanp and \
+         uk take `outbound` and `international`. A trunk the organization cannot use: 404.",
+    ));
+    for set in sets {
+        let mut object =
+            ObjectBuilder::new()
+                .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)));
+        for variable in set {
+            let trunk = ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                .minimum(Some(1))
+                .description(Some(
+                    templates::shipped()
+                        .iter()
+                        .find_map(|t| t.file.variables.get(variable))
+                        .map_or("A trunk id", String::as_str),
+                ));
+            object = object.property(variable, trunk).required(variable);
+        }
+        one_of = one_of.item(object);
+    }
+    one_of.into()
 }
 
 #[cfg(test)]

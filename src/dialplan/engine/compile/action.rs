@@ -21,7 +21,7 @@ pub(super) fn compile_action(action: &Action, problems: &mut Problems) -> Option
                     problems.push(&at("trunk_id"), "must be a trunk id (positive)");
                 }
                 if routes[..i].iter().any(|r| r.trunk_id == target.trunk_id) {
-                    problems.push(&at("trunk_id"), "trunk listed twice");
+                    problems.conflict(&at("trunk_id"), "trunk listed twice");
                 }
                 match (strategy, target.weight) {
                     (Strategy::Ordered, Some(_)) => problems.push(

@@ -34,7 +34,7 @@ pub(super) fn check_rewrite(rewrite: &Rewrite) -> Result<(), (&'static str, Stri
 
 /// A policy name, rule name or deny reason (`empty_ok` for rule names). Not trimmed: a deny
 /// reason is sent as written.
-pub(super) fn check_text(text: &str, empty_ok: bool) -> Result<(), String> {
+pub(crate) fn check_text(text: &str, empty_ok: bool) -> Result<(), String> {
     if !empty_ok && text.trim().is_empty() {
         return Err("must not be empty".into());
     }

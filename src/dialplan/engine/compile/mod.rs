@@ -54,6 +54,9 @@ pub struct RuleError {
     /// Field path from the policy body's root.
     pub field: String,
     pub message: String,
+    /// A conflict with the rest of the request rather than a malformed field (a trunk listed
+    /// twice): the API answers 409 for it when nothing else is wrong.
+    pub conflict: bool,
 }
 
 impl fmt::Display for RuleError {
@@ -132,6 +135,7 @@ impl CompiledPolicy {
                 rule: None,
                 field: "name".into(),
                 message,
+                conflict: false,
             });
         }
         if body.rules.len() > u32::MAX as usize / 2 {
@@ -139,6 +143,7 @@ impl CompiledPolicy {
                 rule: None,
                 field: "rules".into(),
                 message: "too many rules".into(),
+                conflict: false,
             });
             return Err(errors);
         }
@@ -244,10 +249,20 @@ struct Problems<'e> {
 
 impl Problems<'_> {
     fn push(&mut self, field: &str, message: impl Into<String>) {
+        self.record(field, message.into(), false);
+    }
+
+    /// A problem with how a field relates to the others (see [`RuleError::conflict`]).
+    fn conflict(&mut self, field: &str, message: impl Into<String>) {
+        self.record(field, message.into(), true);
+    }
+
+    fn record(&mut self, field: &str, message: String, conflict: bool) {
         self.errors.push(RuleError {
             rule: Some(self.rule),
             field: format!("rules[{}].{field}", self.rule),
-            message: message.into(),
+            message,
+            conflict,
         });
     }
 }

@@ -9,7 +9,9 @@ pub(super) fn compile_regex(source: &str) -> Result<Regex, String> {
     if source.is_empty() {
         return Err("must not be empty".into());
     }
-    if source.len() > MAX_REGEX {
+    // Counted in characters, as the document's `maxLength` counts (the program size is bounded
+    // below either way).
+    if source.chars().count() > MAX_REGEX {
         return Err(format!("must be at most {MAX_REGEX} characters"));
     }
     regex::RegexBuilder::new(&format!("^(?:{source})$"))
