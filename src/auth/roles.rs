@@ -81,9 +81,15 @@ pub enum Permission {
     /// Create, change, rotate, test and delete webhook endpoints; redeliver.
     #[serde(rename = "webhooks:write")]
     WebhooksWrite,
+    /// See retention settings and legal holds in scope.
+    #[serde(rename = "retention:read")]
+    RetentionRead,
+    /// Change retention, place and release legal holds, start a purge.
+    #[serde(rename = "retention:write")]
+    RetentionWrite,
 }
 
-pub const ALL: [Permission; 11] = [
+pub const ALL: [Permission; 13] = [
     Permission::OrganizationsRead,
     Permission::OrganizationsWrite,
     Permission::OrganizationsCreate,
@@ -95,6 +101,8 @@ pub const ALL: [Permission; 11] = [
     Permission::ApiKeysWrite,
     Permission::WebhooksRead,
     Permission::WebhooksWrite,
+    Permission::RetentionRead,
+    Permission::RetentionWrite,
 ];
 
 impl Permission {
@@ -111,6 +119,8 @@ impl Permission {
             Permission::ApiKeysWrite => "apikeys:write",
             Permission::WebhooksRead => "webhooks:read",
             Permission::WebhooksWrite => "webhooks:write",
+            Permission::RetentionRead => "retention:read",
+            Permission::RetentionWrite => "retention:write",
         }
     }
 
@@ -125,7 +135,7 @@ pub fn allows(role: Role, org_type: OrgType, permission: Permission) -> bool {
     match permission {
         OrganizationsRead | UsersRead | AuditRead | ProfileWrite => true,
         OrganizationsWrite | UsersWrite | ApiKeysRead | ApiKeysWrite | WebhooksRead
-        | WebhooksWrite => role == Role::Admin,
+        | WebhooksWrite | RetentionRead | RetentionWrite => role == Role::Admin,
         OrganizationsCreate => role == Role::Admin && org_type.child_types().next().is_some(),
     }
 }

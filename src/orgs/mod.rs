@@ -193,6 +193,10 @@ pub async fn delete(db: &Db, changes: &Changes, caller: &Caller, id: i64) -> Res
             "You cannot delete your own organization".into(),
         ));
     }
+    // Its jobs, webhook deliveries and retention go with it: nothing held may.
+    let what = format!("organization {id}");
+    let kinds = crate::system::retention::Kind::ALL;
+    crate::system::legalholds::refuse_held(db, &org.path, &kinds, &what).await?;
     let mut tx = db.begin().await?;
     let (children, users) = store::dependents(&mut tx, id).await?;
     if children > 0 || users > 0 {
