@@ -26,6 +26,7 @@ mod provisioning;
 mod redirect;
 mod references;
 mod rest_core;
+mod retention;
 mod sequences;
 mod sip;
 mod slow_clients;
