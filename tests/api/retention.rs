@@ -175,6 +175,19 @@ async fn overrides_go_down_the_tree_and_never_below_a_parents_minimum() {
         3,
         "every change is audited"
     );
+    // Nothing to change: nothing written. Both instants valid, no span between: a conflict.
+    let (status, _) = root.put(&partner_a, json!({"events": null})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(root.total("/v1/auditlog?entity_type=retention").await, 3);
+    let (status, body) = root
+        .post(
+            "/v1/legalholds",
+            json!({"kinds": ["sms"], "reason": "r", "from": "2024-01-01T00:00:00Z",
+                   "until": "2024-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(message(&body).contains("until"), "{body}");
     // A user who is no admin reads nothing.
     root.create_user("distuser", tree.dist, "user").await;
     let user = app.login("distuser", PASSWORD).await;

@@ -56,8 +56,8 @@ struct PlaceHold {
     from: Option<DateTime<Utc>>,
     /// … and before this instant (exclusive); after `from`.
     until: Option<DateTime<Utc>>,
-    /// Why (a case, a request): shown in every refusal the hold causes.
-    #[schema(min_length = 1, max_length = 500)]
+    /// Why (a case, a request): shown in every refusal the hold causes; not blank.
+    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
     reason: String,
 }
 
@@ -66,7 +66,8 @@ struct PlaceHold {
     responses((status = 201, body = LegalHold),
               (status = 400, description = "A field is invalid"),
               (status = 403, description = "Needs `retention:write`"),
-              (status = 404, description = "`organization_id` names no organization the caller sees")),
+              (status = 404, description = "`organization_id` names no organization the caller sees"),
+              (status = 409, description = "`until` is not after `from`")),
     security(("bearer" = [])))]
 async fn place_hold(
     State(state): State<AppState>,

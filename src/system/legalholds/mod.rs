@@ -70,7 +70,10 @@ pub async fn place(db: &Db, caller: &Caller, input: NewHold) -> Result<LegalHold
     if let (Some(from), Some(until)) = (input.from, input.until)
         && from >= until
     {
-        return Err(Error::field("until", "must be after from"));
+        // Both are valid instants; together they name no span.
+        return Err(Error::Conflict(
+            "until: must be after from (the hold would keep nothing)".into(),
+        ));
     }
     let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
     let joined = names.join(",");

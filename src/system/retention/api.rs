@@ -4,7 +4,7 @@
 use super::model::{RetentionOverride, RetentionView};
 use super::{Kind, NewOverride};
 use crate::auth::Caller;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http::envelope::{Envelope, ListEnvelope};
 use crate::http::json::JsonBody;
 use crate::http::pagination::{PageParams, Params};
@@ -75,7 +75,7 @@ struct OverrideBody {
     minimum_days: Option<u32>,
 }
 
-/// The kinds to change; a kind left out keeps its override.
+/// The kinds to change; a kind left out (or null) keeps its override.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SetRetention {
@@ -132,12 +132,6 @@ async fn set_retention(
 ) -> Result<Envelope<RetentionView>> {
     let id = path::id(&id, "organization")?;
     let changes = body.changes();
-    if changes.is_empty() {
-        return Err(Error::bad_request(format!(
-            "name at least one kind to change ({})",
-            Kind::NAMES.join(", ")
-        )));
-    }
     Ok(Envelope::ok(
         super::set(&state.db, &state.config, &caller, id, &changes).await?,
     ))

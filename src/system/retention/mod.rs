@@ -150,6 +150,10 @@ pub async fn set(
     caller.require(Permission::RetentionWrite)?;
     let ids = rules::chain_ids(&org.path);
     let before = view_of(db, config, id, &org.path).await?;
+    if changes.is_empty() {
+        // Nothing to change: nothing written, nothing audited.
+        return Ok(before);
+    }
     let list = store::of_organizations(db, &ids).await?;
     let parents = &ids[..ids.len().saturating_sub(1)];
     for change in changes {
