@@ -871,10 +871,6 @@ async fn retention_and_legal_holds_refuse_bad_input() {
             json!({"events": {"minimum_days": 0}}),
             &["events.minimum_days"],
         ),
-        set(
-            json!({"audit": {"days": 10, "minimum_days": 20}}),
-            &["audit.days", "own minimum_days"],
-        ),
         set(json!({"events": {"weeks": 2}}), &["weeks", "unknown field"]),
         set(json!({"events": 5}), &["events", "invalid type"]),
     ]);

@@ -120,7 +120,7 @@ async fn overrides_go_down_the_tree_and_never_below_a_parents_minimum() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let partner_a = format!("/v1/retention/{}", tree.partner_a);
     let (status, body) = root.put(&partner_a, json!({"events": {"days": 30}})).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
     let text = message(&body);
     assert!(
         text.contains("events.days") && text.contains("legal minimum of 60 days"),
@@ -133,7 +133,7 @@ async fn overrides_go_down_the_tree_and_never_below_a_parents_minimum() {
     let (status, body) = root
         .put(&partner_a, json!({"events": {"minimum_days": 10}}))
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert!(message(&body).contains("events.minimum_days"), "{body}");
     // Keeping longer is fine.
     let (status, body) = root.put(&partner_a, json!({"events": {"days": 365}})).await;

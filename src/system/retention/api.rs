@@ -113,16 +113,17 @@ impl SetRetention {
     }
 }
 
-/// Set an organization's overrides, all or none. A value below a parent's legal minimum is
-/// refused (400 naming the kind and the minimum).
+/// Set an organization's overrides, all or none. A value below a parent's legal minimum (or
+/// `days` below the same body's `minimum_days`) is refused with a 409 naming the kind and the
+/// minimum.
 #[utoipa::path(put, path = "/v1/retention/{id}", tag = "retention",
     params(("id" = i64, Path, description = "The organization")),
     request_body = SetRetention,
     responses((status = 200, body = RetentionView),
-              (status = 400, description = "A value is out of range or below a legal minimum"),
+              (status = 400, description = "A value is out of range"),
               (status = 403, description = "Needs `retention:write`"),
               (status = 404),
-              (status = 409, description = "Lowering a minimum a parent set on the caller's own organization")),
+              (status = 409, description = "A value is below a legal minimum, or lowers a minimum a parent set on the caller's own organization")),
     security(("bearer" = [])))]
 async fn set_retention(
     State(state): State<AppState>,

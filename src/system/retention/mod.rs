@@ -158,8 +158,15 @@ pub async fn set(
     let parents = &ids[..ids.len().saturating_sub(1)];
     for change in changes {
         let ancestors = Overrides::of(&list, change.kind).chain(parents);
-        rules::check(&ancestors, change.days, change.minimum_days)
-            .map_err(|(field, e)| Error::field(&format!("{}.{field}", change.kind.as_str()), e))?;
+        rules::check(&ancestors, change.days, change.minimum_days).map_err(|r| {
+            let kind = change.kind.as_str();
+            match r {
+                rules::Refusal::Range(field, e) => Error::field(&format!("{kind}.{field}"), e),
+                rules::Refusal::BelowMinimum(field, e) => {
+                    Error::Conflict(format!("{kind}.{field}: {e}"))
+                }
+            }
+        })?;
         let own = before.overrides.iter().find(|o| o.kind == change.kind);
         let own_minimum = own.and_then(|o| o.minimum_days);
         if id == caller.organization_id

@@ -72,19 +72,37 @@ pub fn resolve(default_days: u32, chain: &[Level]) -> Resolved {
     }
 }
 
+/// Why an override cannot be set: a value out of range (bad input), or one under a legal
+/// minimum (a conflict with the minimums in force).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    Range(&'static str, String),
+    BelowMinimum(&'static str, String),
+}
+
+impl Refusal {
+    pub fn field(&self) -> &'static str {
+        match self {
+            Refusal::Range(f, _) | Refusal::BelowMinimum(f, _) => f,
+        }
+    }
+}
+
 /// Why an override of `days` / `minimum_days` cannot be set on an organization whose
 /// ancestors (root first, without the organization) have the overrides `ancestors`: each must
 /// be at least the ancestors' minimum, and `days` at least the organization's own minimum.
-/// `Err((field, message))`.
 pub fn check(
     ancestors: &[Level],
     days: Option<u32>,
     minimum_days: Option<u32>,
-) -> Result<(), (&'static str, String)> {
+) -> Result<(), Refusal> {
     for (field, value) in [("days", days), ("minimum_days", minimum_days)] {
         match value {
             Some(v) if v == 0 || v > DAYS_MAX => {
-                return Err((field, format!("must be between 1 and {DAYS_MAX}")));
+                return Err(Refusal::Range(
+                    field,
+                    format!("must be between 1 and {DAYS_MAX}"),
+                ));
             }
             _ => {}
         }
@@ -98,7 +116,7 @@ pub fn check(
                 Source::Organization(id) => format!("organization {id}"),
                 Source::Platform => "the platform".into(),
             };
-            return Err((
+            return Err(Refusal::BelowMinimum(
                 field,
                 format!("{v} days is shorter than the legal minimum of {floor} days set by {by}"),
             ));
@@ -107,7 +125,7 @@ pub fn check(
     if let (Some(d), Some(m)) = (days, minimum_days)
         && d < m
     {
-        return Err((
+        return Err(Refusal::BelowMinimum(
             "days",
             format!("{d} days is shorter than this organization's own minimum_days ({m})"),
         ));
@@ -210,20 +228,23 @@ mod tests {
         let ancestors = [level(1, None, Some(30)), level(7, None, Some(60))];
         assert!(check(&ancestors, Some(60), None).is_ok());
         assert!(check(&ancestors, Some(365), Some(90)).is_ok());
-        let (field, message) = check(&ancestors, Some(45), None).unwrap_err();
+        let refusal = check(&ancestors, Some(45), None).unwrap_err();
+        let Refusal::BelowMinimum(field, message) = refusal else {
+            panic!("{refusal:?}")
+        };
         assert_eq!(field, "days");
         assert!(
             message.contains("60 days set by organization 7"),
             "{message}"
         );
         assert_eq!(
-            check(&ancestors, None, Some(10)).unwrap_err().0,
+            check(&ancestors, None, Some(10)).unwrap_err().field(),
             "minimum_days"
         );
-        assert_eq!(check(&[], Some(10), Some(20)).unwrap_err().0, "days");
-        assert_eq!(check(&[], Some(0), None).unwrap_err().0, "days");
+        assert_eq!(check(&[], Some(10), Some(20)).unwrap_err().field(), "days");
+        assert_eq!(check(&[], Some(0), None).unwrap_err().field(), "days");
         assert_eq!(
-            check(&[], None, Some(DAYS_MAX + 1)).unwrap_err().0,
+            check(&[], None, Some(DAYS_MAX + 1)).unwrap_err().field(),
             "minimum_days"
         );
     }
