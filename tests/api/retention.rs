@@ -377,3 +377,40 @@ async fn on_postgres_purges_run_one_at_a_time_across_instances() {
     }
     second.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_held_delivery_log_keeps_its_webhook_from_being_deleted() {
+    let app = TestApp::start_with(|c| {
+        c.retention.purge_every_h = 0;
+        c.webhooks.allow_private = true;
+    })
+    .await;
+    let (tree, root) = tree(&app).await;
+    let (status, body) = root
+        .post(
+            "/v1/webhooks",
+            json!({"organization_id": tree.tenant_a1, "url": "http://127.0.0.1:9/hook",
+                   "events": ["*"], "active": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let webhook = body["data"]["id"].as_i64().unwrap();
+    let (status, body) = root
+        .post(
+            "/v1/legalholds",
+            json!({"organization_id": tree.dist, "kinds": ["deliveries"], "reason": "Subpoena"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let hold = body["data"]["id"].as_i64().unwrap();
+    let (status, body) = root.delete(&format!("/v1/webhooks/{webhook}")).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        message(&body).contains(&format!("legal hold {hold}")),
+        "{body}"
+    );
+    let (status, _) = root.delete(&format!("/v1/legalholds/{hold}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = root.delete(&format!("/v1/webhooks/{webhook}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
