@@ -87,9 +87,15 @@ pub enum Permission {
     /// Report call queues' state (a PBX) and delete queues.
     #[serde(rename = "queues:write")]
     QueuesWrite,
+    /// See retention settings and legal holds in scope.
+    #[serde(rename = "retention:read")]
+    RetentionRead,
+    /// Change retention, place and release legal holds, start a purge.
+    #[serde(rename = "retention:write")]
+    RetentionWrite,
 }
 
-pub const ALL: [Permission; 13] = [
+pub const ALL: [Permission; 15] = [
     Permission::OrganizationsRead,
     Permission::OrganizationsWrite,
     Permission::OrganizationsCreate,
@@ -103,6 +109,8 @@ pub const ALL: [Permission; 13] = [
     Permission::WebhooksWrite,
     Permission::QueuesRead,
     Permission::QueuesWrite,
+    Permission::RetentionRead,
+    Permission::RetentionWrite,
 ];
 
 impl Permission {
@@ -121,6 +129,8 @@ impl Permission {
             Permission::WebhooksWrite => "webhooks:write",
             Permission::QueuesRead => "queues:read",
             Permission::QueuesWrite => "queues:write",
+            Permission::RetentionRead => "retention:read",
+            Permission::RetentionWrite => "retention:write",
         }
     }
 
@@ -137,7 +147,7 @@ pub fn allows(role: Role, org_type: OrgType, permission: Permission) -> bool {
         // A PBX reports with a key of role user (or one holding just this permission).
         QueuesWrite => role != Role::Readonly,
         OrganizationsWrite | UsersWrite | ApiKeysRead | ApiKeysWrite | WebhooksRead
-        | WebhooksWrite => role == Role::Admin,
+        | WebhooksWrite | RetentionRead | RetentionWrite => role == Role::Admin,
         OrganizationsCreate => role == Role::Admin && org_type.child_types().next().is_some(),
     }
 }

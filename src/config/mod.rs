@@ -15,6 +15,7 @@ mod pinger;
 mod provisioning;
 mod rate_limit;
 mod redirect;
+mod retention;
 mod secrets;
 mod sip;
 mod webhooks;
@@ -32,6 +33,7 @@ pub use pinger::PingerConfig;
 pub use provisioning::ProvisioningConfig;
 pub use rate_limit::RateLimitConfig;
 pub use redirect::RedirectConfig;
+pub use retention::RetentionConfig;
 pub use secrets::SecretsConfig;
 pub use sip::SipConfig;
 pub use webhooks::WebhooksConfig;
@@ -74,6 +76,7 @@ pub struct Config {
     pub provisioning: ProvisioningConfig,
     pub events: EventsConfig,
     pub webhooks: WebhooksConfig,
+    pub retention: RetentionConfig,
     pub notify: NotifyConfig,
     pub dns: DnsConfig,
     pub log: LogConfig,
@@ -101,6 +104,7 @@ impl Default for Config {
             redirect: RedirectConfig::default(),
             events: EventsConfig::default(),
             webhooks: WebhooksConfig::default(),
+            retention: RetentionConfig::default(),
             notify: NotifyConfig::default(),
             secrets: SecretsConfig::default(),
             provisioning: ProvisioningConfig::default(),
@@ -233,6 +237,7 @@ impl Config {
         self.dialplan.validate()?;
         self.events.validate()?;
         self.webhooks.validate()?;
+        self.retention.validate()?;
         self.notify.validate(self.http.request_timeout_s)?;
         self.provisioning.validate()?;
         self.redirect.validate()?;

@@ -1,5 +1,5 @@
 //! The daemon's background jobs: every room's schedules and loops registered with
-//! `system::jobs`, the hourly housekeeping, and the systemd watchdog.
+//! `system::jobs`, the hourly housekeeping (which queues the daily retention purge), and the systemd watchdog.
 
 use crate::state::AppState;
 use crate::system::jobs::Scheduled;
@@ -73,11 +73,12 @@ pub(super) fn spawn_jobs(state: &AppState) {
     crate::system::webhooks::deliver::register(state);
     crate::devices::notify::bulk::register(state);
     crate::numbers::import::job::register(state);
+    crate::system::retention::purge::register(state);
     jobs.start_queue(state.db.clone());
 }
 
-/// Expired tokens, and events, call queue samples (kept as long as events) and webhook
-/// deliveries past their retention, go; on one instance at a time (leased).
+/// Expired tokens and call queue samples (kept as long as events) go, and the retention purge
+/// is queued when due (`system::retention::purge`); on one instance at a time (leased).
 async fn housekeeping(state: AppState) -> crate::error::Result<()> {
     let tokens = crate::auth::purge_expired_tokens(&state).await?;
     if tokens > 0 {
@@ -85,20 +86,11 @@ async fn housekeeping(state: AppState) -> crate::error::Result<()> {
     }
     let days = i64::from(state.config.events.retention_days);
     let cutoff = chrono::Utc::now() - chrono::Duration::days(days);
-    let events = crate::system::events::purge_older_than(&state.db, cutoff).await?;
-    if events > 0 {
-        tracing::info!(purged = events, "old events removed");
-    }
     let samples = crate::system::queues::purge_samples(&state.db, cutoff).await?;
     if samples > 0 {
         tracing::info!(purged = samples, "old call queue samples removed");
     }
-    let retention = state.config.webhooks.log_retention_days;
-    let deliveries = crate::system::webhooks::purge_log(&state.db, retention).await?;
-    if deliveries > 0 {
-        tracing::info!(purged = deliveries, "old webhook deliveries removed");
-    }
-    Ok(())
+    crate::system::retention::purge::schedule(&state).await
 }
 
 /// Tells systemd we are alive every `every` while the database answers.

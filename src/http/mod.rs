@@ -56,6 +56,8 @@ pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(crate::system::webhooks::api::router())
         .merge(crate::system::sequences::api::router())
         .merge(crate::system::queues::api::router())
+        .merge(crate::system::retention::api::router())
+        .merge(crate::system::legalholds::api::router())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             crate::auth::require_auth,

@@ -170,7 +170,8 @@ async fn update_organization(
 
 /// Delete an organization with no children and no users.
 #[utoipa::path(delete, path = "/v1/organizations/{id}", tag = "organizations",
-    params(("id" = i64, Path)), responses((status = 200), (status = 404), (status = 409)),
+    params(("id" = i64, Path)), responses((status = 200), (status = 404),
+        (status = 409, description = "Its own organization, one with children or users, or one whose jobs or webhook deliveries a legal hold keeps")),
     security(("bearer" = [])))]
 async fn delete_organization(
     State(state): State<AppState>,

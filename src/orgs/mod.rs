@@ -193,6 +193,13 @@ pub async fn delete(db: &Db, changes: &Changes, caller: &Caller, id: i64) -> Res
             "You cannot delete your own organization".into(),
         ));
     }
+    // Its job records and webhook delivery log go with it: not while a hold keeps them.
+    let what = format!("organization {id}");
+    let kinds = [
+        crate::system::retention::Kind::Jobs,
+        crate::system::retention::Kind::Deliveries,
+    ];
+    crate::system::legalholds::refuse_held(db, &org.path, &kinds, &what).await?;
     let mut tx = db.begin().await?;
     let (children, users) = store::dependents(&mut tx, id).await?;
     if children > 0 || users > 0 {

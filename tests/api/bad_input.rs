@@ -189,6 +189,9 @@ impl Ctx {
             "/v1/apikeys",
             "/v1/webhooks",
             "/v1/sequences",
+            "/v1/retention",
+            "/v1/legalholds",
+            "/v1/jobs",
         ] {
             state.insert(list.to_string(), json!(self.root.total(list).await));
         }
@@ -206,6 +209,7 @@ impl Ctx {
             format!("/v1/apikeys/{}", self.apikey),
             format!("/v1/webhooks/{}", self.webhook),
             format!("/v1/webhooks/{}/deliveries", self.webhook),
+            format!("/v1/retention/{}", self.tree.partner_a),
         ] {
             let (status, body) = self.root.get(&path).await;
             assert_eq!(status, StatusCode::OK, "{path}: {body}");
@@ -891,6 +895,12 @@ async fn queue_reports_refuse_bad_input() {
             "",
             &["since"],
         ),
+        b400(
+            M::GET,
+            "/v1/queues/support/stats?since=",
+            "",
+            &["since", "blank"],
+        ),
     ]);
     c.refuse_all(&c.root, cases).await;
     let (status, body) = c.root.get("/v1/queues").await;
@@ -899,6 +909,87 @@ async fn queue_reports_refuse_bad_input() {
         (StatusCode::OK, json!(0)),
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn retention_and_legal_holds_refuse_bad_input() {
+    use Method as M;
+    let c = ctx().await;
+    let one = &format!("/v1/retention/{}", c.tree.partner_a);
+    let mut cases = shapes(M::PUT, one);
+    let set = |body: Value, mentions: &[&'static str]| b400(M::PUT, one, body, mentions);
+    cases.extend([
+        set(json!({"logs": {"days": 5}}), &["logs", "unknown field"]),
+        set(
+            json!({"events": {"days": 0}}),
+            &["events.days", "between 1 and 36500"],
+        ),
+        set(
+            json!({"events": {"days": 36501}}),
+            &["events.days", "36500"],
+        ),
+        set(json!({"events": {"days": -1}}), &["days"]),
+        set(json!({"events": {"days": "9"}}), &["days", "invalid type"]),
+        set(
+            json!({"events": {"minimum_days": 0}}),
+            &["events.minimum_days"],
+        ),
+        set(json!({"events": {"weeks": 2}}), &["weeks", "unknown field"]),
+        set(json!({"events": 5}), &["events", "invalid type"]),
+    ]);
+    cases.push(bad(
+        M::PUT,
+        "/v1/retention/x",
+        r#"{"events": {"days": 5}}"#,
+        StatusCode::NOT_FOUND,
+        &["organization", "not found"],
+    ));
+    let purge = "/v1/retention/purge?dry_run=maybe";
+    cases.push(bad(
+        M::POST,
+        purge,
+        "",
+        StatusCode::BAD_REQUEST,
+        &["dry_run", "true, false"],
+    ));
+    let holds = "/v1/legalholds";
+    cases.extend(shapes(M::POST, holds));
+    let place = |body: Value, mentions: &[&'static str]| b400(M::POST, holds, body, mentions);
+    cases.extend([
+        place(json!({"reason": "r"}), &["missing field `kinds`"]),
+        place(json!({"kinds": ["events"]}), &["missing field `reason`"]),
+        place(
+            json!({"kinds": [], "reason": "r"}),
+            &["kinds", "at least one"],
+        ),
+        place(
+            json!({"kinds": ["logs"], "reason": "r"}),
+            &["logs", "not a data kind"],
+        ),
+        place(
+            json!({"kinds": ["events"], "reason": "  "}),
+            &["reason", "1 to 500"],
+        ),
+        place(
+            json!({"kinds": ["events"], "reason": "r".repeat(501)}),
+            &["reason", "500"],
+        ),
+        place(
+            json!({"kinds": ["events"], "reason": "r", "from": "yesterday"}),
+            &["from"],
+        ),
+        place(
+            json!({"kinds": ["events"], "reason": "r", "active": false}),
+            &["active", "unknown field"],
+        ),
+        b404(
+            M::POST,
+            holds,
+            json!({"kinds": ["events"], "reason": "r", "organization_id": 987_654}),
+            "organization_id",
+        ),
+    ]);
+    c.refuse_all(&c.root, cases).await;
 }
 
 #[tokio::test]

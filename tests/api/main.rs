@@ -27,6 +27,7 @@ mod queues;
 mod redirect;
 mod references;
 mod rest_core;
+mod retention;
 mod sequences;
 mod sip;
 mod slow_clients;

@@ -100,10 +100,14 @@ fn matrix() -> Vec<Case> {
         case(M::POST,   "/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver", None),
         case(M::GET,    "/v1/sequences/{id}", None),
         case(M::PUT,    "/v1/sequences/{id}", Some(json!({"prefix": "A-"}))),
+        case(M::GET,    "/v1/retention/{id}", None),
+        case(M::PUT,    "/v1/retention/{id}", Some(json!({"sms": {"days": 500}}))),
+        case(M::GET,    "/v1/legalholds/{id}", None),
         // Destructive, in an order where each succeeds for a caller in scope.
         case(M::DELETE, "/v1/apikeys/{id}", None),
         case(M::DELETE, "/v1/webhooks/{id}", None),
         case(M::DELETE, "/v1/sequences/{id}", None),
+        case(M::DELETE, "/v1/legalholds/{id}", None),
         case(M::DELETE, "/v1/users/{id}/foreignids/{foreign_id}", None),
         case(M::DELETE, "/v1/organizations/{id}/domains/{domain_id}", None),
         case(M::DELETE, "/v1/orgips/{id}", None),
@@ -163,6 +167,8 @@ struct Ids {
     /// A (test) delivery of `webhook`.
     delivery: i64,
     sequence: i64,
+    /// A legal hold placed on partner_a.
+    legal_hold: i64,
 }
 
 impl Ids {
@@ -191,6 +197,7 @@ impl Ids {
             webhook: n,
             delivery: n,
             sequence: n,
+            legal_hold: n,
         }
     }
 }
@@ -229,6 +236,10 @@ fn fill(template: &str, ids: &Ids) -> String {
         ids.webhook
     } else if template.starts_with("/v1/sequences/") {
         ids.sequence
+    } else if template.starts_with("/v1/retention/") {
+        ids.org
+    } else if template.starts_with("/v1/legalholds/") {
+        ids.legal_hold
     } else {
         panic!("no object id known for {template}")
     };
@@ -478,6 +489,21 @@ async fn world() -> World {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let sequence = body["data"]["id"].as_i64().unwrap();
+    let (status, body) = root
+        .put(
+            &format!("/v1/retention/{}", tree.partner_a),
+            json!({"sms": {"days": 400}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = root
+        .post(
+            "/v1/legalholds",
+            json!({"organization_id": tree.partner_a, "kinds": ["files"], "reason": "Case A"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let legal_hold = body["data"]["id"].as_i64().unwrap();
 
     let parent = app.login("dist-admin", PASSWORD).await;
     let sibling = app.login("b-admin", PASSWORD).await;
@@ -504,6 +530,7 @@ async fn world() -> World {
         webhook,
         delivery,
         sequence,
+        legal_hold,
     };
     World {
         _app: app,
@@ -546,6 +573,8 @@ async fn snapshot(root: &Api, ids: &Ids) -> Value {
         format!("/v1/webhooks/{}", ids.webhook),
         format!("/v1/webhooks/{}/deliveries", ids.webhook),
         format!("/v1/sequences/{}", ids.sequence),
+        format!("/v1/retention/{}", ids.org),
+        format!("/v1/legalholds/{}", ids.legal_hold),
     ] {
         let (status, mut body) = root.get(&path).await;
         // Gateway health moves with the pinger, not with API calls.
@@ -567,6 +596,8 @@ async fn snapshot(root: &Api, ids: &Ids) -> Value {
         "/v1/apikeys",
         "/v1/webhooks",
         "/v1/sequences",
+        "/v1/retention",
+        "/v1/legalholds",
     ] {
         objects.insert(list.to_string(), json!(root.total(list).await));
     }
@@ -843,6 +874,11 @@ async fn lists_show_partner_a_objects_to_the_parent_only() {
             ids.apikey,
         ),
         ("/v1/sequences?limit=1000".into(), ids.sequence),
+        ("/v1/legalholds?limit=1000".into(), ids.legal_hold),
+        (
+            format!("/v1/legalholds?limit=1000&organization_id={a}"),
+            ids.legal_hold,
+        ),
         ("/v1/webhooks?limit=1000".into(), ids.webhook),
         (
             format!("/v1/webhooks?limit=1000&organization_id={a}"),
@@ -913,6 +949,8 @@ async fn lists_show_partner_a_objects_to_the_parent_only() {
         format!("/v1/apikeys?organization_id={a}"),
         format!("/v1/webhooks?organization_id={a}"),
         format!("/v1/sequences?organization_id={a}"),
+        format!("/v1/retention?organization_id={a}"),
+        format!("/v1/legalholds?organization_id={a}"),
     ] {
         assert_eq!(w.sibling.total(&path).await, 0, "sibling {path}");
     }
@@ -972,6 +1010,11 @@ async fn creating_into_partner_a_from_outside_is_refused_and_writes_nothing() {
         (
             "/v1/sequences",
             json!({"organization_id": a, "name": "intruder"}),
+            "organization_id",
+        ),
+        (
+            "/v1/legalholds",
+            json!({"organization_id": a, "kinds": ["events"], "reason": "intruder"}),
             "organization_id",
         ),
         (

@@ -166,7 +166,9 @@ async fn update_webhook(
 
 /// Delete an endpoint with its delivery log; waiting deliveries are dropped.
 #[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = i64, Path)),
-    responses((status = 200, description = "Deleted"), (status = 404)), security(("bearer" = [])))]
+    responses((status = 200, description = "Deleted"), (status = 404),
+              (status = 409, description = "A legal hold keeps its delivery log")),
+    security(("bearer" = [])))]
 async fn delete_webhook(
     State(state): State<AppState>,
     caller: Caller,

@@ -2,7 +2,8 @@
 //! spec, the event-log events of its subtree that match its patterns. Deliveries are written in
 //! the event's own transaction (`fan_out`), queued per endpoint by the dispatcher (`dispatch`)
 //! and sent in order by a `webhooks.deliver` job (`deliver`), with retries over about a day;
-//! the log of each delivery is kept for `[webhooks] log_retention_days`.
+//! the log of each delivery is kept for `[webhooks] log_retention_days` (the retention purge's
+//! default for kind `deliveries`).
 
 pub mod api;
 pub mod deliver;
@@ -210,6 +211,11 @@ fn gone() -> Error {
 pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
     let endpoint = visible(&state.db, caller, id).await?;
     caller.require(Permission::WebhooksWrite)?;
+    // Its delivery log goes with it.
+    let what = format!("webhook {id}");
+    let held = [crate::system::retention::Kind::Deliveries];
+    crate::system::legalholds::refuse_held(&state.db, &endpoint.organization_path, &held, &what)
+        .await?;
     let mut tx = state.db.begin().await?;
     if !store::delete(&mut tx, id).await? {
         return Err(gone());
@@ -384,10 +390,4 @@ pub async fn delivery(db: &Db, caller: &Caller, id: i64, delivery_id: i64) -> Re
     outbox::get(db, id, delivery_id)
         .await?
         .ok_or_else(|| Error::not_found("delivery"))
-}
-
-/// Removes delivered and failed deliveries past the log's retention (housekeeping).
-pub async fn purge_log(db: &Db, retention_days: u32) -> Result<u64> {
-    let cutoff = Utc::now() - Duration::days(i64::from(retention_days));
-    Ok(outbox::purge_older_than(db, cutoff).await?)
 }

@@ -228,10 +228,3 @@ pub async fn record(tx: &mut Tx, attempts: &[Attempt]) -> sqlx::Result<()> {
     }
     Ok(())
 }
-
-/// Deletes delivered and failed deliveries created before `cutoff`; returns how many went.
-pub async fn purge_older_than(db: &Db, cutoff: DateTime<Utc>) -> sqlx::Result<u64> {
-    crate::on_db!(db, pool => sqlx::query(
-        "DELETE FROM webhook_deliveries WHERE state <> 'pending' AND created_at < $1")
-        .bind(cutoff).execute(pool).await.map(|r| r.rows_affected()))
-}

@@ -157,6 +157,18 @@ pub async fn get(db: &Db, id: i64) -> sqlx::Result<Option<JobRow>> {
     on_db!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await)
 }
 
+/// When the latest job of `kind` queued by `created_by` was queued (a schedule that queues
+/// work on one instance at a time asks whether it is due).
+pub async fn last_queued(
+    db: &Db,
+    kind: &str,
+    created_by: &str,
+) -> sqlx::Result<Option<DateTime<Utc>>> {
+    on_db!(db, pool => sqlx::query_scalar(
+        "SELECT created_at FROM jobs WHERE kind = $1 AND created_by = $2          ORDER BY created_at DESC LIMIT 1")
+        .bind(kind).bind(created_by).fetch_optional(pool).await)
+}
+
 /// Which jobs a list shows, inside the caller's scope.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
