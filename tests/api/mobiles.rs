@@ -90,7 +90,7 @@ async fn crud_with_luhn_checked_iccid_and_msisdn_of_the_same_organization() {
         ),
         (
             json!({"iccid": ICCID_B, "msisdn_number_id": other_org_number}),
-            StatusCode::BAD_REQUEST,
+            StatusCode::CONFLICT,
             "msisdn_number_id: number",
         ),
         (

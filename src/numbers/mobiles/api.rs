@@ -74,7 +74,7 @@ pub struct CreateMobile {
 /// Register a SIM.
 #[utoipa::path(post, path = "/v1/mobiles", tag = "mobiles", request_body = CreateMobile,
     responses((status = 201, body = Mobile), (status = 400, description = "Invalid field"),
-              (status = 409, description = "iccid, imsi or msisdn_number_id: already exists")),
+              (status = 409, description = "iccid, imsi or msisdn_number_id: already exists; msisdn_number_id: a number of another organization")),
     security(("bearer" = [])))]
 async fn create_mobile(
     State(state): State<AppState>,

@@ -55,13 +55,11 @@ async fn reread(tx: &mut Tx, id: i64) -> Result<Mobile> {
 async fn check_msisdn(db: &Db, caller: &Caller, id: i64, organization_id: i64) -> Result<i64> {
     let number = crate::numbers::service::visible_field(db, caller, "msisdn_number_id", id).await?;
     if number.organization_id != organization_id {
-        return Err(Error::field(
-            "msisdn_number_id",
-            format!(
-                "number {id} belongs to organization {}, not to the SIM's organization {organization_id}",
-                number.organization_id
-            ),
-        ));
+        // It exists and is visible, but serves another organization: a conflict with the SIM's.
+        return Err(Error::Conflict(format!(
+            "msisdn_number_id: number {id} belongs to organization {}, not to the SIM's organization {organization_id}",
+            number.organization_id
+        )));
     }
     Ok(id)
 }
