@@ -1173,3 +1173,66 @@ async fn well_formed_numbers_the_organization_or_state_cannot_take_are_conflicts
         0
     );
 }
+
+#[tokio::test]
+async fn every_committed_number_change_is_an_event_and_a_refused_one_is_not() {
+    let app = TestApp::start().await;
+    let (t, root) = tree(&app).await;
+    let n = create(
+        &root,
+        json!({"number": "+14155550100", "organization_id": t.partner_a}),
+    )
+    .await;
+    let path = format!("/v1/numbers/{}", n["id"]);
+    let (status, body) = root.put(&path, json!({"tags": ["vip"]})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = root
+        .put(&path, json!({"organization_id": t.tenant_a1}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = root
+        .put(&format!("{path}/channels"), json!({"limit": 4}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Refused: changes nothing, so no event.
+    let (status, _) = root.put(&path, json!({"state": "bogus"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, body) = root.delete(&path).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = import_csv(&root, "number\n+14155550177\n+14155550178\n").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let (_, events) = root.get("/v1/eventlog/1?limit=1000").await;
+    let names: Vec<&str> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["source"] == "numbers")
+        .map(|e| e["event"].as_str().unwrap())
+        .rev()
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "number.created",
+            "number.updated",
+            "number.moved",
+            "number.channels_changed",
+            "number.deleted",
+            "number.imported"
+        ],
+        "{events}"
+    );
+    // The partner sees its moved number's events (the tenant is below it).
+    let moved = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "number.moved")
+        .unwrap();
+    assert_eq!(moved["organization_id"], t.tenant_a1, "{moved}");
+    assert_eq!(
+        moved["detail"]["before"]["organization_id"], t.partner_a,
+        "{moved}"
+    );
+}

@@ -88,6 +88,24 @@ pub(super) async fn write(
         },
     )
     .await?;
+    // One event for the whole file (its rows are in the history): integrations hear of it once.
+    crate::system::events::record_in(
+        &mut tx,
+        crate::system::events::NewEvent {
+            organization_id: home.id,
+            organization_path: &home.path,
+            source: "numbers",
+            severity: crate::system::events::Severity::Info,
+            entity_type: "number_import",
+            entity_id: rows
+                .first()
+                .map_or_else(String::new, |r| r.number.to_string()),
+            event: "number.imported",
+            message: format!("{} numbers imported", summary.imported),
+            detail: serde_json::to_value(&summary).ok(),
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(summary)
 }

@@ -1,4 +1,5 @@
-//! A change's history entry and audit record, written together in the change's transaction.
+//! A change's history entry, audit record and `number.*` event, written together in the
+//! change's transaction (so a webhook hears of exactly the changes that committed).
 
 use super::NUMBER;
 use crate::db::Tx;
@@ -6,6 +7,7 @@ use crate::error::Result;
 use crate::numbers::model::Number;
 use crate::numbers::store::{self, NewHistory};
 use crate::system::audit::{self, Actor, Change};
+use crate::system::events::{self, NewEvent, Severity};
 use chrono::{DateTime, Utc};
 
 fn snapshot(n: &Number) -> Option<String> {
@@ -54,5 +56,41 @@ pub(super) async fn record(
             after: crate::system::audit::snapshot(after),
         },
     )
-    .await
+    .await?;
+    let name = event_name(action);
+    events::record_in(
+        tx,
+        NewEvent {
+            organization_id: subject.organization_id,
+            organization_path: &subject.organization_path,
+            source: "numbers",
+            severity: Severity::Info,
+            entity_type: NUMBER,
+            entity_id: subject.id.to_string(),
+            event: &name,
+            message: format!("number {} {}", subject.number.as_str(), &name[7..]),
+            detail: serde_json::to_value(serde_json::json!({"before": before, "after": after}))
+                .ok(),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// `number.created`, `number.updated`, `number.moved`, `number.deleted`,
+/// `number.activated`, `number.deactivated`, `number.channels_changed`: the past tense of a
+/// history action.
+pub(crate) fn event_name(action: &str) -> String {
+    let past = match action {
+        "create" => "created",
+        "update" => "updated",
+        "move" => "moved",
+        "delete" => "deleted",
+        "activate" => "activated",
+        "deactivate" => "deactivated",
+        "channels" => "channels_changed",
+        "import" => "imported",
+        other => other,
+    };
+    format!("number.{past}")
 }
