@@ -144,3 +144,20 @@ fn a_create_links_to_the_operations_on_what_it_created() {
     assert!(links["delete_thing"].is_object());
     assert!(links.get("get_part").is_none(), "needs a second parameter");
 }
+
+#[test]
+fn a_path_keyed_by_name_links_the_created_name() {
+    let mut doc = doc();
+    doc["paths"]["/v1/things/{name}/next"] =
+        json!({"post": {"operationId": "next_thing", "responses": {"200": {}}}});
+    apply(&mut doc);
+    let links = &doc["paths"]["/v1/things"]["post"]["responses"]["201"]["links"];
+    assert_eq!(
+        links["next_thing"]["parameters"]["name"],
+        "$response.body#/data/name"
+    );
+    assert_eq!(
+        links["get_thing"]["parameters"]["id"],
+        "$response.body#/data/id"
+    );
+}
