@@ -1,6 +1,6 @@
 -- PBX call queues as the PBX reports them (POST /v1/queues/{name}/stats): one row per queue and
 -- organization with the latest figures, and the time series of every report. Samples are kept
--- per [queues] sample_retention_days (housekeeping deletes older ones).
+-- per the `queue_stats` retention kind (the retention purge deletes older ones).
 CREATE TABLE call_queues (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     organization_id INTEGER NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,

@@ -21,6 +21,8 @@ pub struct RetentionConfig {
     pub voicemail_days: u32,
     /// Days stored files (sound files, archives) are kept.
     pub files_days: u32,
+    /// Days a call queue's reported samples (its time series) are kept.
+    pub queue_stats_days: u32,
     /// Hours between two scheduled purges (a `retention.purge` job queued by housekeeping);
     /// 0 purges only on demand (`POST /v1/retention/purge`).
     pub purge_every_h: u32,
@@ -37,6 +39,7 @@ impl Default for RetentionConfig {
             sms_days: 365,
             voicemail_days: 90,
             files_days: 365,
+            queue_stats_days: 30,
             purge_every_h: 24,
             batch: 1000,
         }
@@ -52,6 +55,7 @@ impl RetentionConfig {
             ("retention.sms_days", self.sms_days),
             ("retention.voicemail_days", self.voicemail_days),
             ("retention.files_days", self.files_days),
+            ("retention.queue_stats_days", self.queue_stats_days),
         ] {
             positive(key, days.into())?;
         }

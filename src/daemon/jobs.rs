@@ -77,18 +77,11 @@ pub(super) fn spawn_jobs(state: &AppState) {
     jobs.start_queue(state.db.clone());
 }
 
-/// Expired tokens and call queue samples (kept as long as events) go, and the retention purge
-/// is queued when due (`system::retention::purge`); on one instance at a time (leased).
+/// Expired tokens go, and the retention purge is queued when due (`system::retention::purge`); on one instance at a time (leased).
 async fn housekeeping(state: AppState) -> crate::error::Result<()> {
     let tokens = crate::auth::purge_expired_tokens(&state).await?;
     if tokens > 0 {
         tracing::info!(purged = tokens, "expired tokens removed");
-    }
-    let days = i64::from(state.config.events.retention_days);
-    let cutoff = chrono::Utc::now() - chrono::Duration::days(days);
-    let samples = crate::system::queues::purge_samples(&state.db, cutoff).await?;
-    if samples > 0 {
-        tracing::info!(purged = samples, "old call queue samples removed");
     }
     crate::system::retention::purge::schedule(&state).await
 }

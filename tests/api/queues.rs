@@ -146,3 +146,47 @@ async fn a_queues_first_reports_at_once_make_one_queue() {
     let (_, body) = root.get("/v1/queues/burst/stats").await;
     assert_eq!(body["total"], 20, "{body}");
 }
+
+#[tokio::test]
+async fn the_retention_purge_removes_old_samples_and_keeps_the_latest_figures() {
+    let app = TestApp::start_with(|c| c.retention.purge_every_h = 0).await;
+    let root = app.root().await;
+    for waiting in [1, 2, 3] {
+        let (status, body) = root
+            .post("/v1/queues/support/stats", figures(waiting, 5))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    // Two reports from 40 days ago (queue_stats are kept 30 days by default).
+    let old = chrono::Utc::now() - chrono::Duration::days(40);
+    let aged = dialtone::on_db!(&app.state().db, pool => sqlx::query(
+        "UPDATE call_queue_samples SET reported_at = $1 WHERE waiting < 3")
+        .bind(old).execute(pool).await.map(|r| r.rows_affected()))
+    .unwrap();
+    assert_eq!(aged, 2);
+
+    let (status, body) = root.post("/v1/retention/purge", json!(null)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let id = body["data"]["id"].as_i64().unwrap();
+    let state = app.state();
+    let row = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        state.jobs.wait(&state.db, id),
+    )
+    .await
+    .expect("the purge ends")
+    .unwrap()
+    .unwrap();
+    assert_eq!(row.state, "done", "{row:?}");
+
+    let (_, body) = root.get("/v1/queues/support/stats").await;
+    assert_eq!(body["total"], 1, "{body}");
+    assert_eq!(body["data"][0]["waiting"], 3, "{body}");
+    let (_, body) = root.get("/v1/queues/support").await;
+    assert_eq!(
+        body["data"]["waiting"], 3,
+        "the latest figures stay: {body}"
+    );
+    let (_, job) = root.get(&format!("/v1/jobs/{id}")).await;
+    assert!(job.to_string().contains("queue_stats"), "{job}");
+}

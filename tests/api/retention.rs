@@ -108,7 +108,9 @@ async fn overrides_go_down_the_tree_and_never_below_a_parents_minimum() {
     assert_eq!(kind(&view, "events")["days_source"], "platform");
     assert_eq!(kind(&view, "audit")["days"], 2555);
     assert_eq!(kind(&view, "cdrs")["purged"], false);
-    assert_eq!(view["data"]["effective"].as_array().unwrap().len(), 8);
+    assert_eq!(kind(&view, "queue_stats")["days"], 30);
+    assert_eq!(kind(&view, "queue_stats")["purged"], true);
+    assert_eq!(view["data"]["effective"].as_array().unwrap().len(), 9);
 
     let dist = format!("/v1/retention/{}", tree.dist);
     let (status, body) = root

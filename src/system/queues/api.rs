@@ -122,7 +122,7 @@ async fn report_stats(
     Ok(Envelope::created(queue))
 }
 
-/// A queue's time series, newest first (kept as long as the event log keeps events).
+/// A queue's time series, newest first (kept per the `queue_stats` retention kind, 30 days by default).
 #[utoipa::path(get, path = "/v1/queues/{name}/stats", tag = "queues",
     params(("name" = String, Path, description = "The queue's name on its PBX"),
         PageParams,

@@ -118,19 +118,6 @@ pub async fn delete(
     Ok(())
 }
 
-/// Deletes samples reported before `cutoff`, in batches; how many went.
-pub async fn purge_samples(db: &Db, cutoff: DateTime<Utc>) -> Result<u64> {
-    const BATCH: i64 = 10_000;
-    let mut total = 0;
-    loop {
-        let removed = store::purge_samples(db, cutoff, BATCH).await?;
-        total += removed;
-        if removed < BATCH as u64 {
-            return Ok(total);
-        }
-    }
-}
-
 /// The latest figures of every queue in Prometheus text format: one gauge per figure,
 /// `dialtone_queue_<figure>{organization_id, queue}`, and the report's age in seconds. Read
 /// from the database at scrape time, so every instance exports the same, newest report.

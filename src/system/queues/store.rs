@@ -197,14 +197,6 @@ pub async fn delete(tx: &mut Tx, id: i64) -> sqlx::Result<bool> {
     Ok(done == 1)
 }
 
-/// Deletes samples reported before `before`, at most `batch` of them; how many went.
-pub async fn purge_samples(db: &Db, before: DateTime<Utc>, batch: i64) -> sqlx::Result<u64> {
-    crate::on_db!(db, pool => sqlx::query(
-        "DELETE FROM call_queue_samples WHERE id IN \
-         (SELECT id FROM call_queue_samples WHERE reported_at < $1 ORDER BY id LIMIT $2)")
-        .bind(before).bind(batch).execute(pool).await.map(|r| r.rows_affected()))
-}
-
 /// Every queue's latest figures, for `/metrics`.
 pub async fn all_latest(db: &Db) -> sqlx::Result<Vec<Queue>> {
     let sql = format!("SELECT {COLUMNS}{FROM} ORDER BY q.organization_id, q.name");

@@ -87,6 +87,7 @@ struct SetRetention {
     sms: Option<OverrideBody>,
     voicemail: Option<OverrideBody>,
     files: Option<OverrideBody>,
+    queue_stats: Option<OverrideBody>,
 }
 
 impl SetRetention {
@@ -100,6 +101,7 @@ impl SetRetention {
             (Kind::Sms, self.sms),
             (Kind::Voicemail, self.voicemail),
             (Kind::Files, self.files),
+            (Kind::QueueStats, self.queue_stats),
         ]
         .into_iter()
         .filter_map(|(kind, body)| {

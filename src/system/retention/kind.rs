@@ -1,5 +1,5 @@
-//! The data kinds retention and legal holds speak of. Four are purged today (the event log,
-//! the audit log, finished queued jobs, the webhook delivery log); the others are stored so the
+//! The data kinds retention and legal holds speak of. Five are purged today (the event log,
+//! the audit log, finished queued jobs, the webhook delivery log, call-queue samples); the others are stored so the
 //! rooms that add them (billing, messaging, files) find their settings and holds in place.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -14,10 +14,11 @@ pub enum Kind {
     Sms,
     Voicemail,
     Files,
+    QueueStats,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Events,
         Kind::Audit,
         Kind::Jobs,
@@ -26,8 +27,9 @@ impl Kind {
         Kind::Sms,
         Kind::Voicemail,
         Kind::Files,
+        Kind::QueueStats,
     ];
-    pub const NAMES: [&'static str; 8] = [
+    pub const NAMES: [&'static str; 9] = [
         "events",
         "audit",
         "jobs",
@@ -36,9 +38,16 @@ impl Kind {
         "sms",
         "voicemail",
         "files",
+        "queue_stats",
     ];
     /// The kinds the purge removes data of.
-    pub const PURGED: [Kind; 4] = [Kind::Events, Kind::Audit, Kind::Jobs, Kind::Deliveries];
+    pub const PURGED: [Kind; 5] = [
+        Kind::Events,
+        Kind::Audit,
+        Kind::Jobs,
+        Kind::Deliveries,
+        Kind::QueueStats,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -50,6 +59,7 @@ impl Kind {
             Kind::Sms => "sms",
             Kind::Voicemail => "voicemail",
             Kind::Files => "files",
+            Kind::QueueStats => "queue_stats",
         }
     }
 

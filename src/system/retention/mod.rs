@@ -37,6 +37,7 @@ pub fn default_days(config: &Config, kind: Kind) -> u32 {
         Kind::Sms => r.sms_days,
         Kind::Voicemail => r.voicemail_days,
         Kind::Files => r.files_days,
+        Kind::QueueStats => r.queue_stats_days,
     }
 }
 

@@ -56,6 +56,16 @@ fn table(kind: Kind) -> Option<Table> {
             time: "t.created_at",
             only: " AND t.state <> 'pending'",
         },
+        // A call queue's time series (its latest figures stay on the queue).
+        Kind::QueueStats => Table {
+            table: "call_queue_samples",
+            from: "call_queue_samples t JOIN call_queues q ON q.id = t.queue_id \
+                   JOIN organizations o ON o.id = q.organization_id",
+            org: "q.organization_id",
+            path: "o.path",
+            time: "t.reported_at",
+            only: "",
+        },
         Kind::Cdrs | Kind::Sms | Kind::Voicemail | Kind::Files => return None,
     })
 }
