@@ -112,20 +112,15 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     }
     // Whole floats (`3.0`, `1e3`) read as the integers they spell, exactly, into any body
     // (typed or a `Value` for an edit); see `whole_numbers`.
-    let rewritten = super::whole_numbers::rewrite(&String::from_utf8_lossy(bytes));
-    let bytes = rewritten.as_bytes();
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let text = String::from_utf8_lossy(bytes);
+    let rewritten = super::whole_numbers::rewrite(&text);
+    let mut deserializer = serde_json::Deserializer::from_slice(rewritten.as_bytes());
     match serde_path_to_error::deserialize(&mut deserializer) {
         Ok(value) => {
             deserializer
                 .end()
                 .map_err(|e| Error::bad_request(format!("malformed JSON: {e}")))?;
             Ok(value)
-        }
-        Err(e) if e.inner().to_string().contains("floating point") => {
-            let value: serde_json::Value = serde_json::from_slice(bytes)
-                .map_err(|e| Error::bad_request(format!("malformed JSON: {e}")))?;
-            deserialize_named(value)
         }
         Err(e) => Err(named(e)),
     }

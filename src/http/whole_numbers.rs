@@ -2,11 +2,14 @@
 //! into plain integers, digit for digit, so a whole float of any size up to `i64` reads exactly
 //! (parsed as an `f64` first, `9007199254740993.0` would lose its last digit).
 
+use std::borrow::Cow;
+
 /// `text` with every number literal that has a fraction or an exponent but is a whole number
 /// within `i64` written as that integer; strings and every other literal are left as they are.
-pub fn rewrite(text: &str) -> String {
+/// Borrowed when nothing changes (most bodies), so the common case copies nothing.
+pub fn rewrite(text: &str) -> Cow<'_, str> {
     let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
+    let mut out = String::new();
     let mut i = 0;
     let mut start = 0;
     while i < bytes.len() {
@@ -33,8 +36,11 @@ pub fn rewrite(text: &str) -> String {
             _ => i += 1,
         }
     }
+    if start == 0 {
+        return Cow::Borrowed(text);
+    }
     out.push_str(text.get(start..).unwrap_or(""));
-    out
+    Cow::Owned(out)
 }
 
 /// The integer a `3.0`/`1.5e1`-style literal stands for, if whole and within `i64`.
@@ -97,5 +103,9 @@ mod tests {
             "[9223372036854775808.0, 1e40, 1e-3]"
         );
         assert_eq!(rewrite("[9223372036854775807.0]"), "[9223372036854775807]");
+        assert!(matches!(
+            rewrite(r#"{"e": 1.5, "n": 3}"#),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 }
