@@ -179,12 +179,12 @@ def after_call(ctx, case, response):
     if not case.path.startswith("/v1/queues/{name}") or not 200 <= response.status_code < 300:
         return
     QUEUE_CALLS["n"] += 1
-    key = (str((case.path_parameters or {}).get("name")), str((case.query or {}).get("organization_id")))
+    name = str((case.path_parameters or {}).get("name"))
     method = case.method.upper()
     if method == "DELETE" and case.path == "/v1/queues/{name}":
-        QUEUE_CALLS["deleted"][key[0]] = QUEUE_CALLS["n"]
+        QUEUE_CALLS["deleted"][name] = QUEUE_CALLS["n"]
     elif method == "POST" and case.path == "/v1/queues/{name}/stats":
-        QUEUE_CALLS["reported"][key[0]] = QUEUE_CALLS["n"]
+        QUEUE_CALLS["reported"][name] = QUEUE_CALLS["n"]
 
 
 def _queue_reported_since_deleted(case):

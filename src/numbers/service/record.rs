@@ -57,7 +57,8 @@ pub(super) async fn record(
         },
     )
     .await?;
-    let name = event_name(action);
+    let past = past_tense(action);
+    let name = format!("number.{past}");
     events::record_in(
         tx,
         NewEvent {
@@ -68,20 +69,18 @@ pub(super) async fn record(
             entity_type: NUMBER,
             entity_id: subject.id.to_string(),
             event: &name,
-            message: format!("number {} {}", subject.number.as_str(), &name[7..]),
-            detail: serde_json::to_value(serde_json::json!({"before": before, "after": after}))
-                .ok(),
+            message: format!("number {} {past}", subject.number.as_str()),
+            detail: Some(serde_json::json!({"before": before, "after": after})),
         },
     )
     .await?;
     Ok(())
 }
 
-/// `number.created`, `number.updated`, `number.moved`, `number.deleted`,
-/// `number.activated`, `number.deactivated`, `number.channels_changed`: the past tense of a
-/// history action.
-pub(crate) fn event_name(action: &str) -> String {
-    let past = match action {
+/// The past tense of a history action, the second half of its `number.*` event's name
+/// (`number.created`, `number.moved`, `number.channels_changed` …).
+fn past_tense(action: &str) -> &str {
+    match action {
         "create" => "created",
         "update" => "updated",
         "move" => "moved",
@@ -89,8 +88,6 @@ pub(crate) fn event_name(action: &str) -> String {
         "activate" => "activated",
         "deactivate" => "deactivated",
         "channels" => "channels_changed",
-        "import" => "imported",
         other => other,
-    };
-    format!("number.{past}")
+    }
 }
